@@ -1,0 +1,209 @@
+"""Strict YAML configuration: pydantic models whose errors name the file, line and key.
+
+Unknown keys are errors. The weld-type profiles (geometry, region of interest, acceptance
+limits) live here because every stage (projection, synthesis, training, inspection) uses
+them; the line/daemon settings live in ``inspector.config``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+WELD_TYPES: tuple[int, ...] = (2, 3, 4, 5, 7, 8, 9, 10, 11)
+DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigError(ValueError):
+    """A configuration file is unreadable or invalid; the message names file, line and key."""
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- loading
+def _key_lines(node: yaml.Node, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map every key path in a composed YAML document to its 1-based line number."""
+    lines: dict[tuple[Any, ...], int] = {prefix: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = (*prefix, key_node.value)
+            lines.update(_key_lines(value_node, path))
+            lines[path] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            lines.update(_key_lines(item, (*prefix, i)))
+    return lines
+
+
+def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
+    for n in range(len(loc), -1, -1):
+        key = tuple(str(p) if not isinstance(p, int) else p for p in loc[:n])
+        if key in lines:
+            return lines[key]
+    return 1
+
+
+def load_yaml_model(path: str | Path, model: type[M]) -> M:
+    """Parse ``path`` as YAML and validate it against ``model`` with located errors."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from exc
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        raise ConfigError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: expected a mapping of settings, found {type(data).__name__}")
+    lines = _key_lines(node) if node is not None else {}
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            key = ".".join(str(p) for p in loc) or "<root>"
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{path}:{_line_for(loc, lines)}: {key}: {msg}")
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems)) from exc
+
+
+# --------------------------------------------------------------------------- weld types
+PlateKind = Literal["isolated", "upper", "lower", "square"]
+
+
+class Geometry(Strict):
+    """Nominal weld geometry of a type (mm); real scans vary around it."""
+
+    path: Literal["line", "square"] = "line"
+    bead_length_mm: float = Field(40.0, gt=0)
+    bead_width_mm: float = Field(6.0, gt=0)
+    bead_height_mm: float = Field(2.0, gt=0)
+    plate: PlateKind = "isolated"
+    # Side of the square path for type 7 (bead centreline), mm.
+    square_side_mm: float = Field(20.0, gt=0)
+    # Oblique outer plate (type 7 sub-kind), degrees; 0 = level.
+    outer_plate_tilt_deg: tuple[float, float] = (0.0, 0.0)
+    # Fraction of the region lost to shadow (missing data), drawn uniformly from this range.
+    shadow_fraction: tuple[float, float] = (0.0, 0.05)
+
+
+class Roi(Strict):
+    """Region of interest in the aligned weld frame, centred on the nominal weld centre."""
+
+    length_mm: float = Field(50.0, gt=0, description="extent along X (the bead)")
+    width_mm: float = Field(16.0, gt=0, description="extent along Y (across the bead)")
+    mm_per_px: float = Field(0.2, gt=0)
+
+    @property
+    def shape_px(self) -> tuple[int, int]:
+        """(rows, cols) of the projected map."""
+        return (round(self.width_mm / self.mm_per_px), round(self.length_mm / self.mm_per_px))
+
+
+class Limits(Strict):
+    """Acceptance limits (the weld norm) per defect, in mm."""
+
+    cut_reject_mm: float = 2.0
+    cut_ok_mm: float = 1.0
+    hole_reject_diameter_mm: float = 1.0
+    ball_reject_diameter_mm: float = 1.5
+    ball_reject_height_mm: float = 0.8
+    deviation_reject_mm: float = 1.5
+    excess_reject_imbalance_mm: float = 0.6
+    excess_reject_length_mm: float = 5.0
+    lack_reject_length_mm: float = 3.0
+    min_valid_fraction: float = Field(0.5, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _ok_below_reject(self) -> Limits:
+        if self.cut_ok_mm >= self.cut_reject_mm:
+            raise ValueError("cut_ok_mm must be below cut_reject_mm (a margin band between them)")
+        return self
+
+
+class WeldTypeProfile(Strict):
+    """Everything the pipeline needs to know about one weld type."""
+
+    weld_type: int
+    description: str = ""
+    geometry: Geometry = Geometry()
+    roi: Roi = Roi()
+    limits: Limits = Limits()
+
+    @model_validator(mode="after")
+    def _known_type(self) -> WeldTypeProfile:
+        if self.weld_type not in WELD_TYPES:
+            raise ValueError(f"weld_type must be one of {WELD_TYPES}")
+        return self
+
+
+class ScannerModel(Strict):
+    """Scanner and fixture tolerances (SCANS.md), used by the simulator and the checks."""
+
+    point_spacing_mm: tuple[float, float] = (0.05, 0.2)
+    noise_mm: float = 0.02
+    outlier_fraction: float = 0.02
+    max_offset_mm: float = 3.0
+    max_rotation_deg: float = 5.0
+    max_tilt_deg: float = 3.0
+    min_points: int = 1000
+
+
+class TypesFile(Strict):
+    """``config/weld_types.yaml``: scanner tolerances and one profile per weld type."""
+
+    scanner: ScannerModel = ScannerModel()
+    types: list[WeldTypeProfile]
+
+    @model_validator(mode="after")
+    def _unique(self) -> TypesFile:
+        seen = [t.weld_type for t in self.types]
+        dup = {t for t in seen if seen.count(t) > 1}
+        if dup:
+            raise ValueError(f"weld types listed twice: {sorted(dup)}")
+        return self
+
+
+def config_dir() -> Path:
+    """The config folder: ``$WELD_CONFIG_DIR`` or the repository's ``config/``."""
+    return Path(os.environ.get("WELD_CONFIG_DIR", DEFAULT_CONFIG_DIR))
+
+
+_TYPES_CACHE: dict[Path, TypesFile] = {}
+
+
+def load_types_file(path: str | Path | None = None) -> TypesFile:
+    """Load (and cache) ``weld_types.yaml``."""
+    p = Path(path) if path else config_dir() / "weld_types.yaml"
+    p = p.resolve()
+    if p not in _TYPES_CACHE:
+        _TYPES_CACHE[p] = load_yaml_model(p, TypesFile)
+    return _TYPES_CACHE[p]
+
+
+def weld_type_profile(weld_type: int, path: str | Path | None = None) -> WeldTypeProfile:
+    """The profile of one weld type; a clear error for an unknown type."""
+    tf = load_types_file(path)
+    for prof in tf.types:
+        if prof.weld_type == weld_type:
+            return prof
+    known = ", ".join(str(t.weld_type) for t in tf.types)
+    raise ConfigError(f"weld type {weld_type} is not configured (known: {known})")
+
+
+def scanner_model(path: str | Path | None = None) -> ScannerModel:
+    return load_types_file(path).scanner

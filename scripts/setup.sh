@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# One-shot set-up for a fresh Debian machine: system packages, a venv in .venv, the project
+# with its runtime, dev and training extras. Idempotent; safe to run again.
+#   bash scripts/setup.sh            # runtime + dev + train (CPU onnxruntime)
+#   bash scripts/setup.sh --runtime  # line PC: runtime only (no torch)
+#   bash scripts/setup.sh --gpu      # runtime with onnxruntime-gpu instead of onnxruntime
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-full}"
+export HF_HUB_OFFLINE=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+
+need_apt=()
+for pkg in libusb-1.0-0 mosquitto; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ "$mode" = "full" ]; then
+  for pkg in chromium postgresql; do dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg"); done
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+# The Debian mosquitto package starts a system broker on :1883; the project starts its own.
+if command -v systemctl >/dev/null 2>&1; then systemctl disable --now mosquitto >/dev/null 2>&1 || true; fi
+
+PY="${PYTHON:-python3.11}"
+command -v "$PY" >/dev/null 2>&1 || PY=python3
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip setuptools wheel
+case "$mode" in
+  --runtime) .venv/bin/python -m pip install -q -e . ;;
+  --gpu)
+    .venv/bin/python -m pip install -q -e .
+    .venv/bin/python -m pip uninstall -y -q onnxruntime
+    .venv/bin/python -m pip install -q onnxruntime-gpu ;;
+  *) .venv/bin/python -m pip install -q -e ".[dev,train]" ;;
+esac
+echo "setup: ok ($(.venv/bin/python --version), mode=$mode)"
