@@ -30,8 +30,9 @@ def preview_path(png: Path) -> Path:
     return png.with_name(png.stem + ".preview.png")
 
 
-def encode_u16(hm: HeightMap, z_scale_mm: float = Z_SCALE_MM,
-               z_offset_mm: float = Z_OFFSET_MM) -> np.ndarray:
+def encode_u16(
+    hm: HeightMap, z_scale_mm: float = Z_SCALE_MM, z_offset_mm: float = Z_OFFSET_MM
+) -> np.ndarray:
     """Quantise heights to uint16 (0 = invalid)."""
     counts = np.rint((hm.z.astype(np.float64) - z_offset_mm) / z_scale_mm)
     counts = np.clip(counts, 1, 65535).astype(np.uint16)
@@ -39,14 +40,18 @@ def encode_u16(hm: HeightMap, z_scale_mm: float = Z_SCALE_MM,
     return counts
 
 
-def decode_u16(counts: np.ndarray, z_scale_mm: float, z_offset_mm: float) -> tuple[np.ndarray, np.ndarray]:
+def decode_u16(
+    counts: np.ndarray, z_scale_mm: float, z_offset_mm: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Inverse of :func:`encode_u16`: (z mm float32, valid bool)."""
     valid = counts > 0
-    z = (counts.astype(np.float32) * np.float32(z_scale_mm) + np.float32(z_offset_mm))
+    z = counts.astype(np.float32) * np.float32(z_scale_mm) + np.float32(z_offset_mm)
     return np.where(valid, z, np.float32(0.0)).astype(np.float32), valid
 
 
-def preview_u8(hm: HeightMap, z_min_mm: float | None = None, z_max_mm: float | None = None) -> np.ndarray:
+def preview_u8(
+    hm: HeightMap, z_min_mm: float | None = None, z_max_mm: float | None = None
+) -> np.ndarray:
     """8-bit grayscale: dark = low, white = high; invalid cells are 0 (black)."""
     if not hm.valid.any():
         return np.zeros(hm.shape, np.uint8)
@@ -59,8 +64,9 @@ def preview_u8(hm: HeightMap, z_min_mm: float | None = None, z_max_mm: float | N
     return img
 
 
-def sidecar_dict(hm: HeightMap, z_scale_mm: float = Z_SCALE_MM,
-                 z_offset_mm: float = Z_OFFSET_MM) -> dict[str, Any]:
+def sidecar_dict(
+    hm: HeightMap, z_scale_mm: float = Z_SCALE_MM, z_offset_mm: float = Z_OFFSET_MM
+) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "z_scale_mm": z_scale_mm,
@@ -74,8 +80,9 @@ def sidecar_dict(hm: HeightMap, z_scale_mm: float = Z_SCALE_MM,
     }
 
 
-def write_heightmap(hm: HeightMap, png: str | Path, preview: bool = True,
-                    extra: dict[str, Any] | None = None) -> Path:
+def write_heightmap(
+    hm: HeightMap, png: str | Path, preview: bool = True, extra: dict[str, Any] | None = None
+) -> Path:
     """Write ``MAP.png`` (uint16), ``MAP.json`` (sidecar) and optionally ``MAP.preview.png``."""
     png = Path(png)
     png.parent.mkdir(parents=True, exist_ok=True)
@@ -109,12 +116,15 @@ def read_heightmap(png: str | Path) -> HeightMap:
     if counts is None:
         raise CorruptScanError(png, "png", "a readable PNG")
     if counts.dtype != np.uint16 or counts.ndim != 2:
-        raise CorruptScanError(png, "pixels", "single-channel uint16",
-                               f"{counts.dtype} with shape {counts.shape}")
+        raise CorruptScanError(
+            png, "pixels", "single-channel uint16", f"{counts.dtype} with shape {counts.shape}"
+        )
     z, valid = decode_u16(counts, float(meta["z_scale_mm"]), float(meta["z_offset_mm"]))
     ident = meta.get("identity")
     return HeightMap(
-        z=z, valid=valid, mm_per_px=float(meta["mm_per_px"]),
+        z=z,
+        valid=valid,
+        mm_per_px=float(meta["mm_per_px"]),
         origin_mm=(float(meta["origin_mm"][0]), float(meta["origin_mm"][1])),
         identity=ScanIdentity(**ident) if ident else None,
         meta=dict(meta.get("meta") or {}),

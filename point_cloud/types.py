@@ -29,7 +29,11 @@ class ScanIdentity:
         return f"{self.part_serial}_{self.weld_id}_t{self.weld_type}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"part_serial": self.part_serial, "weld_id": self.weld_id, "weld_type": self.weld_type}
+        return {
+            "part_serial": self.part_serial,
+            "weld_id": self.weld_id,
+            "weld_type": self.weld_type,
+        }
 
     @staticmethod
     def is_safe_token(value: str) -> bool:
@@ -94,16 +98,23 @@ class HeightMap:
 
     def xy_of(self, row: float | np.ndarray, col: float | np.ndarray) -> tuple[Any, Any]:
         """Physical (x, y) in mm of pixel centres."""
-        return (self.origin_mm[0] + np.asarray(col) * self.mm_per_px,
-                self.origin_mm[1] - np.asarray(row) * self.mm_per_px)
+        return (
+            self.origin_mm[0] + np.asarray(col) * self.mm_per_px,
+            self.origin_mm[1] - np.asarray(row) * self.mm_per_px,
+        )
 
     def rc_of(self, x: float | np.ndarray, y: float | np.ndarray) -> tuple[Any, Any]:
         """Fractional (row, col) of physical (x, y) in mm."""
-        return ((self.origin_mm[1] - np.asarray(y)) / self.mm_per_px,
-                (np.asarray(x) - self.origin_mm[0]) / self.mm_per_px)
+        return (
+            (self.origin_mm[1] - np.asarray(y)) / self.mm_per_px,
+            (np.asarray(x) - self.origin_mm[0]) / self.mm_per_px,
+        )
 
     def with_z(self, z: F32, valid: Mask | None = None) -> HeightMap:
         """A copy with new heights (and optionally a new validity mask); metadata is kept."""
-        return replace(self, z=np.asarray(z, dtype=np.float32),
-                       valid=self.valid.copy() if valid is None else valid,
-                       meta=dict(self.meta))
+        return replace(
+            self,
+            z=np.asarray(z, dtype=np.float32),
+            valid=self.valid.copy() if valid is None else valid,
+            meta=dict(self.meta),
+        )

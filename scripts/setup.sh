@@ -18,8 +18,11 @@ if [ "$mode" = "full" ]; then
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  echo "setup: apt-get install ${need_apt[*]}"
+  $SUDO apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${need_apt[@]}" >/tmp/weld-inspector-apt.log 2>&1 \
+    || { tail -30 /tmp/weld-inspector-apt.log; exit 1; }
 fi
 # The Debian mosquitto package starts a system broker on :1883; the project starts its own.
 if command -v systemctl >/dev/null 2>&1; then systemctl disable --now mosquitto >/dev/null 2>&1 || true; fi
