@@ -1,0 +1,240 @@
+"""Find the bead in a levelled (sub)sample and its pose: centre (x, y) and rotation about Z.
+
+Both finders work on the bead's *crest band*: points whose height (de-ramped across the bead
+for the lap fillet of the "upper" kind) lies within ``CREST_DROP`` x the nominal bead
+height of the top. The band is symmetric about the bead centreline, which makes it robust
+to plates, the fillet ramp and shadows on one flank.
+
+* line welds: the band is split into 2 mm bins along X; the mid-range Y of each full-width bin
+  gives a centreline, fitted by least squares (twice, dropping bins > 0.3 mm off); the centre X
+  is the midpoint of the band's extent along the fitted axis (robust percentiles).
+* the square path (type 7): orientation modulo 90 deg from the 4th angular harmonic of
+  the band around its centre; the centre is the midpoint of the band's extents along the
+  square's axes (iterated twice).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from point_cloud.config import WeldTypeProfile
+from point_cloud.errors import NoBeadFoundError
+from point_cloud.types import F32, Mask
+
+F64 = npt.NDArray[np.float64]
+CREST_DROP = 0.35
+"""Crest band: within this fraction of the nominal bead height below the top."""
+BIN_MM = 2.0
+LINE_TOL_MM = 0.3
+"""A bin's centre further than this from the fitted centreline is not on the straight bead."""
+EXTENT_Q = (0.2, 99.8)
+MIN_BAND_POINTS = 200
+END_HALF_BAND_INSET_MM = 1.5
+"""Crest band half length = bead_length / 2 - this (rounded end and crater), measured."""
+UPPER_PLATE_MM = 1.5
+"""Top face of the upper plate above the lower (reference) plate, kind "upper"."""
+
+
+@dataclass(frozen=True)
+class BeadPose:
+    """Where the bead is in the levelled frame, and rough size figures."""
+
+    centre_xy: tuple[float, float]
+    angle_deg: float
+    length_mm: float
+    top_mm: float
+    band_points: int
+
+
+def _rot(deg: float) -> F64:
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return np.array([[c, -s], [s, c]])
+
+
+def crest_band(points: F32, profile: WeldTypeProfile, where: str = "",
+               angle_deg: float = 0.0) -> tuple[F64, float]:
+    """XY of the crest-band points and the bead top height (mm, levelled frame).
+
+    For the lap fillet ("upper") the height is first de-ramped across the bead (whose axis
+    is at ``angle_deg``) by the plate step over the bead width."""
+    p = np.asarray(points, dtype=np.float64)
+    g = profile.geometry
+    z = p[:, 2].copy()
+    if g.plate == "upper":
+        a = math.radians(angle_deg)
+        across = p[:, 1] * math.cos(a) - p[:, 0] * math.sin(a)
+        z -= UPPER_PLATE_MM / g.bead_width_mm * across
+    base = float(np.percentile(z, 5.0)) if z.size else 0.0
+    length = g.bead_length_mm if g.path == "line" else g.square_side_mm
+    top = _ridge_top(p[:, 0], z, length)
+    drop = CREST_DROP * g.bead_height_mm
+    band = (z >= top - drop) & (z <= top + drop)
+    if band.sum() < MIN_BAND_POINTS or top - base < 0.4 * g.bead_height_mm:
+        raise NoBeadFoundError(where or None, "bead",
+                               f"a ridge about {g.bead_height_mm:g} mm high",
+                               f"height span {top - base:.2f} mm, {int(band.sum())} crest points")
+    return p[band, :2], top
+
+
+def _ridge_top(x: F64, z: F64, bead_length: float) -> float:
+    """Bead top height: over 2 mm X-bins, the highest point of each; the bin ranked at half
+    the bead's nominal bin count gives the top. A lump or a one-sided excess raises fewer
+    bins than that and leaves the top where the bead is; plate-only bins rank below."""
+    if z.size == 0:
+        return 0.0
+    bins = np.floor((x - x.min()) / BIN_MM).astype(np.intp)
+    peak = np.full(int(bins.max()) + 1, -np.inf)
+    np.maximum.at(peak, bins, z)
+    peak = np.sort(peak[np.isfinite(peak)])[::-1]
+    rank = min(peak.size - 1, max(0, round(0.5 * bead_length / BIN_MM)))
+    return float(peak[rank])
+
+
+def _line_fit(xy: F64) -> tuple[float, float, float]:
+    """(slope, intercept, angle) of the median-per-bin centreline y = a x + b."""
+    bins = np.floor((xy[:, 0] - xy[:, 0].min()) / BIN_MM).astype(np.intp)
+    order = np.argsort(bins, kind="stable")
+    b_sorted, y_sorted, x_sorted = bins[order], xy[order, 1], xy[order, 0]
+    starts = np.flatnonzero(np.r_[True, np.diff(b_sorted) > 0])
+    ends = np.r_[starts[1:], b_sorted.size]
+    counts = ends - starts
+    spread = np.maximum.reduceat(y_sorted, starts) - np.minimum.reduceat(y_sorted, starts)
+    # Drop thin or narrow bins: end caps and partly shadowed stretches bias the median.
+    keep = (counts >= max(10.0, 0.7 * float(np.median(counts)))) & (
+        spread >= 0.85 * float(np.median(spread)))
+    cx = np.array([np.median(x_sorted[s:e]) for s, e in zip(starts[keep], ends[keep], strict=True)])
+    # Mid-range of the band's edges: far less noisy than the median for a uniform band.
+    y_max, y_min = np.maximum.reduceat(y_sorted, starts), np.minimum.reduceat(y_sorted, starts)
+    cy = (0.5 * (y_max + y_min))[keep]
+    use = _consensus_bins(cx, cy)
+    a, b = 0.0, float(np.median(cy)) if cy.size else 0.0
+    for _ in range(2):
+        if use.sum() < 2:
+            break
+        a, b = (float(v) for v in np.polyfit(cx[use], cy[use], 1))
+        use = np.abs(cy - (a * cx + b)) <= LINE_TOL_MM
+    return a, b, math.degrees(math.atan(a))
+
+
+def _consensus_bins(cx: F64, cy: F64) -> npt.NDArray[np.bool_]:
+    """Bins on the line through the most bins (exhaustive pair RANSAC, ties: least residual).
+
+    The straight majority of the bead wins over a bent stretch (a deviation), a lump or a
+    one-sided excess, which a least-squares start would follow."""
+    n = cx.size
+    if n < 3:
+        return np.ones(n, dtype=bool)
+    i, j = np.triu_indices(n, k=1)
+    far = np.abs(cx[j] - cx[i]) >= 2 * BIN_MM
+    i, j = i[far], j[far]
+    if i.size == 0:
+        return np.ones(n, dtype=bool)
+    slope = (cy[j] - cy[i]) / (cx[j] - cx[i])
+    icpt = cy[i] - slope * cx[i]
+    resid = np.abs(cy[None, :] - (slope[:, None] * cx[None, :] + icpt[:, None]))
+    inl = resid <= LINE_TOL_MM
+    score = inl.sum(axis=1) - np.where(inl, resid, 0.0).sum(axis=1) / (LINE_TOL_MM * n + 1.0)
+    return np.asarray(inl[int(np.argmax(score))])
+
+
+def _line_pose(xy: F64, half_width: float) -> tuple[float, F64, float]:
+    """(angle deg, centre xy, extent along the axis) of a crest band; fitted twice, the
+    second time in the frame of the first fit, so oblique bins at the tips cannot bias it.
+    The extent counts only band points within ``half_width`` of the fitted centreline, so
+    a lump beside the bead cannot stretch it."""
+    angle, centre = 0.0, np.zeros(2)
+    lo = hi = 0.0
+    for _ in range(2):
+        uv = (xy - centre) @ _rot(angle)  # into the current estimate's frame
+        a, b, d_angle = _line_fit(uv)
+        angle += d_angle
+        axis = np.array([math.cos(math.radians(d_angle)), math.sin(math.radians(d_angle))])
+        on_line = np.abs(uv[:, 1] - (a * uv[:, 0] + b)) <= half_width
+        along = uv[on_line] @ axis if on_line.sum() >= MIN_BAND_POINTS else uv @ axis
+        lo, hi = np.percentile(along, EXTENT_Q)
+        normal = np.array([-axis[1], axis[0]])
+        local = 0.5 * (lo + hi) * axis + b * axis[0] * normal
+        centre = centre + _rot(angle - d_angle) @ local
+    return angle, centre, float(hi - lo)
+
+
+def _shadowed_end_correction(points: F32, profile: WeldTypeProfile, angle: float,
+                             centre: F64, length: float) -> F64:
+    """Move the centre when exactly one bead end lies in a shadow.
+
+    A real end has plate points beyond it (where a plate is emitted); a shadowed end has
+    none. If the band is short and one end's beyond-region is empty, the centre is put
+    ``bead_length / 2 - END_HALF_BAND_INSET_MM`` inside the other end instead of midway."""
+    g = profile.geometry
+    half_band = g.bead_length_mm / 2 - END_HALF_BAND_INSET_MM
+    if g.plate == "isolated" or length > 2 * half_band - 0.5:
+        return centre
+    uv = (np.asarray(points[:, :2], dtype=np.float64) - centre) @ _rot(angle)
+    near_axis = np.abs(uv[:, 1]) < 1.5
+    ends = (-length / 2, length / 2)
+    empty = []
+    for sign, end in zip((-1.0, 1.0), ends, strict=True):
+        beyond = sign * (uv[:, 0] - end)
+        empty.append(int(np.count_nonzero(near_axis & (beyond > 0.5) & (beyond < 2.5))) < 5)
+    if empty[0] == empty[1]:
+        return centre
+    shift = (ends[1] - half_band) if empty[0] else (ends[0] + half_band)
+    return centre + _rot(angle) @ np.array([shift, 0.0])
+
+
+def find_line_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> BeadPose:
+    """Pose of a straight bead along roughly +X."""
+    xy, top = crest_band(points, profile, where)
+    half_width = 0.5 * profile.geometry.bead_width_mm
+    angle, centre, length = _line_pose(xy, half_width)
+    if profile.geometry.plate == "upper":
+        xy, top = crest_band(points, profile, where, angle)
+        angle, centre, length = _line_pose(xy, half_width)
+    centre = _shadowed_end_correction(points, profile, angle, centre, length)
+    return BeadPose((float(centre[0]), float(centre[1])), angle, length, top, len(xy))
+
+
+def _side_correction_deg(xy: F64, centre: F64, angle: float, side_mm: float) -> float:
+    """Median angle error of the four sides' centrelines (corners excluded)."""
+    errs = []
+    for k in range(4):
+        uv = (xy - centre) @ _rot(angle + 90.0 * k)
+        sel = (uv[:, 1] > side_mm / 2 - 3.0) & (np.abs(uv[:, 0]) < side_mm / 2 - 4.0)
+        if sel.sum() >= 50:
+            errs.append(_line_fit(uv[sel])[2])
+    return float(np.median(errs)) if errs else 0.0
+
+
+def find_square_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> BeadPose:
+    """Pose of the square path (rotation modulo 90 deg, in (-45, 45])."""
+    xy, top = crest_band(points, profile, where)
+    lo, hi = np.percentile(xy, EXTENT_Q, axis=0)
+    centre = 0.5 * (lo + hi)
+    angle = 0.0
+    for _ in range(3):
+        rel = xy - centre
+        s = np.exp(4j * np.arctan2(rel[:, 1], rel[:, 0])).sum()
+        angle = math.degrees(float(np.angle(-s))) / 4.0
+        uv = rel @ _rot(angle)  # coordinates along the square's own axes
+        lo, hi = np.percentile(uv, EXTENT_Q, axis=0)
+        centre = centre + _rot(angle) @ (0.5 * (lo + hi))
+    angle += _side_correction_deg(xy, centre, angle, profile.geometry.square_side_mm)
+    side = float(np.mean(hi - lo))
+    return BeadPose((float(centre[0]), float(centre[1])), angle, side, top, len(xy))
+
+
+def find_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> BeadPose:
+    """Dispatch on the type's path (line or square)."""
+    if profile.geometry.path == "square":
+        return find_square_bead(points, profile, where)
+    return find_line_bead(points, profile, where)
+
+
+def bead_mask_xy(xy: F64, pose: BeadPose, radius_mm: float) -> Mask:
+    """Points within ``radius_mm`` of the pose centre (used for the square's inner patch)."""
+    c = np.asarray(pose.centre_xy)
+    return np.asarray(((xy - c) ** 2).sum(axis=1) <= radius_mm**2)

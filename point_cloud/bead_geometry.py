@@ -1,0 +1,350 @@
+"""Find the weld bead in a height map: centreline, local width, top height, toes, start/end.
+
+Nothing about the bead's position is assumed. The plates under the bead are estimated with a
+grey-level opening across the path (a flat element wider than the bead removes the bead and
+keeps plate planes, steps and ramps); the bead is what stands above that base. The nominal
+path is a straight line along +X (line types) or a square (type 7), fitted to the bead found;
+the bead is then sampled across the path every pixel to give its local centreline offset,
+width, top height and toe positions.
+
+Conventions: arc position ``s`` along the path (mm, from the path's first sample), offset ``t``
+across it (mm, positive towards the path normal: north for line types, outward for the
+square). numpy/opencv only (runtime-safe).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from point_cloud.config import WeldTypeProfile
+from point_cloud.errors import NoBeadFoundError
+from point_cloud.types import HeightMap
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
+BEAD_THRESHOLD_MM = 0.15  # above the plate base: bead material
+PRESENT_FRACTION = 0.3  # a sample holds bead when its peak exceeds this share of the median top
+OPENING_WIDTH_FACTOR = 1.7  # opening element across the path, in nominal bead widths
+BASE_SMOOTH_MM = 3.0  # line types: the plate base is a running median over this along X
+EDGE_CONTINUE_MM = 2.0  # invalid runs this short at the map's edge continue the surface
+MIN_BEAD_RUN_MM = 1.0  # shorter stretches of "bead" along the path are specks
+TOE_BRIDGE_PASSES = 3  # line types: re-find the toes this often when bridging them
+ISOLATED_VALID_FRACTION = 0.5  # maps less valid than this had their plate plane removed
+
+
+@dataclass(frozen=True)
+class BeadPath:
+    """The nominal path: samples every ``step_mm`` with unit tangents and normals (mm frame)."""
+
+    kind: str  # "line" | "square"
+    xy: F64  # (M, 2) sample points
+    tangent: F64  # (M, 2)
+    normal: F64  # (M, 2)
+    step_mm: float
+    # square only: centre and half side; line only: y of the line at x = 0 and its slope
+    centre: tuple[float, float] = (0.0, 0.0)
+    half_side_mm: float = 0.0
+
+    @property
+    def s_mm(self) -> F64:
+        return np.arange(len(self.xy), dtype=np.float64) * self.step_mm
+
+    def frame_of(self, x: F64, y: F64) -> tuple[F64, F64, F64, F64]:
+        """Per point: arc position s, offset t, and the normal (nx, ny) of its nearest sample."""
+        if self.kind == "line":
+            x0, y0 = self.xy[0]
+            s = x - x0
+            t = y - y0
+            return s, t, np.zeros_like(x), np.ones_like(x)
+        cx, cy = self.centre
+        a = self.half_side_mm
+        dx, dy = x - cx, y - cy
+        horiz = np.abs(dx) >= np.abs(dy)  # on the east/west sides
+        nx = np.where(horiz, np.sign(dx), 0.0)
+        ny = np.where(horiz, 0.0, np.sign(dy))
+        nx = np.where((nx == 0) & (ny == 0), 1.0, nx)
+        t = np.maximum(np.abs(dx), np.abs(dy)) - a
+        # s runs counter-clockwise from the south-west corner: south, east, north, west sides
+        s = np.select(
+            [~horiz & (dy < 0), horiz & (dx > 0), ~horiz & (dy >= 0)],
+            [np.clip(dx, -a, a) + a, 2 * a + np.clip(dy, -a, a) + a,
+             4 * a + a - np.clip(dx, -a, a)],
+            6 * a + a - np.clip(dy, -a, a),
+        )
+        return s, t, nx, ny
+
+
+@dataclass
+class BeadGeometry:
+    """What :func:`analyse_bead` found. Per-sample arrays have one value per path sample."""
+
+    path: BeadPath
+    offset_mm: F64  # centreline offset from the nominal path along the normal (NaN: no bead)
+    width_mm: F64  # toe-to-toe width (NaN: no bead)
+    top_mm: F64  # highest point of the bead cross-section above the base (0: no bead)
+    toe_pos_mm: F64  # offset of the toe on the +normal side (north / outward)
+    toe_neg_mm: F64  # offset of the toe on the -normal side (south / inward)
+    present: B  # the sample holds bead material
+    measured: B  # the bead's cross-section was seen (not shadowed); removed plates count as seen
+    start_s_mm: float
+    end_s_mm: float
+    base: F32  # (H, W) plate level under the bead, mm
+    excess: F32  # (H, W) bead height above the base, mm (shadows bridged; removed plate 0)
+    plate_visible: bool  # the plate around the bead is measured (not removed / shadowed)
+    profile_t_mm: F64  # offsets across the path at which `profiles` are sampled
+    profiles: F32  # (M, J) excess sampled across the path
+    seen_profiles: F32  # (M, J) share of measured cells under each profile point (0..1)
+    meta: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def s_mm(self) -> F64:
+        return self.path.s_mm
+
+    @property
+    def centre_xy(self) -> F64:
+        """(M, 2) centreline points in mm (NaN where no bead)."""
+        return self.path.xy + self.offset_mm[:, None] * self.path.normal
+
+    @property
+    def median_width_mm(self) -> float:
+        return float(np.nanmedian(self.width_mm)) if self.present.any() else 0.0
+
+    @property
+    def median_top_mm(self) -> float:
+        return float(np.median(self.top_mm[self.present])) if self.present.any() else 0.0
+
+    def at(self, s: F64, values: F64) -> F64:
+        """Per-sample ``values`` interpolated at arc positions ``s`` (NaNs bridged)."""
+        ok = np.isfinite(values)
+        if not ok.any():
+            return np.zeros_like(s)
+        return np.interp(s, self.s_mm[ok], values[ok])
+
+
+# --------------------------------------------------------------------------- plate base
+def plate_is_measured(hm: HeightMap) -> bool:
+    """False for isolated maps, where the plate plane was removed (most cells invalid)."""
+    return hm.valid_fraction >= ISOLATED_VALID_FRACTION
+
+
+def fill_invalid(hm: HeightMap) -> F32:
+    """Heights with invalid cells filled for filtering (:func:`bridge_columns`) where the
+    plate is measured, with the plate level 0 where it was removed (isolated maps)."""
+    if hm.valid.all() or not hm.valid.any() or not plate_is_measured(hm):
+        return hm.z.copy()
+    return bridge_columns(hm.z, hm.valid, round(EDGE_CONTINUE_MM / hm.mm_per_px))
+
+
+def bridge_columns(z: F32, valid: B, edge_px: int = 10) -> F32:
+    """Fill invalid cells along each column: linearly between the valid cells above and below
+    (a shadow inside the surface); at the map's edge, runs up to ``edge_px`` continue the
+    nearest valid height, longer ones take the column's lowest valid height (a wide shadow
+    or a missing plate reaching the edge is taken for plate, never for bead)."""
+    n = z.shape[0]
+    rows = np.arange(n)[:, None]
+    above = np.maximum.accumulate(np.where(valid, rows, -1), axis=0)
+    below = np.minimum.accumulate(np.where(valid, rows, n)[::-1], axis=0)[::-1]
+    cols = np.broadcast_to(np.arange(z.shape[1]), z.shape)
+    za = z[np.clip(above, 0, n - 1), cols]
+    zb = z[np.clip(below, 0, n - 1), cols]
+    frac = (rows - above) / np.maximum(below - above, 1)
+    low = np.where(valid, z, np.inf).min(axis=0)
+    low = np.where(np.isfinite(low), low, 0.0)
+    inside = (above >= 0) & (below < n)
+    # short runs at the map's edge continue the surface next to them, long ones are plate
+    top_short = (above < 0) & (below < n) & (np.minimum(below, n) <= edge_px)
+    bottom_short = (below >= n) & (above >= 0) & (n - 1 - above <= edge_px)
+    edge = np.where(top_short, zb, np.where(bottom_short, za, low[None, :]))
+    filled = np.where(inside, za + frac * (zb - za), edge)
+    return np.where(valid, z, filled).astype(np.float32)
+
+
+def plate_base(hm: HeightMap, path_kind: str, width_px: int) -> F32:
+    """Plate level under the bead: an opening across the path, bias-corrected for noise."""
+    z = fill_invalid(hm)
+    kernel: np.ndarray = (np.ones((width_px, 1), np.uint8) if path_kind == "line" else
+                          cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width_px, width_px)))
+    base = np.asarray(cv2.morphologyEx(z, cv2.MORPH_OPEN, kernel,
+                                       borderType=cv2.BORDER_REPLICATE), np.float32)
+    resid = (z - base)[hm.valid]
+    flat = resid[resid < BEAD_THRESHOLD_MM]
+    if flat.size:
+        base = base + np.float32(np.median(flat))  # an opening sits on the noise's minima
+    if path_kind == "line":
+        for _ in range(TOE_BRIDGE_PASSES):
+            base = _bridge_toes(z, base, width_px / OPENING_WIDTH_FACTOR)
+        base = _median_along_rows(base, round(BASE_SMOOTH_MM / hm.mm_per_px) | 1)
+    return base.astype(np.float32)
+
+
+def _median_along_rows(img: F32, k: int) -> F32:
+    """Running median along X: the plates run along the weld, so a few odd columns (a shadow
+    reaching the edge) take their neighbours' plate level."""
+    pad = np.pad(img, ((0, 0), (k // 2, k // 2)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(pad, k, axis=1)
+    return np.median(windows, axis=2).astype(np.float32)
+
+
+def _bridge_toes(z: F32, base: F32, bead_px: float) -> F32:
+    """Per column, the plate under the bead as a straight line between its two toes.
+
+    An opening keeps plate steps, but under a lap fillet (bead on a ramp from the lower to
+    the upper plate) it takes the bead's lower flank for plate. Here the toes are placed at
+    least half a nominal bead width (+10 %) either side of the bead's middle and the plate
+    between them bridged; a no-op for a bead on one flat plate."""
+    excess = (z - base).T
+    run, _ = _runs_around_peak(excess, BEAD_THRESHOLD_MM)
+    has = run.any(axis=1) & (excess.max(axis=1) > 2 * BEAD_THRESHOLD_MM)
+    n_rows = z.shape[0]
+    rows = np.arange(n_rows)
+    top = np.where(run, rows, n_rows).min(axis=1)
+    bottom = np.where(run, rows, -1).max(axis=1)
+    mid, half = 0.5 * (top + bottom), np.maximum(0.5 * (bottom - top) + 2, 0.55 * bead_px)
+    north = np.clip(np.floor(mid - half), 0, n_rows - 1).astype(int)
+    south = np.clip(np.ceil(mid + half), 0, n_rows - 1).astype(int)
+    cols = np.arange(z.shape[1])
+    b_n, b_s = base[north, cols], base[south, cols]
+    frac = (rows[:, None] - north[None, :]) / np.maximum(south - north, 1)[None, :]
+    line = b_n[None, :] + frac * (b_s - b_n)[None, :]
+    inside = has[None, :] & (rows[:, None] > north[None, :]) & (rows[:, None] < south[None, :])
+    return np.where(inside, np.minimum(line, z), base).astype(np.float32)
+
+
+# --------------------------------------------------------------------------- nominal path
+def _fit_line(hm: HeightMap, excess: F32, step_mm: float) -> BeadPath:
+    w = np.where(excess > BEAD_THRESHOLD_MM, excess, 0.0)
+    colw = w.sum(axis=0)
+    if not (colw > 0).any():
+        raise NoBeadFoundError(None, "bead", "a ridge above the plate", "none")
+    rows = np.arange(hm.shape[0], dtype=np.float64)
+    cent_r = (w * rows[:, None]).sum(axis=0)[colw > 0] / colw[colw > 0]
+    y0 = float(hm.xy_of(np.median(cent_r), 0)[1])
+    xs = hm.xy_of(0, np.arange(hm.shape[1]))[0].astype(np.float64)
+    xy = np.stack([xs, np.full_like(xs, y0)], axis=1)
+    tangent = np.tile([1.0, 0.0], (len(xs), 1))
+    normal = np.tile([0.0, 1.0], (len(xs), 1))
+    return BeadPath("line", xy, tangent, normal, step_mm)
+
+
+def _fit_square(hm: HeightMap, excess: F32, step_mm: float) -> BeadPath:
+    w = np.where(excess > BEAD_THRESHOLD_MM, excess, 0.0).astype(np.float64)
+    tot = w.sum()
+    if tot <= 0:
+        raise NoBeadFoundError(None, "bead", "a square ridge above the plate", "none")
+    r, c = np.indices(hm.shape)
+    x, y = hm.xy_of(r, c)
+    cx, cy = float((w * x).sum() / tot), float((w * y).sum() / tot)
+    cheb = np.maximum(np.abs(x - cx), np.abs(y - cy))
+    order = np.argsort(cheb.ravel())
+    cum = np.cumsum(w.ravel()[order])
+    a = float(cheb.ravel()[order][np.searchsorted(cum, 0.5 * tot)])  # weighted median
+    sides = w * (np.minimum(np.abs(x - cx), np.abs(y - cy)) < 0.6 * a)  # corners excluded
+    if sides.sum() > 0:
+        a = float((sides * cheb).sum() / sides.sum())
+    n_side = max(2, round(2 * a / step_mm))
+    u = np.arange(4 * n_side) * (2 * a / n_side)
+    side, off = u // (2 * a), u % (2 * a) - a
+    px = np.select([side == 0, side == 1, side == 2], [off, np.full_like(off, a), -off], -a)
+    py = np.select([side == 0, side == 1, side == 2],
+                   [np.full_like(off, -a), off, np.full_like(off, a)], -off)
+    nx = np.select([side == 1, side == 3], [np.ones_like(off), -np.ones_like(off)], 0.0)
+    ny = np.select([side == 0, side == 2], [-np.ones_like(off), np.ones_like(off)], 0.0)
+    xy = np.stack([px + cx, py + cy], axis=1)
+    normal = np.stack([nx, ny], axis=1)
+    tangent = np.stack([-ny, nx], axis=1)
+    return BeadPath("square", xy, tangent, normal, 2 * a / n_side, (cx, cy), a)
+
+
+# --------------------------------------------------------------------------- profiles
+def sample_across(hm: HeightMap, image: F32, path: BeadPath, t_mm: F64) -> F32:
+    """``image`` sampled (bilinear) at path sample i, offset t_j along its normal: (M, J)."""
+    pts = path.xy[:, None, :] + t_mm[None, :, None] * path.normal[:, None, :]
+    r, c = hm.rc_of(pts[..., 0], pts[..., 1])
+    out = cv2.remap(image.astype(np.float32), c.astype(np.float32), r.astype(np.float32),
+                    cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return np.asarray(out, np.float32)
+
+
+def _runs_around_peak(prof: F32, thr: float) -> tuple[B, npt.NDArray[np.intp]]:
+    """Per row: the contiguous run of ``prof > thr`` that holds the row's maximum."""
+    above = prof > thr
+    starts = above & ~np.pad(above, ((0, 0), (1, 0)))[:, :-1]
+    seg = np.cumsum(starts, axis=1)
+    peak = np.argmax(prof, axis=1)
+    peak_seg = seg[np.arange(len(prof)), peak]
+    return above & (seg == peak_seg[:, None]), peak
+
+
+def _drop_short_runs(flags: B, min_len: int) -> B:
+    """``flags`` without its True runs shorter than ``min_len`` (specks are not bead)."""
+    d = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
+    out = flags.copy()
+    for start, end in zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1), strict=True):
+        if end - start < min_len:
+            out[start:end] = False
+    return out
+
+
+def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
+                 path: BeadPath | None = None) -> BeadGeometry:
+    """Find the bead. ``path`` reuses another map's nominal path (to compare two maps)."""
+    if not hm.valid.any():
+        raise NoBeadFoundError(None, "valid", "measured cells in the height map", "none")
+    geo = profile.geometry
+    kind = geo.path if path is None else path.kind
+    width_px = max(3, round(OPENING_WIDTH_FACTOR * geo.bead_width_mm / hm.mm_per_px)) | 1
+    base = plate_base(hm, kind, width_px)
+    # shadows inside the bead are bridged from their neighbours, so a profile stays whole
+    excess = np.maximum(fill_invalid(hm) - base, 0.0).astype(np.float32)
+    if path is None:
+        fit = _fit_line if kind == "line" else _fit_square
+        path = fit(hm, excess, hm.mm_per_px)
+    if kind == "line":
+        half = 0.5 * profile.roi.width_mm - hm.mm_per_px
+    else:
+        half = min(0.5 * profile.roi.width_mm, 0.9 * path.half_side_mm)
+    t = np.arange(-half, half + 1e-9, hm.mm_per_px / 2)
+    prof = sample_across(hm, excess, path, t)
+    # presence and top height from measured cells only (a shadow hides, it does not cut)
+    top = sample_across(hm, np.where(hm.valid, excess, 0.0), path, t).max(axis=1).astype(np.float64)
+    ref_top = float(np.percentile(top, 75))
+    if ref_top < 2 * BEAD_THRESHOLD_MM:
+        raise NoBeadFoundError(None, "bead", f"a ridge over {2 * BEAD_THRESHOLD_MM} mm",
+                               f"{ref_top:.2f} mm")
+    present = _drop_short_runs(top > max(PRESENT_FRACTION * ref_top, 2 * BEAD_THRESHOLD_MM),
+                               round(MIN_BEAD_RUN_MM / path.step_mm))
+    run, _ = _runs_around_peak(prof, BEAD_THRESHOLD_MM)
+    w = np.where(run, prof, 0.0)
+    wsum = w.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        offset = (w * t).sum(axis=1) / wsum
+    tt = np.broadcast_to(t, run.shape)
+    toe_pos = np.where(run, tt, -np.inf).max(axis=1)
+    toe_neg = np.where(run, tt, np.inf).min(axis=1)
+    nan = np.full(len(top), np.nan)
+    offset = np.where(present, offset, nan)
+    toe_pos = np.where(present, toe_pos, nan)
+    toe_neg = np.where(present, toe_neg, nan)
+    s = path.s_mm
+    plate_seen = plate_is_measured(hm)
+    seen = sample_across(hm, hm.valid.astype(np.float32), path, t)
+    if plate_seen:
+        centre = np.where(present, offset, np.nanmedian(offset) if present.any() else 0.0)
+        band = np.abs(t[None, :] - centre[:, None]) <= 0.5 * geo.bead_width_mm
+        measured = (seen * band).sum(axis=1) >= 0.5 * band.sum(axis=1)
+    else:
+        measured = np.ones(len(top), bool)
+    return BeadGeometry(
+        path=path, offset_mm=offset, width_mm=toe_pos - toe_neg, top_mm=np.where(present, top, 0.0),
+        toe_pos_mm=toe_pos, toe_neg_mm=toe_neg, present=present, measured=measured,
+        start_s_mm=float(s[present][0]) if present.any() else 0.0,
+        end_s_mm=float(s[present][-1]) if present.any() else 0.0,
+        base=base, excess=excess, plate_visible=plate_seen,
+        profile_t_mm=t, profiles=prof, seen_profiles=seen,
+    )

@@ -1,0 +1,199 @@
+"""Prepare a scan for projection: drop outliers, level the plate, find and align the bead.
+
+Everything that *decides* (plane, bead pose, local reference surface) runs on a fixed-size
+random subsample, so its cost does not grow with the cloud; the full cloud is touched only
+by the final single pass in :func:`prepare_and_project` (one affine transform straight to
+pixel coordinates, flat cell indices, an outlier test against the local reference surface
+and a per-cell max).
+
+What ``z = 0`` means, per plate kind (the simulator's nominal frame, point_cloud/simulator.py):
+
+* ``lower`` (4, 5): the lower plate the bead sits on; fitted by RANSAC.
+* ``upper`` (2, 8, 9): the lower plate level. The only visible plane is the upper plate's top
+  face; it is fitted by RANSAC and placed at ``+UPPER_PLATE_MM`` (1.5 mm).
+* ``isolated`` (3, 10, 11): the bead's base plane. Its orientation is fitted to the bead's
+  lowest points (toes, both sides), its height put at the 0.1st percentile of the bead.
+* ``square`` (7): the patch inside the square path. RANSAC (near-horizontal planes only)
+  gives a first levelling, the bead ring gives the centre, then the plane is refitted on a
+  disc inside the ring only, so an oblique outer plate never biases it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from point_cloud.align import UPPER_PLATE_MM, BeadPose, bead_mask_xy, find_bead
+from point_cloud.config import WeldTypeProfile, scanner_model
+from point_cloud.errors import NoFinitePointsError, PrepareError, TooFewPointsError
+from point_cloud.level import Plane, fit_plane_lsq, levelling_matrix, ransac_plane
+from point_cloud.outliers import clean_points, drop_outliers, finite_rows, robust_surface
+from point_cloud.project import CellReducer, Grid, Reduce, cell_indices, to_pixels
+from point_cloud.types import F32, Cloud, HeightMap
+
+F64 = npt.NDArray[np.float64]
+SUBSAMPLE = 60_000
+SAMPLE_RUN = 8
+CHUNK = 1 << 17
+"""Points per chunk of the full pass (temporaries of ~0.5 MB stay in cache)."""
+TILT_MARGIN_DEG = 3.0
+TOE_QUANTILE = 12.0
+MIN_POINTS = 1000
+TOE_ZERO_PERCENTILE = 0.1
+
+
+@dataclass
+class Preparation:
+    """What prepare found: the scanner -> aligned transform and the figures behind it."""
+
+    transform: F64
+    plane: Plane
+    bead: BeadPose
+    subsample: F32
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+    def meta(self) -> dict[str, Any]:
+        """JSON-ready figures for ``HeightMap.meta``."""
+        return {
+            "plane_normal": [round(float(v), 6) for v in self.plane.normal],
+            "tilt_deg": round(self.plane.tilt_deg, 4),
+            "offset_mm": [round(v, 4) for v in self.bead.centre_xy],
+            "rotation_deg": round(self.bead.angle_deg, 4),
+            "bead_extent_mm": round(self.bead.length_mm, 3),
+            "bead_top_mm": round(self.bead.top_mm, 3),
+            "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
+        }
+
+
+def _where(cloud: Cloud) -> str:
+    return str(cloud.source) if cloud.source else ""
+
+
+def subsample(points: F32, n: int, seed: int = 0) -> F32:
+    """Up to ``n`` finite points by stratified random sampling of short runs: the array is
+    cut into equal strata and a random run of ``SAMPLE_RUN`` consecutive points is taken
+    from each. Indices increase and runs share cache lines, so the gather streams through
+    memory instead of jumping at random (several times faster on a 2 M point cloud)."""
+    total = points.shape[0]
+    if total <= n:
+        pick = points
+    else:
+        runs = max(1, n // SAMPLE_RUN)
+        step = total // runs
+        starts = np.arange(runs, dtype=np.int64) * step
+        starts += np.random.default_rng(seed).integers(0, max(1, step - SAMPLE_RUN), runs)
+        pick = points[(starts[:, None] + np.arange(SAMPLE_RUN)).ravel()]
+    return pick[finite_rows(pick)]
+
+
+def _transform(points: F32, m: F64) -> F32:
+    return np.asarray(points @ m[:3, :3].T.astype(np.float32) + m[:3, 3].astype(np.float32),
+                      dtype=np.float32)
+
+
+def _isolated_plane(pts: F32) -> Plane:
+    """Plane of the bead's toes: refit on the lowest points above the current plane."""
+    plane = fit_plane_lsq(pts)
+    for _ in range(3):
+        h = plane.heights(pts)
+        plane = fit_plane_lsq(pts[h <= np.percentile(h, TOE_QUANTILE)])
+    return plane.shifted(float(np.percentile(plane.heights(pts), TOE_ZERO_PERCENTILE)))
+
+
+def _ransac(pts: F32, max_tilt: float, where: str, rng: np.random.Generator) -> Plane:
+    found = ransac_plane(pts, rng, max_tilt_deg=max_tilt)
+    if found is None or found[1].sum() < 0.05 * len(pts):
+        raise PrepareError(where or None, "plate plane",
+                           f"a plane within {max_tilt:g} deg of horizontal holding >= 5 % "
+                           "of the points", "none")
+    return found[0]
+
+
+def fit_reference_plane(pts: F32, profile: WeldTypeProfile, where: str = "",
+                        seed: int = 0) -> tuple[Plane, float]:
+    """(plane, height that plane gets in the levelled frame) for the type's plate kind."""
+    rng = np.random.default_rng(seed)
+    max_tilt = scanner_model().max_tilt_deg + TILT_MARGIN_DEG
+    kind = profile.geometry.plate
+    if kind == "isolated":
+        return _isolated_plane(pts), 0.0
+    plane = _ransac(pts, max_tilt, where, rng)
+    if kind == "upper":
+        return plane, UPPER_PLATE_MM
+    if kind == "square":
+        g = profile.geometry
+        levelled = _transform(pts, levelling_matrix(plane))
+        ring = find_bead(levelled, profile, where)
+        inner = bead_mask_xy(levelled[:, :2].astype(np.float64), ring,
+                             g.square_side_mm / 2 - g.bead_width_mm / 2 - 1.0)
+        if inner.sum() < 100:
+            raise PrepareError(where or None, "inner patch", "points inside the square path",
+                               f"{int(inner.sum())}")
+        plane = _ransac(pts[inner], max_tilt, where, rng)
+    return plane, 0.0
+
+
+def alignment_matrix(pose: BeadPose) -> F64:
+    """4x4: levelled frame -> aligned weld frame (bead centre at the origin, along +X)."""
+    c, s = math.cos(math.radians(pose.angle_deg)), math.sin(math.radians(pose.angle_deg))
+    rot = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+    m = np.eye(4)
+    m[:3, :3] = rot
+    m[:3, 3] = -rot @ np.array([pose.centre_xy[0], pose.centre_xy[1], 0.0])
+    return m
+
+
+def prepare(cloud: Cloud, profile: WeldTypeProfile, seed: int = 0) -> Preparation:
+    """Level and align ``cloud`` (decisions on a subsample; the cloud itself is untouched)."""
+    where = _where(cloud)
+    t0 = time.perf_counter()
+    sub = subsample(cloud.points, SUBSAMPLE, seed)
+    if sub.shape[0] == 0:
+        raise NoFinitePointsError(where or None, "points", "finite x, y, z values",
+                                  f"{len(cloud)} points, none finite")
+    if sub.shape[0] < MIN_POINTS:
+        raise TooFewPointsError(where or None, "points", f">= {MIN_POINTS} finite points",
+                                str(sub.shape[0]))
+    clean, _ = clean_points(sub)
+    t1 = time.perf_counter()
+    plane, z_plane = fit_reference_plane(clean, profile, where, seed)
+    level = levelling_matrix(plane, z_plane)
+    t2 = time.perf_counter()
+    pose = find_bead(_transform(clean, level), profile, where)
+    transform = alignment_matrix(pose) @ level
+    t3 = time.perf_counter()
+    return Preparation(transform, plane, pose, sub, {
+        "subsample": (t1 - t0) * 1e3, "level": (t2 - t1) * 1e3, "align": (t3 - t2) * 1e3})
+
+
+def project_prepared(cloud: Cloud, prep: Preparation, profile: WeldTypeProfile,
+                     how: Reduce = "max", mm_per_px: float | None = None) -> HeightMap:
+    """The single full-cloud pass: transform to pixels, drop outliers, reduce per cell."""
+    t0 = time.perf_counter()
+    grid = Grid.for_roi(profile.roi, mm_per_px)
+    to_px = grid.pixel_matrix() @ prep.transform
+    su, sv, sz = to_pixels(prep.subsample, to_px)
+    surface = robust_surface(cell_indices(su, sv, grid), sz, grid)
+    reducer = CellReducer(grid.n_cells, how)
+    in_roi = kept = 0
+    for start in range(0, len(cloud), CHUNK):  # chunks keep the temporaries in cache
+        u, v, z = to_pixels(cloud.points[start:start + CHUNK], to_px)
+        flat = cell_indices(u, v, grid)
+        in_roi += int(np.count_nonzero(flat != grid.n_cells))
+        drop_outliers(flat, z, surface, grid.n_cells)
+        kept += int(np.count_nonzero(flat != grid.n_cells))
+        reducer.add(flat, z)
+    zc, valid = reducer.result()
+    t1 = time.perf_counter()
+    timings = {**prep.timings_ms, "project": (t1 - t0) * 1e3}
+    meta = {**prep.meta(), "timings_ms": {k: round(v, 2) for k, v in timings.items()},
+            "points": len(cloud), "points_in_roi": in_roi,
+            "outliers_dropped": in_roi - kept, "reduce": how}
+    return HeightMap(z=zc.reshape(grid.rows, grid.cols), valid=valid.reshape(grid.rows, grid.cols),
+                     mm_per_px=grid.mm_per_px, origin_mm=grid.origin_mm,
+                     identity=cloud.identity, meta=meta)

@@ -1,0 +1,411 @@
+"""Scan simulator: realistic good welds of every type as point clouds in the scanner frame.
+
+Frames
+------
+*Nominal frame* (mm): the weld's own frame. X runs along the weld, Y across it (+Y = north),
+Z is the height above the **reference plate** (the lower plate, ``z = 0``). The nominal weld
+centre is the origin. *Scanner frame*: what a scan file holds. A point goes from nominal to
+scanner coordinates with the :class:`SimPose`::
+
+    p_scanner = Rz(rot_deg) @ Ry(tilt_y_deg) @ Rx(tilt_x_deg) @ p_nominal + (dx, dy, z_offset)
+
+(:meth:`SimPose.to_scanner` / :meth:`SimPose.to_nominal`). Scanner noise is added along the
+scanner's Z after the pose.
+
+Surface (noiseless, nominal frame; :meth:`WeldShape.surface`)
+-------------------------------------------------------------
+Bead: width ``w`` (nominal 6 mm, +-4 % per scan), height ``h`` (nominal 2 mm, +-5 %),
+rounded cap ``h * (1 - rho^2) ** 0.8`` where ``rho`` is the normalised distance from the
+centreline (``rho = 1`` at the toes). Line beads run from ``x = -L/2`` to ``+L/2`` (``L`` =
+``geometry.bead_length_mm``) with semicircular ends (radius ``w/2``) and a crater at each
+end (a Gaussian dip of 0.25-0.4 mm, sigma 1 mm, centred ``0.9 * w/2`` inside each tip). The
+centreline wanders by at most 0.15 mm (a slow sine), far below the 1.5 mm deviation limit.
+Weave ripples: crescent-shaped, pitch 1.0-1.6 mm, amplitude 0.05-0.10 mm, fading to 0 at
+the toes. Plates per ``geometry.plate``:
+
+* ``"isolated"`` (types 3, 10, 11): the plate plane was removed; only bead points whose
+  noiseless height is above ``ISOLATION_MM`` (0.05 mm) are emitted. No plane in the cloud.
+* ``"upper"`` (types 2, 8, 9): lap fillet. The upper plate's top face is the plane
+  ``z = PLATE_THICKNESS_MM`` (1.5 mm) for ``y >= 0`` (its edge is the straight line
+  ``y = 0``), extending north to the scan edge and along the whole scan length. The bead
+  sits on a ramp from the lower plate (south toe, ``z = 0`` at ``y = -w/2``) to the upper
+  plate (north toe, ``z = 1.5`` at ``y = +w/2``): ``z = ramp + cap`` (peak about
+  ``0.75 + h``). The lower plate south of the bead is NOT emitted (nothing with ``y < 0``
+  outside the bead footprint). So the only visible plane is at ``+1.5 mm``.
+* ``"lower"`` (types 4, 5): the lower plate ``z = 0`` is emitted on both sides of the bead
+  over the whole scan area; the bead is added on top.
+* ``"square"`` (type 7): the bead follows a square centreline of side
+  ``geometry.square_side_mm`` (20 mm) centred on the origin (Euclidean distance to the
+  square outline, so the outer corners are rounded). The patch inside is the plate
+  ``z = 0``. Outside the bead's outer toe the outer plate is level (``z = 0``) or slopes
+  DOWN away from the bead: ``z = -tan(alpha) * (d - w/2)`` with ``d`` the distance outside
+  the centreline square; ``alpha`` is the low end of ``geometry.outer_plate_tilt_deg``
+  with probability 1/2 (level sub-kind), else uniform in its upper two thirds (oblique
+  sub-kind: 5-15 deg by default). One crater on the west side
+  ``(-S/2, 0)`` where the loop starts and ends.
+
+Scan area and sampling
+----------------------
+Samples cover the type's ROI plus the pose margin in the nominal frame:
+``x in +-(roi.length/2 + max_offset + roi.width/2 * sin(max_rot))`` and
+``y in +-(roi.width/2 + max_offset + roi.length/2 * sin(max_rot))``, so after undoing any
+pose within the SCANS.md tolerances the whole ROI is covered. Positions form a jittered
+regular grid (jitter +-30 % of the pitch) ordered profile by profile (rows along X, points
+along Y), as a line profiler delivers them. Default pitch: the fine end of
+``scanner.point_spacing_mm`` (0.05 mm, ~0.6 M samples for a 40 mm type); ``points=``
+sets the number of samples instead (the pitch follows from the area). Removed plates and
+shadows make the emitted cloud smaller than the sample count.
+
+Scanner effects (in this order, after the optional ``edit``)
+------------------------------------------------------------
+1. Shadows: missing points, never zeros. A smooth random field with a bias towards one
+   side (north or south, drawn) is thresholded so that exactly the drawn fraction
+   (``geometry.shadow_fraction``) of the **ROI area** is shadowed: blobs and bands on one
+   side, as a scanner looking in at an angle sees. Type 5: 20-40 %. Shadows are decided
+   per cell of the ROI pixel grid (``roi.mm_per_px``, cell edges on the ROI edges), so a
+   height map projected on that grid loses exactly that fraction of its pixels.
+2. Pose (:func:`random_pose`: +-3 mm X/Y, +-5 deg about Z, plate tilt up to 3 deg, Z
+   offset +-25 mm), then Gaussian noise ``scanner.noise_mm`` along scanner Z.
+3. Outliers: each point independently with probability ``scanner.outlier_fraction`` is
+   moved 1-8 mm above or below the surface along Z.
+
+Seeded and deterministic: every random draw comes from ``SeedSequence([seed, weld_type])``
+split into independent streams (pose, shape, sampling, shadow, noise), so passing an
+explicit pose does not change the rest of the scan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from point_cloud.config import ScannerModel, WeldTypeProfile, scanner_model, weld_type_profile
+from point_cloud.types import Cloud, ScanIdentity
+
+F64 = npt.NDArray[np.float64]
+BoolArr = npt.NDArray[np.bool_]
+
+SurfaceEdit = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""``edit(x, y, z) -> (z_new, keep)`` in the nominal frame (mm), before pose/noise/shadows.
+
+It sees every sample of the scan area, removed plates included (``z`` is the full noiseless
+surface). Afterwards the removed-plate rule (:meth:`WeldShape.emitted`) is applied to
+``z_new``: material an edit adds on a removed plate appears, and a hole cut down to the
+plate of an isolated bead disappears. ``keep=False`` removes points anywhere (through holes
+in a type with a visible plate)."""
+
+PLATE_THICKNESS_MM = 1.5
+ISOLATION_MM = 0.05
+CAP_EXPONENT = 0.8
+Z_OFFSET_RANGE_MM = 25.0
+OUTLIER_RANGE_MM = (1.0, 8.0)
+JITTER = 0.3
+
+
+# --------------------------------------------------------------------------- pose
+def _rot_x(deg: float) -> F64:
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return np.array([[1, 0, 0], [0, c, -s], [0, s, c]], dtype=np.float64)
+
+
+def _rot_y(deg: float) -> F64:
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]], dtype=np.float64)
+
+
+def _rot_z(deg: float) -> F64:
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]], dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class SimPose:
+    """The true placement of the part in the scanner frame (see the module docstring)."""
+
+    dx_mm: float = 0.0
+    dy_mm: float = 0.0
+    rot_deg: float = 0.0
+    tilt_x_deg: float = 0.0
+    tilt_y_deg: float = 0.0
+    z_offset_mm: float = 0.0
+
+    def rotation(self) -> F64:
+        """3x3 rotation, nominal -> scanner."""
+        return _rot_z(self.rot_deg) @ _rot_y(self.tilt_y_deg) @ _rot_x(self.tilt_x_deg)
+
+    def translation(self) -> F64:
+        return np.array([self.dx_mm, self.dy_mm, self.z_offset_mm], dtype=np.float64)
+
+    def matrix(self) -> F64:
+        """4x4 homogeneous transform, nominal -> scanner."""
+        m = np.eye(4)
+        m[:3, :3] = self.rotation()
+        m[:3, 3] = self.translation()
+        return m
+
+    def to_scanner(self, pts: npt.ArrayLike) -> F64:
+        p = np.asarray(pts, dtype=np.float64)
+        return p @ self.rotation().T + self.translation()
+
+    def to_nominal(self, pts: npt.ArrayLike) -> F64:
+        p = np.asarray(pts, dtype=np.float64)
+        return (p - self.translation()) @ self.rotation()
+
+
+def random_pose(rng: np.random.Generator, scanner: ScannerModel) -> SimPose:
+    """A pose within the scan contract's tolerances (tilt magnitude <= max_tilt_deg)."""
+    dx, dy = rng.uniform(-scanner.max_offset_mm, scanner.max_offset_mm, 2)
+    rot = rng.uniform(-scanner.max_rotation_deg, scanner.max_rotation_deg)
+    tilt = scanner.max_tilt_deg * math.sqrt(rng.uniform())
+    azimuth = rng.uniform(0.0, 2.0 * math.pi)
+    z_off = rng.uniform(-Z_OFFSET_RANGE_MM, Z_OFFSET_RANGE_MM)
+    return SimPose(float(dx), float(dy), float(rot), tilt * math.cos(azimuth),
+                   tilt * math.sin(azimuth), float(z_off))
+
+
+# --------------------------------------------------------------------------- shape
+@dataclass(frozen=True)
+class WeldShape:
+    """The drawn, noiseless geometry of one simulated weld (nominal frame, mm)."""
+
+    plate: str
+    path: str
+    bead_length_mm: float
+    width_mm: float
+    height_mm: float
+    ripple_amp_mm: float
+    ripple_pitch_mm: float
+    ripple_phase: float
+    ripple_bend: float
+    crater_depth_mm: float
+    wander_amp_mm: float
+    wander_period_mm: float
+    wander_phase: float
+    square_side_mm: float = 20.0
+    outer_tilt_deg: float = 0.0
+
+    @staticmethod
+    def draw(profile: WeldTypeProfile, rng: np.random.Generator) -> WeldShape:
+        g = profile.geometry
+        lo, hi = g.outer_plate_tilt_deg
+        oblique = g.path == "square" and hi > 0 and rng.uniform() < 0.5
+        outer = float(rng.uniform(lo + (hi - lo) / 3, hi)) if oblique else float(lo)
+        return WeldShape(
+            plate=g.plate, path=g.path, bead_length_mm=g.bead_length_mm,
+            width_mm=g.bead_width_mm * float(rng.uniform(0.96, 1.04)),
+            height_mm=g.bead_height_mm * float(rng.uniform(0.95, 1.05)),
+            ripple_amp_mm=float(rng.uniform(0.05, 0.10)),
+            ripple_pitch_mm=float(rng.uniform(1.0, 1.6)),
+            ripple_phase=float(rng.uniform(0, 2 * math.pi)),
+            ripple_bend=float(rng.uniform(0.05, 0.15)),
+            crater_depth_mm=float(rng.uniform(0.25, 0.40)),
+            wander_amp_mm=float(rng.uniform(0.0, 0.15)),
+            wander_period_mm=float(rng.uniform(25.0, 60.0)),
+            wander_phase=float(rng.uniform(0, 2 * math.pi)),
+            square_side_mm=g.square_side_mm, outer_tilt_deg=outer,
+        )
+
+    # -- pieces -------------------------------------------------------------------------
+    def _wander(self, t: F64) -> F64:
+        phase = 2 * np.pi * t / self.wander_period_mm + self.wander_phase
+        return self.wander_amp_mm * np.sin(phase)
+
+    def _cap(self, across: F64, along: F64, rho2: F64) -> F64:
+        """Rounded cap with ripples; ``across`` = signed distance from the centreline."""
+        inside = np.clip(1.0 - rho2, 0.0, None)
+        cap = self.height_mm * inside**CAP_EXPONENT
+        phase = 2 * np.pi * (along + self.ripple_bend * across**2) / self.ripple_pitch_mm
+        return cap + self.ripple_amp_mm * np.cos(phase + self.ripple_phase) * inside
+
+    def _crater(self, dx: F64, dy: F64, rho2: F64) -> F64:
+        dip = self.crater_depth_mm * np.exp(-(dx**2 + dy**2) / 2.0)
+        return dip * np.sqrt(np.clip(1.0 - rho2, 0.0, None))
+
+    def _line(self, x: F64, y: F64) -> tuple[F64, F64]:
+        r = self.width_mm / 2
+        half = self.bead_length_mm / 2
+        across = y - self._wander(x)
+        beyond = np.clip(np.abs(x) - (half - r), 0.0, None)
+        rho2 = (across / r) ** 2 + (beyond / r) ** 2
+        cap = self._cap(across, x, rho2)
+        for end in (-1.0, 1.0):
+            cap = cap - self._crater(x - end * (half - 0.9 * r), across, rho2)
+        return cap, rho2
+
+    def _square(self, x: F64, y: F64) -> tuple[F64, F64, F64]:
+        s2 = self.square_side_mm / 2
+        r = self.width_mm / 2
+        qx, qy = np.abs(x) - s2, np.abs(y) - s2
+        signed = np.hypot(np.clip(qx, 0, None), np.clip(qy, 0, None)) + np.minimum(
+            np.maximum(qx, qy), 0.0)
+        along = np.where(np.abs(x) >= np.abs(y), y, x)
+        across = signed - self._wander(along)
+        rho2 = (across / r) ** 2
+        cap = self._cap(across, along, rho2) - self._crater(x + s2, y, rho2)
+        return cap, rho2, signed
+
+    # -- surface ------------------------------------------------------------------------
+    def surface(self, x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[F64, BoolArr]:
+        """Noiseless height (mm above the lower plate) and the emitted-point mask."""
+        x = np.asarray(x, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        if self.path == "square":
+            cap, rho2, signed = self._square(x, y)
+            r = self.width_mm / 2
+            slope = math.tan(math.radians(self.outer_tilt_deg))
+            plate = -slope * np.clip(signed - r, 0.0, None)
+            bead = rho2 < 1.0
+            z = np.where(bead, cap, plate)
+            return z, self.emitted(x, y, z)
+        cap, rho2 = self._line(x, y)
+        bead = rho2 < 1.0
+        if self.plate == "upper":
+            r = self.width_mm / 2
+            across = y - self._wander(x)
+            ramp = PLATE_THICKNESS_MM * np.clip((across + r) / (2 * r), 0.0, 1.0)
+            fade = np.clip((1.0 - rho2) / 0.25, 0.0, 1.0)
+            plate = np.where(y >= 0.0, PLATE_THICKNESS_MM, 0.0)
+            z = np.where(bead, np.maximum(plate, ramp * fade + cap), plate)
+        else:
+            z = np.where(bead, np.maximum(cap, 0.0), 0.0)
+        return z, self.emitted(x, y, z)
+
+    def emitted(self, x: F64, y: F64, z: F64) -> BoolArr:
+        """Which surface points the scan holds: where a plate plane was removed (everywhere
+        for "isolated", south of the upper plate's edge ``y < 0`` for "upper"), only points
+        more than ``ISOLATION_MM`` above the lower plate. Re-applied after an ``edit``."""
+        high = z > ISOLATION_MM
+        if self.plate == "isolated":
+            return high
+        if self.plate == "upper":
+            return (y >= 0.0) | high
+        return np.ones(np.shape(z), dtype=bool)
+
+
+# --------------------------------------------------------------------------- sampling
+Extent = tuple[float, float, float, float]
+
+
+def scan_extent(profile: WeldTypeProfile, scanner: ScannerModel) -> Extent:
+    """(x_min, x_max, y_min, y_max) of the sampled area in the nominal frame (mm)."""
+    half_l, half_w = profile.roi.length_mm / 2, profile.roi.width_mm / 2
+    s = math.sin(math.radians(scanner.max_rotation_deg))
+    mx = half_l + scanner.max_offset_mm + half_w * s
+    my = half_w + scanner.max_offset_mm + half_l * s
+    return (-mx, mx, -my, my)
+
+
+def _sample_grid(extent: Extent, pitch: float,
+                 rng: np.random.Generator) -> tuple[F64, F64]:
+    x0, x1, y0, y1 = extent
+    nx = max(2, math.ceil((x1 - x0) / pitch))
+    ny = max(2, math.ceil((y1 - y0) / pitch))
+    gx = x0 + (np.arange(nx) + 0.5) * (x1 - x0) / nx
+    gy = y0 + (np.arange(ny) + 0.5) * (y1 - y0) / ny
+    x = np.repeat(gx, ny) + rng.uniform(-JITTER, JITTER, nx * ny) * pitch
+    y = np.tile(gy, nx) + rng.uniform(-JITTER, JITTER, nx * ny) * pitch
+    return x, y
+
+
+def _shadow_mask(x: F64, y: F64, fraction: float, extent: Extent,
+                 profile: WeldTypeProfile, rng: np.random.Generator) -> BoolArr:
+    """True where a point is shadowed: ``fraction`` of the ROI area, biased to one side.
+
+    The shadow is decided per cell of the ROI's pixel grid (``roi.mm_per_px``, edges on the
+    ROI's edges), so exactly ``fraction`` of the ROI's pixels lose all their points.
+    """
+    if fraction <= 0:
+        return np.zeros(x.shape, dtype=bool)
+    roi = profile.roi
+    cell = roi.mm_per_px
+    nr, nc = roi.shape_px
+    pad_c = math.ceil((extent[1] - roi.length_mm / 2) / cell) + 1
+    pad_r = math.ceil((extent[3] - roi.width_mm / 2) / cell) + 1
+    rows_n, cols_n = nr + 2 * pad_r, nc + 2 * pad_c
+    coarse = rng.standard_normal((max(2, rows_n // 15), max(2, cols_n // 15)))
+    field_ = cv2.resize(coarse.astype(np.float32), (cols_n, rows_n),
+                        interpolation=cv2.INTER_CUBIC).astype(np.float64)
+    field_ /= field_.std() + 1e-9
+    gy = roi.width_mm / 2 - (np.arange(rows_n) - pad_r + 0.5) * cell     # row 0 = north
+    side = rng.choice([-1.0, 1.0])
+    field_ += rng.uniform(1.0, 2.5) * side * gy[:, None] / (roi.width_mm / 2)
+    inside = field_[pad_r:pad_r + nr, pad_c:pad_c + nc]
+    shadow = field_ > np.quantile(inside, 1.0 - fraction)
+    rows = np.floor((roi.width_mm / 2 - y) / cell).astype(np.intp) + pad_r
+    cols = np.floor((x + roi.length_mm / 2) / cell).astype(np.intp) + pad_c
+    return shadow[np.clip(rows, 0, rows_n - 1), np.clip(cols, 0, cols_n - 1)]
+
+
+def _add_noise_and_outliers(pts: F64, scanner: ScannerModel, rng: np.random.Generator) -> int:
+    """In place: Gaussian Z noise on every point, then far outliers; the outlier count."""
+    n = pts.shape[0]
+    pts[:, 2] += rng.normal(0.0, scanner.noise_mm, n)
+    outlier = np.asarray(rng.uniform(size=n) < scanner.outlier_fraction, dtype=bool)
+    k = int(outlier.sum())
+    pts[outlier, 2] += rng.uniform(*OUTLIER_RANGE_MM, k) * rng.choice([-1.0, 1.0], k)
+    return k
+
+
+# --------------------------------------------------------------------------- public API
+@dataclass
+class SimulatedScan:
+    """A simulated scan and its truth: the pose, the drawn geometry (``shape.surface`` gives
+    the noiseless height anywhere) and ``params``: ``pitch_mm``, ``samples`` (grid positions
+    before removed plates and shadows), ``shadow_fraction`` (of the ROI area),
+    ``outlier_count``, ``outer_tilt_deg`` (type 7; else 0)."""
+
+    cloud: Cloud
+    pose: SimPose
+    profile: WeldTypeProfile
+    shape: WeldShape | None = None
+    params: dict[str, float] = field(default_factory=dict)
+
+
+def default_identity(weld_type: int, seed: int) -> ScanIdentity:
+    """``SIM-<seed>`` / ``W<type>``: a valid contract identity for a simulated scan."""
+    return ScanIdentity(part_serial=f"SIM-{seed:06d}", weld_id=f"W{weld_type:02d}",
+                        weld_type=weld_type)
+
+
+def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
+                  pose: SimPose | None = None, edit: SurfaceEdit | None = None,
+                  identity: ScanIdentity | None = None,
+                  profile: WeldTypeProfile | None = None,
+                  scanner: ScannerModel | None = None) -> SimulatedScan:
+    """Simulate one good weld of ``weld_type`` (see the module docstring for the model)."""
+    profile = profile if profile is not None else weld_type_profile(weld_type)
+    if profile.weld_type != weld_type:
+        raise ValueError(f"simulate_weld: profile is for type {profile.weld_type}, "
+                         f"not {weld_type}")
+    scanner = scanner if scanner is not None else scanner_model()
+    r_pose, r_shape, r_grid, r_shadow, r_noise = (
+        np.random.default_rng(s) for s in np.random.SeedSequence([seed, weld_type]).spawn(5))
+    pose = pose if pose is not None else random_pose(r_pose, scanner)
+    shape = WeldShape.draw(profile, r_shape)
+
+    extent = scan_extent(profile, scanner)
+    area = (extent[1] - extent[0]) * (extent[3] - extent[2])
+    pitch = scanner.point_spacing_mm[0] if points is None else math.sqrt(area / max(points, 1))
+    x, y = _sample_grid(extent, pitch, r_grid)
+    z, keep = shape.surface(x, y)
+    if edit is not None:
+        z_new, keep_new = edit(x, y, z)
+        z = np.asarray(z_new, dtype=np.float64)
+        keep = shape.emitted(x, y, z) & np.asarray(keep_new, dtype=bool)
+    lo, hi = profile.geometry.shadow_fraction
+    shadow_fraction = float(r_shadow.uniform(lo, hi))
+    keep &= ~_shadow_mask(x, y, shadow_fraction, extent, profile, r_shadow)
+
+    pts = pose.to_scanner(np.column_stack((x[keep], y[keep], z[keep])))
+    k = _add_noise_and_outliers(pts, scanner, r_noise)
+
+    ident = identity if identity is not None else default_identity(weld_type, seed)
+    params = {"pitch_mm": pitch, "samples": float(x.size), "shadow_fraction": shadow_fraction,
+              "outlier_count": float(k), "outer_tilt_deg": shape.outer_tilt_deg}
+    return SimulatedScan(cloud=Cloud(points=pts.astype(np.float32), identity=ident),
+                         pose=pose, profile=profile, shape=shape, params=params)
