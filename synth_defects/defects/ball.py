@@ -1,0 +1,53 @@
+"""Ball: a round lump of weld material on the bead or beside it (at a toe).
+
+The lump is a half-ellipsoid of the requested diameter laid on the surface; its top stands the
+requested height above the local bead top (the quantity the weld norm limits)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from synth_defects.frame import BeadFrame, Edited, apply_surface
+from synth_defects.params import DefectRanges
+
+PLACES = ("top", "north_toe", "south_toe")
+
+
+def lump(frame: BeadFrame, x_mm: float, y_mm: float, diameter_mm: float,
+         peak_mm: float) -> np.ndarray:
+    """Height added by a half-ellipsoid centred at (x, y) (mm)."""
+    hm = frame.hm
+    r, c = np.indices(hm.shape)
+    x, y = hm.xy_of(r, c)
+    rho = np.hypot(x - x_mm, y - y_mm) / (0.5 * diameter_mm)
+    return peak_mm * np.sqrt(np.clip(1.0 - rho**2, 0.0, None))
+
+
+def apply(frame: BeadFrame, s_mm: float, t_mm: float, diameter_mm: float,
+          height_mm: float) -> Edited:
+    """A ball centred at arc position ``s_mm``, offset ``t_mm``, ``height_mm`` over the bead top."""
+    x, y = frame.xy_at(s_mm, t_mm)
+    rc = frame.hm.rc_of(x, y)
+    ri = int(np.clip(round(float(rc[0])), 0, frame.hm.shape[0] - 1))
+    ci = int(np.clip(round(float(rc[1])), 0, frame.hm.shape[1] - 1))
+    _, top = frame.local(s_mm)
+    under = float(frame.geom.excess[ri, ci])
+    peak = height_mm + max(0.0, top - under)
+    z_new = frame.z_fill + lump(frame, x, y, diameter_mm, peak)
+    return apply_surface(frame, z_new.astype(np.float32), {
+        "diameter_mm": diameter_mm, "height_mm": height_mm, "peak_mm": peak,
+        "x_mm": x, "y_mm": y, "t_mm": t_mm,
+    })
+
+
+def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:
+    D = ranges.ball_diameter_mm.draw(rng)
+    H = ranges.ball_height_mm.draw(rng)
+    s = frame.draw_s(rng, D)
+    hw, _ = frame.local(s)
+    place = str(rng.choice(PLACES))
+    if place == "top":
+        t = float(rng.uniform(-0.3, 0.3)) * hw
+    else:
+        t = (1.0 if place == "north_toe" else -1.0) * (hw + float(rng.uniform(-0.2, 0.4)) * D)
+    return apply(frame, s, t, D, H)

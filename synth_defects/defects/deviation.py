@@ -1,0 +1,44 @@
+"""Bead deviation: the robot drifted, so the bead path bends at its start, middle or end.
+
+The bead's material is carried across the path by the bend's offset (plates stay put); the
+offset reaches its full value at the bend and fades out smoothly over the bend's length."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from synth_defects.frame import BeadFrame, Edited, apply_surface, displaced_excess, smooth_window
+from synth_defects.params import DefectRanges
+
+WHERE = ("start", "middle", "end")
+END_HOLD_MM = 5.0  # a bend at an end keeps its full offset over this much bead
+
+
+def apply(frame: BeadFrame, offset_mm: float, where: str, bend_mm: float) -> Edited:
+    """Bend the bead by ``offset_mm`` (signed, + = north/outward) at ``where``."""
+    lo, hi = frame.bead_span()
+    if frame.closed or where == "middle":
+        centre = 0.5 * (lo + hi) if not frame.closed else frame.path_length_mm / 8
+        d = frame.ds(centre)
+        shift = offset_mm * smooth_window(d, 0.25 * bend_mm, 0.75 * bend_mm)
+    elif where == "start":
+        shift = offset_mm * smooth_window(np.maximum(frame.s - lo, 0.0), END_HOLD_MM, bend_mm)
+    else:
+        shift = offset_mm * smooth_window(np.maximum(hi - frame.s, 0.0), END_HOLD_MM, bend_mm)
+    g = frame.geom
+    z_new = g.base + displaced_excess(frame, shift)
+    s_at = {"start": lo, "end": hi}.get(where, 0.5 * (lo + hi))
+    x, y = frame.xy_at(s_at, offset_mm)
+    return apply_surface(frame, z_new.astype(np.float32), {
+        "offset_mm": offset_mm, "where": "middle" if frame.closed else where, "bend_mm": bend_mm,
+        "x_mm": x, "y_mm": y,
+    })
+
+
+def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:
+    lo, hi = frame.bead_span()
+    D = ranges.deviation_mm.draw(rng) * float(rng.choice([-1.0, 1.0]))
+    bend = ranges.deviation_bend_frac.draw(rng) * (hi - lo)
+    if frame.closed:  # keep the bend on one side of the square, clear of the corners
+        bend = min(bend, 0.45 * frame.path_length_mm / 4)
+    return apply(frame, D, str(rng.choice(WHERE)), bend)

@@ -1,0 +1,181 @@
+"""The bead's own frame for every pixel of a good map, and the common way to apply an edit.
+
+A defect is written as a change of the surface in mm in this frame: arc position ``s`` along
+the found centreline, offset ``t`` across it (positive north / outward), with the local bead
+width and top height at hand. :func:`apply_surface` turns new heights into a defective map
+and the exact mask of the cells it changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from point_cloud.bead_geometry import BEAD_THRESHOLD_MM, BeadGeometry, analyse_bead
+from point_cloud.config import WeldTypeProfile, scanner_model
+from point_cloud.types import HeightMap
+
+F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+B = npt.NDArray[np.bool_]
+
+CHANGE_MM = 0.05  # a cell whose height moved more than this is "changed" (mask)
+ISOLATED_MIN_EXCESS_MM = 0.05  # isolated maps keep only cells standing above the plate
+
+
+@dataclass
+class BeadFrame:
+    """Per-pixel bead coordinates of a good map (see module docstring)."""
+
+    hm: HeightMap
+    profile: WeldTypeProfile
+    geom: BeadGeometry
+    s: F64  # (H, W) arc position, mm
+    t: F64  # (H, W) offset from the found centreline, mm
+    nx: F64  # (H, W) unit normal of the nearest path sample
+    ny: F64
+    half_width: F64  # (H, W) local half width of the bead, mm
+    top: F64  # (H, W) local top height of the bead, mm
+
+    @property
+    def closed(self) -> bool:
+        return self.geom.path.kind == "square"
+
+    @property
+    def path_length_mm(self) -> float:
+        p = self.geom.path
+        return float(len(p.xy) * p.step_mm) if self.closed else float(p.s_mm[-1])
+
+    @property
+    def z_fill(self) -> F32:
+        """Heights with invalid cells bridged (plate base plus the bridged bead material)."""
+        g = self.geom
+        return np.where(self.hm.valid, self.hm.z, g.base + g.excess).astype(np.float32)
+
+    def ds(self, s0: float) -> F64:
+        """Signed arc distance of every pixel from ``s0`` (periodic on a closed path)."""
+        d = self.s - s0
+        if self.closed:
+            L = self.path_length_mm
+            d = (d + 0.5 * L) % L - 0.5 * L
+        return d
+
+    def bead_span(self, margin_mm: float = 0.0) -> tuple[float, float]:
+        """(first, last) arc position of bead material, shrunk by ``margin_mm`` at both ends."""
+        if self.closed:
+            return 0.0, self.path_length_mm
+        return self.geom.start_s_mm + margin_mm, self.geom.end_s_mm - margin_mm
+
+    def draw_s(self, rng: np.random.Generator, extent_mm: float, margin_mm: float = 1.0) -> float:
+        """Arc position of the middle of a defect ``extent_mm`` long: inside the bead, clear of
+        its ends by ``margin_mm`` and, on a square path, clear of the corners."""
+        half = 0.5 * extent_mm + margin_mm
+        if self.closed:
+            side = self.path_length_mm / 4
+            lo, hi = 0.25 * side + half, 0.75 * side - half  # middle half of a side
+            k = int(rng.integers(4))
+            return k * side + float(rng.uniform(lo, max(lo, hi))) if hi >= lo else (k + 0.5) * side
+        lo, hi = self.bead_span(half)
+        return float(rng.uniform(lo, max(lo, hi)))
+
+    def xy_at(self, s: float, t: float) -> tuple[float, float]:
+        """Physical (x, y) of arc position ``s`` (wrapped on a closed path) and offset ``t``."""
+        g = self.geom
+        L = self.path_length_mm
+        i = round((s % L if self.closed else s) / g.path.step_mm)
+        i = min(max(i, 0), len(g.s_mm) - 1)
+        off = float(g.at(np.array([g.s_mm[i]]), g.offset_mm)[0])
+        p = g.path.xy[i] + (off + t) * g.path.normal[i]
+        return float(p[0]), float(p[1])
+
+    def local(self, s: float) -> tuple[float, float]:
+        """(half width, top height) of the bead at arc position ``s``."""
+        g = self.geom
+        s_arr = np.array([s % self.path_length_mm if self.closed else s])
+        top = g.at(s_arr, np.where(g.present, g.top_mm, np.nan))
+        return float(0.5 * g.at(s_arr, g.width_mm)[0]), float(top[0])
+
+
+def bead_frame(hm: HeightMap, profile: WeldTypeProfile,
+               geom: BeadGeometry | None = None) -> BeadFrame:
+    """Analyse ``hm`` (unless ``geom`` is given) and attach bead coordinates to every pixel."""
+    g = geom if geom is not None else analyse_bead(hm, profile)
+    r, c = np.indices(hm.shape)
+    x, y = hm.xy_of(r, c)
+    s, t, nx, ny = g.path.frame_of(x.astype(np.float64), y.astype(np.float64))
+    s_flat = s.ravel()
+    off = g.at(s_flat, g.offset_mm).reshape(s.shape)
+    hw = 0.5 * g.at(s_flat, g.width_mm).reshape(s.shape)
+    top = g.at(s_flat, np.where(g.present, g.top_mm, np.nan)).reshape(s.shape)
+    return BeadFrame(hm=hm, profile=profile, geom=g, s=s, t=t - off, nx=nx, ny=ny,
+                     half_width=hw, top=top)
+
+
+def smooth_window(d: F64, half_len: float, ramp: float) -> F64:
+    """1 where |d| <= half_len, cosine falling to 0 over ``ramp`` mm beyond."""
+    u = np.clip((np.abs(d) - half_len) / max(ramp, 1e-9), 0.0, 1.0)
+    return 0.5 * (1.0 + np.cos(np.pi * u))
+
+
+def displaced_excess(frame: BeadFrame, shift_n_mm: F64) -> F32:
+    """Bead material moved by ``shift_n_mm`` (per pixel) along the path normal: the excess
+    over the plate is resampled from where it came from (plates stay put)."""
+    hm = frame.hm
+    r, c = np.indices(hm.shape).astype(np.float32)
+    src_r = r + (shift_n_mm * frame.ny / hm.mm_per_px).astype(np.float32)
+    src_c = c - (shift_n_mm * frame.nx / hm.mm_per_px).astype(np.float32)
+    out = cv2.remap(frame.geom.excess, src_c, src_r, cv2.INTER_LINEAR,
+                    borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return np.asarray(out, np.float32)
+
+
+def plate_noise(frame: BeadFrame, rng: np.random.Generator) -> F32:
+    """Scanner-like noise (the configured 1-sigma) for freshly exposed plate."""
+    return rng.normal(0.0, scanner_model().noise_mm, frame.hm.shape).astype(np.float32)
+
+
+@dataclass
+class Edited:
+    """A defective (or acceptable) map, the mask of the cells changed and its parameters."""
+
+    hm: HeightMap
+    mask: B
+    params: dict[str, float | int | str]
+    visible_fraction: float = 1.0  # share of the edited surface the map actually shows
+
+
+def apply_surface(frame: BeadFrame, z_new: F32, params: dict[str, float | int | str], *,
+                  valid_new: B | None = None) -> Edited:
+    """New heights -> map + mask. Cells keep their validity unless changed; on isolated maps
+    (plate removed) a changed cell is measured only while it stands above the plate."""
+    hm, base = frame.hm, frame.geom.base
+    z_new = np.asarray(z_new, np.float32)
+    z_old = frame.z_fill
+    changed = np.abs(z_new - z_old) > CHANGE_MM
+    if valid_new is None:
+        if frame.geom.plate_visible:
+            valid_new = hm.valid.copy()
+        else:
+            standing = (z_new - base) > ISOLATED_MIN_EXCESS_MM
+            valid_new = np.where(changed, standing, hm.valid)
+    mask = (changed & hm.valid & valid_new) | (hm.valid != valid_new)
+    z_out = np.where(mask, z_new, hm.z)  # untouched cells keep their exact heights
+    out = hm.with_z(z_out.astype(np.float32), valid_new)
+    visible = float(mask.sum() / max(1, int((changed | mask).sum())))
+    return Edited(out, mask, {k: _round(v) for k, v in params.items()}, visible)
+
+
+def bead_cells(frame: BeadFrame, margin_mm: float = 0.0) -> B:
+    """Cells of the bead (excess above threshold), optionally grown by ``margin_mm``."""
+    cells = frame.geom.excess > BEAD_THRESHOLD_MM
+    if margin_mm > 0:
+        k = 2 * round(margin_mm / frame.hm.mm_per_px) + 1
+        cells = cv2.dilate(cells.astype(np.uint8), np.ones((k, k), np.uint8)) > 0
+    return cells
+
+
+def _round(v: float | int | str) -> float | int | str:
+    return round(float(v), 4) if isinstance(v, float | np.floating) else v

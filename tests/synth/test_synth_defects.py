@@ -1,0 +1,180 @@
+"""Every defect class, measured independently (point_cloud.measure) on simulated good welds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from point_cloud import measure
+from point_cloud.config import WELD_TYPES, weld_type_profile
+from point_cloud.errors import NoBeadFoundError
+from synth_defects.defects import MAKERS, ball, capture_failure, cut, deviation, excess, hole, lack
+from synth_defects.frame import BeadFrame, bead_frame
+from synth_defects.params import BAD_MARGIN, OK_MARGIN, ranges_for
+
+LINE_TYPES = [2, 3, 4, 9, 11]  # upper plate, isolated, lower plate, short, long
+ALL = list(WELD_TYPES)
+
+
+def _frame(sim_good, weld_type: int, seed: int = 11) -> BeadFrame:
+    return bead_frame(sim_good(weld_type, seed), weld_type_profile(weld_type))
+
+
+def _mid_s(fr: BeadFrame) -> float:
+    """Middle of the bead (line) or of the south side (square)."""
+    if fr.closed:
+        return fr.path_length_mm / 8
+    lo, hi = fr.bead_span()
+    return 0.5 * (lo + hi)
+
+
+@pytest.mark.parametrize("weld_type", ALL)
+def test_bad_cut_gap_reaches_the_limit_and_ok_cut_stays_within(sim_good, weld_type):
+    prof = weld_type_profile(weld_type)
+    fr = _frame(sim_good, weld_type)
+    good_gap = measure.longest_gap_mm(measure.analyse_bead(fr.hm, prof))
+    assert good_gap < prof.limits.cut_ok_mm
+    rng = np.random.default_rng(0)
+    r = ranges_for(prof)
+    for length, ok in ((r.cut_mm.lo, False), (r.cut_mm.hi, False), (r.cut_ok_mm.hi, True)):
+        s0 = _mid_s(fr) - 0.5 * length
+        bad = cut.apply(fr, s0, length, 0.5, rng).hm
+        gap = measure.longest_gap_mm(measure.compare(fr.hm, bad, prof)[1])
+        assert gap == pytest.approx(length, abs=0.21)
+        if ok:
+            assert 0 < gap <= prof.limits.cut_ok_mm
+        else:
+            assert gap >= prof.limits.cut_reject_mm
+
+
+@pytest.mark.parametrize("weld_type", ALL)
+@pytest.mark.parametrize("t_frac", [0.0, 1.0], ids=["on_top", "at_toe"])
+def test_ball_raises_a_round_patch_of_the_requested_size(sim_good, weld_type, t_frac):
+    fr = _frame(sim_good, weld_type)
+    hw, _ = fr.local(_mid_s(fr))
+    for d in (1.9, 3.0):
+        e = ball.apply(fr, _mid_s(fr), t_frac * hw, d, 1.0)
+        b = measure.blob(fr.hm, e.hm, sign=+1)
+        assert b is not None
+        assert b.peak_mm >= 0.8
+        assert b.diameter_mm == pytest.approx(d, abs=0.2)
+        assert b.circularity > 0.75
+
+
+@pytest.mark.parametrize("weld_type", ALL)
+def test_hole_has_the_requested_diameter(sim_good, weld_type):
+    fr = _frame(sim_good, weld_type)
+    for d, depth in ((1.3, 1.0), (2.5, 5.0)):  # a pore and a through hole
+        e = hole.apply(fr, _mid_s(fr), 0.0, d, depth)
+        b = measure.blob(fr.hm, e.hm, sign=-1)
+        assert b is not None
+        assert b.diameter_mm == pytest.approx(d, abs=0.2)
+
+
+@pytest.mark.parametrize(("weld_type", "offsets"), [
+    (3, (2.0, -3.0)), (4, (2.0, -3.0)), (7, (2.0, -3.0)), (11, (2.0, -3.0)),
+    (9, (2.0, 3.0)),  # lap weld: no data south of the bead (lower plate not scanned)
+])
+@pytest.mark.parametrize("where", deviation.WHERE)
+def test_deviation_moves_the_centreline_by_the_request(sim_good, weld_type, offsets, where):
+    prof = weld_type_profile(weld_type)
+    fr = _frame(sim_good, weld_type)
+    for offset in offsets:
+        e = deviation.apply(fr, offset, where, 8.0)
+        shift = measure.centreline_shift(fr.hm, e.hm, prof)
+        assert shift.max_mm == pytest.approx(offset, abs=0.2)
+
+
+@pytest.mark.parametrize("weld_type", [*LINE_TYPES, 5, 7])
+def test_excess_produces_the_requested_imbalance(sim_good, weld_type):
+    prof = weld_type_profile(weld_type)
+    fr = _frame(sim_good, weld_type)
+    # where the good map shows most whole cross-sections over 8 mm
+    whole = np.isfinite(measure.imbalance_profile(fr.geom)).astype(float)
+    n = round(8.0 / fr.geom.path.step_mm)
+    counts = np.convolve(whole, np.ones(n), "same")
+    assert counts.max() >= 0.8 * n
+    s_mid = float(fr.geom.s_mm[int(np.argmax(counts))])
+    for imb in (0.9, -1.2):
+        e = excess.apply(fr, imb, s_mid, 8.0)
+        got = measure.imbalance(e.hm, prof, good=fr.hm)
+        assert got.imbalance_mm == pytest.approx(imb, abs=0.15)
+        assert abs(got.imbalance_mm) >= prof.limits.excess_reject_imbalance_mm
+
+
+@pytest.mark.parametrize("weld_type", [*LINE_TYPES, 7])
+def test_lack_of_fusion_pulls_one_toe_back(sim_good, weld_type):
+    prof = weld_type_profile(weld_type)
+    fr = _frame(sim_good, weld_type)
+    for side in (1, -1):
+        e = lack.apply(fr, side, _mid_s(fr), 6.0, 1.8)
+        r = measure.toe_retreat(fr.hm, e.hm, prof)
+        assert r.side == ("north" if side > 0 else "south")
+        assert r.max_mm == pytest.approx(1.8, abs=0.3)
+        assert r.length_mm >= prof.limits.lack_reject_length_mm
+
+
+@pytest.mark.parametrize("weld_type", ALL)
+def test_every_mask_matches_the_changed_cells(sim_good, weld_type):
+    prof = weld_type_profile(weld_type)
+    fr = _frame(sim_good, weld_type)
+    rng = np.random.default_rng(weld_type)
+    for name, make in MAKERS.items():
+        for _ in range(2):
+            e = make(fr, rng, ranges_for(prof))
+            changed = measure.changed_region(fr.hm, e.hm)
+            union = (changed | e.mask).sum()
+            assert union > 0, name
+            assert (changed & e.mask).sum() / union >= 0.9, name
+
+
+@pytest.mark.parametrize("weld_type", ALL)
+def test_drawn_sizes_stay_out_of_the_margin_band(weld_type):
+    prof = weld_type_profile(weld_type)
+    lim, r = prof.limits, ranges_for(prof)
+    assert r.cut_mm.lo >= BAD_MARGIN * lim.cut_reject_mm
+    assert r.cut_ok_mm.hi <= OK_MARGIN * lim.cut_ok_mm
+    assert r.hole_diameter_mm.lo >= BAD_MARGIN * lim.hole_reject_diameter_mm
+    assert r.ball_diameter_mm.lo >= BAD_MARGIN * lim.ball_reject_diameter_mm
+    assert r.ball_height_mm.lo >= BAD_MARGIN * lim.ball_reject_height_mm
+    assert r.deviation_mm.lo >= BAD_MARGIN * lim.deviation_reject_mm
+    assert r.excess_imbalance_mm.lo >= BAD_MARGIN * lim.excess_reject_imbalance_mm
+    near = ranges_for(prof, near_limit=True)
+    assert near.cut_mm.lo == lim.cut_reject_mm
+    assert near.cut_ok_mm.hi == lim.cut_ok_mm
+
+
+@pytest.mark.parametrize("weld_type", [3, 5, 7])
+def test_no_weld_and_capture_failure_fail_the_basic_checks(sim_good, weld_type):
+    prof = weld_type_profile(weld_type)
+    fr = _frame(sim_good, weld_type)
+    rng = np.random.default_rng(1)
+    plate = MAKERS["no_weld"](fr, rng, ranges_for(prof)).hm
+    with pytest.raises(NoBeadFoundError):
+        measure.analyse_bead(plate, prof)
+    for kind in capture_failure.KINDS:
+        hm = capture_failure.apply(fr, kind, 0.3, 1.0, rng).hm
+        if kind == "solid":
+            assert hm.valid.all()
+            assert np.ptp(hm.z) == 0
+        else:
+            assert hm.valid_fraction < prof.limits.min_valid_fraction * fr.hm.valid_fraction
+
+
+@pytest.mark.parametrize("weld_type", [2, 3, 4, 5, 11])
+def test_balls_and_holes_measure_without_a_reference_map(sim_good, weld_type):
+    prof = weld_type_profile(weld_type)
+    fr = _frame(sim_good, weld_type)
+    for sign in (1, -1):  # a good weld shows no lump or pore at the norm's sizes
+        b = measure.blob_on_map(fr.hm, prof, sign)
+        assert b is None or b.diameter_mm < 0.5
+    for d in (1.9, 3.0):
+        b = measure.blob_on_map(ball.apply(fr, _mid_s(fr), 0.0, d, 1.0).hm, prof, +1)
+        assert b is not None
+        assert b.diameter_mm == pytest.approx(d, abs=0.3)
+        assert b.peak_mm >= 0.8
+    for d in (1.3, 2.5):
+        b = measure.blob_on_map(hole.apply(fr, _mid_s(fr), 0.0, d, 1.0).hm, prof, -1)
+        assert b is not None
+        assert b.diameter_mm == pytest.approx(d, abs=0.3)
+    assert measure.blob_on_map(sim_good(7), weld_type_profile(7)) is None  # square: no stand-in
