@@ -1,1 +1,20 @@
-"""training package."""
+"""weld-train: per-weld-type committees (classifier, Siamese, anomaly) exported to ONNX.
+
+torch/timm live here only; the runtime (``inspector.decision``) loads the bundles without them.
+
+- Input: ``inspector.decision.model_input`` is the one definition. Members take the height
+  map as it is (z in mm + validity, native size); the graph divides heights by the nominal
+  bead height, fills isolated dropouts from their valid neighbours and resizes to
+  ``net_mm_per_px``. Networks get 2 channels (``in_chans=2``: height, validity) so a hole
+  or shadow (no data) is never confused with a low surface.
+- Classifier: a timm backbone (``pretrained=False``) or a compact CNN, class-balanced
+  cross-entropy over ``synth_defects.classes``, physical augmentations, AdamW + one-cycle,
+  best epoch by validation false accept at 1 % false reject.
+- Siamese: shared encoder, pairwise contrastive loss; distance to a gallery of good maps.
+- Anomaly: PatchCore-style memory bank of good patches (random conv features, see
+  ``members/anomaly.py``); image score + per-pixel map.
+- Committee: logistic regression on standardised member scores (validation split, by source
+  weld), threshold for the configured false-accept rate.
+- Devices: CPU by default; CUDA with mixed precision when present. Several GPUs: one type
+  per GPU (``CUDA_VISIBLE_DEVICES``); DDP under torchrun is not wired in yet.
+"""

@@ -1,0 +1,200 @@
+"""The committee: three ONNX members, a calibrated logistic combination, one operating point.
+
+``Committee.from_bundle(dir).decide(hm)`` returns a :class:`~inspector.verdict.Verdict`. The
+score arithmetic (:func:`siamese_distance`, :func:`standardise`, :func:`combine`) lives here
+and training imports it, so calibration and inference cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from inspector.decision.bundle import ModelCard, load_bundle, load_gallery
+from inspector.decision.model_input import model_input
+from inspector.verdict import Measurement, Verdict
+from point_cloud.config import WeldTypeProfile, weld_type_profile
+from point_cloud.types import HeightMap
+
+log = logging.getLogger(__name__)
+
+MeasureHook = Callable[[HeightMap, str, WeldTypeProfile], Measurement | None]
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float64)))
+
+
+def siamese_distance(emb: np.ndarray, gallery: np.ndarray, k: int) -> np.ndarray:
+    """Mean Euclidean distance of each embedding (B, D) to its ``k`` nearest gallery rows."""
+    e = np.asarray(emb, np.float64)
+    g = np.asarray(gallery, np.float64)
+    d2 = (e * e).sum(1)[:, None] - 2.0 * e @ g.T + (g * g).sum(1)[None, :]
+    k = max(1, min(k, g.shape[0]))
+    nearest = np.partition(np.maximum(d2, 0.0), k - 1, axis=1)[:, :k]
+    return np.asarray(np.sqrt(nearest).mean(1))
+
+
+def standardise(raw: np.ndarray, mean: float, std: float) -> np.ndarray:
+    return (np.asarray(raw, np.float64) - mean) / std
+
+
+def combine(card: ModelCard, raw: dict[str, np.ndarray]) -> np.ndarray:
+    """Committee P(bad) from raw member scores (each (B,))."""
+    c = card.committee
+    logit = np.full(np.shape(raw[c.members[0]]), c.bias, np.float64)
+    for name, w in zip(c.members, c.weights, strict=True):
+        m = card.members[name]
+        logit = logit + w * standardise(raw[name], m.mean, m.std)
+    return sigmoid(logit)
+
+
+def member_probability(card: ModelCard, name: str, raw: np.ndarray) -> np.ndarray:
+    """A member's own calibrated P(bad) (Platt scaling on its standardised score)."""
+    m = card.members[name]
+    a, b = m.platt
+    return sigmoid(a * standardise(raw, m.mean, m.std) + b)
+
+
+def pick_providers(requested: list[str] | None = None) -> list[str]:
+    """CUDA when onnxruntime offers it (else CPU), unless ``requested`` says otherwise."""
+    if requested:
+        return requested
+    available = ort.get_available_providers()
+    if "CUDAExecutionProvider" in available:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def measure_on_map(hm: HeightMap, defect: str, profile: WeldTypeProfile) -> Measurement | None:
+    """Size in mm of the guessed defect where it can be measured on the map alone.
+
+    Cuts: the longest gap along the bead; excess material: the north/south imbalance. Other
+    classes need a reference good map of the same weld and are left unmeasured (None), as is
+    any map on which no bead can be analysed.
+    """
+    measure = importlib.import_module("point_cloud.measure")
+    lim = profile.limits
+    try:
+        if defect == "cut":
+            gap = measure.bead_continuity(hm, profile).longest_gap_mm
+            return Measurement("cut_length", float(gap), lim.cut_reject_mm)
+        if defect == "excess":
+            imb = measure.imbalance(hm, profile).imbalance_mm
+            return Measurement("excess_imbalance", abs(float(imb)), lim.excess_reject_imbalance_mm)
+    except (ValueError, IndexError) as exc:   # ScanError is a ValueError
+        log.debug("no %s measurement: %s", defect, exc)
+    return None
+
+
+def _default_measure_hook() -> MeasureHook | None:
+    """:func:`measure_on_map` when ``point_cloud.measure`` is installed."""
+    try:
+        importlib.import_module("point_cloud.measure")
+    except ImportError:
+        return None
+    return measure_on_map
+
+
+def member_raw_scores(sessions: dict[str, ort.InferenceSession], gallery: np.ndarray, k: int,
+                      z: np.ndarray, valid: np.ndarray
+                      ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Run the three members: (raw scores per member, class probs (B,C), anomaly map (B,H,W))."""
+    feed = {"z": z.astype(np.float32), "valid": valid.astype(np.float32)}
+    bad_logit, class_probs = sessions["classifier"].run(["bad_logit", "class_probs"], feed)
+    (emb,) = sessions["siamese"].run(["embedding"], feed)
+    an_score, an_map = sessions["anomaly"].run(["score", "anomaly_map"], feed)
+    raw = {"classifier": bad_logit.astype(np.float64),
+           "siamese": siamese_distance(emb, gallery, k),
+           "anomaly": an_score.astype(np.float64)}
+    return raw, class_probs, an_map.astype(np.float32)
+
+
+def open_sessions(files: dict[str, Path], providers: list[str] | None = None
+                  ) -> dict[str, ort.InferenceSession]:
+    """One ONNX Runtime session per member file."""
+    chosen = pick_providers(providers)
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    return {name: ort.InferenceSession(str(f), opts, providers=chosen) for name, f in files.items()}
+
+
+@dataclass
+class BatchScores:
+    """Vectorised outputs for a batch of maps."""
+
+    raw: dict[str, np.ndarray]          # raw member scores (B,)
+    score: np.ndarray                   # committee P(bad) (B,)
+    class_probs: np.ndarray             # (B, C)
+    anomaly_map: np.ndarray             # (B, H, W) float32
+
+
+class Committee:
+    """A loaded bundle: ONNX sessions + card + gallery."""
+
+    def __init__(self, bundle: Path, card: ModelCard, sessions: dict[str, ort.InferenceSession],
+                 gallery: np.ndarray, profile: WeldTypeProfile,
+                 measure_hook: MeasureHook | None = None) -> None:
+        self.bundle = bundle
+        self.card = card
+        self.sessions = sessions
+        self.gallery = gallery
+        self.profile = profile
+        self.spec = card.input_spec
+        self.measure_hook = measure_hook
+
+    @classmethod
+    def from_bundle(cls, bundle: str | Path, providers: list[str] | None = None,
+                    profile: WeldTypeProfile | None = None,
+                    measure_hook: MeasureHook | None = None) -> Committee:
+        """Load and validate a bundle against the configured profile of its weld type."""
+        bundle = Path(bundle)
+        card = load_bundle(bundle, profile)
+        prof = profile if profile is not None else weld_type_profile(card.weld_type)
+        sessions = open_sessions({n: bundle / m.file for n, m in card.members.items()}, providers)
+        used = sessions[next(iter(sessions))].get_providers()[0]
+        log.info("bundle %s (type %d) on %s", bundle, card.weld_type, used)
+        return cls(bundle, card, sessions, load_gallery(bundle), prof,
+                   measure_hook if measure_hook is not None else _default_measure_hook())
+
+    # ------------------------------------------------------------------ scoring
+    def score_arrays(self, z: np.ndarray, valid: np.ndarray) -> BatchScores:
+        """Score a batch given as (B,1,H,W) float32 ``z`` and ``valid`` arrays."""
+        k = int(self.card.members["siamese"].extra.get("k", 1))
+        raw, class_probs, amap = member_raw_scores(self.sessions, self.gallery, k, z, valid)
+        return BatchScores(raw=raw, score=combine(self.card, raw), class_probs=class_probs,
+                           anomaly_map=amap)
+
+    def score_maps(self, maps: list[HeightMap]) -> BatchScores:
+        feed = model_input(maps, self.spec)
+        return self.score_arrays(feed["z"], feed["valid"])
+
+    # ------------------------------------------------------------------ decision
+    def decide(self, hm: HeightMap) -> Verdict:
+        """PASS/FAIL for one map with member scores, defect guess, anomaly map and location.
+
+        The capture-quality gate (``inspector.quality_gate``) runs before this, in the pipeline.
+        """
+        thr = self.card.committee.threshold
+        s = self.score_maps([hm])
+        score = float(s.score[0])
+        members = {name: float(member_probability(self.card, name, s.raw[name])[0])
+                   for name in self.card.committee.members}
+        probs = {c: float(p) for c, p in zip(self.card.classes, s.class_probs[0], strict=True)}
+        amap = s.anomaly_map[0]
+        r, c = np.unravel_index(int(np.argmax(amap)), amap.shape)
+        x, y = hm.xy_of(float(r), float(c))
+        verdict = Verdict("FAIL" if score >= thr else "PASS", score, thr, member_scores=members,
+                          defect_probs=probs, location_mm=(float(x), float(y)),
+                          anomaly_map=amap, bundle_version=self.card.bundle_version)
+        if verdict.decision == "FAIL":
+            verdict.defect = max(self.card.bad_classes, key=lambda k: probs.get(k, 0.0))
+            if self.measure_hook is not None:
+                verdict.measurement = self.measure_hook(hm, verdict.defect, self.profile)
+        return verdict

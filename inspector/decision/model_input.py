@@ -1,0 +1,99 @@
+"""THE definition of "height map -> model input", shared by training and inference.
+
+Every exported member takes two float32 tensors of shape ``(B, 1, rows, cols)`` at the weld
+type's native map size: ``z`` (mm above the plate, 0 where invalid) and ``valid`` (1.0 / 0.0).
+Normalisation and resizing happen inside the ONNX graph; :func:`normalise_reference` is the
+numpy reference of that in-graph step (training's torch module is tested against it):
+
+1. ``h = clip(z / z_ref_mm, z_clip_lo, z_clip_hi) * valid`` (heights stay in units of the
+   nominal bead height; no per-image brightness normalisation),
+2. channel 0 = ``h`` with each invalid cell filled by the mean of its valid 3x3 neighbours
+   (0 when it has none): isolated scanner dropouts vanish, large holes stay holes,
+3. channel 1 = ``valid``,
+4. both resized bilinearly (half-pixel centres, no antialias) to ``(net_rows, net_cols)``,
+   the native map seen at ``net_mm_per_px``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+from point_cloud.errors import ScanShapeError
+from point_cloud.types import HeightMap
+
+INPUT_NAMES: tuple[str, str] = ("z", "valid")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """Shape and scaling of a member's input (stored in the bundle card)."""
+
+    rows: int
+    cols: int
+    mm_per_px: float
+    net_rows: int
+    net_cols: int
+    z_ref_mm: float = 2.0
+    z_clip_lo: float = -2.0
+    z_clip_hi: float = 4.0
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows, self.cols)
+
+    @property
+    def net_shape(self) -> tuple[int, int]:
+        return (self.net_rows, self.net_cols)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InputSpec:
+        return cls(**data)
+
+
+def input_spec_for(shape_px: tuple[int, int], mm_per_px: float, net_mm_per_px: float,
+                   z_ref_mm: float = 2.0) -> InputSpec:
+    """Spec for maps of ``shape_px`` at ``mm_per_px``, seen by the nets at ``net_mm_per_px``."""
+    scale = mm_per_px / net_mm_per_px
+    rows, cols = int(shape_px[0]), int(shape_px[1])
+    return InputSpec(rows=rows, cols=cols, mm_per_px=float(mm_per_px),
+                     net_rows=max(8, round(rows * scale)), net_cols=max(8, round(cols * scale)),
+                     z_ref_mm=float(z_ref_mm))
+
+
+def check_map(hm: HeightMap, spec: InputSpec, where: str = "<memory>") -> None:
+    """Raise :class:`ScanShapeError` unless ``hm`` has the spec's shape and mm/px."""
+    if hm.shape != spec.shape:
+        raise ScanShapeError(where, "height map shape",
+                             f"{spec.shape} (rows, cols) for this bundle", str(hm.shape))
+    if abs(hm.mm_per_px - spec.mm_per_px) > 1e-6:
+        raise ScanShapeError(where, "mm_per_px", f"{spec.mm_per_px}", f"{hm.mm_per_px}")
+
+
+def model_input(maps: list[HeightMap] | HeightMap, spec: InputSpec) -> dict[str, np.ndarray]:
+    """ONNX feed ``{"z": (B,1,H,W), "valid": (B,1,H,W)}`` float32 for one map or a list."""
+    items = [maps] if isinstance(maps, HeightMap) else list(maps)
+    for hm in items:
+        check_map(hm, spec)
+    z = np.stack([hm.z for hm in items])[:, None].astype(np.float32)
+    valid = np.stack([hm.valid for hm in items])[:, None].astype(np.float32)
+    return {"z": np.where(valid > 0, z, np.float32(0.0)), "valid": valid}
+
+
+def normalise_reference(z: np.ndarray, valid: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """Numpy reference of the in-graph preprocessing: (2, net_rows, net_cols) float32."""
+    v = np.asarray(valid, np.float32)
+    h = np.clip(np.asarray(z, np.float32) / np.float32(spec.z_ref_mm), spec.z_clip_lo,
+                spec.z_clip_hi) * v
+    num = cv2.boxFilter(h, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    den = cv2.boxFilter(v, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    h = np.where(v > 0, h, num / np.maximum(den, np.float32(1.0))).astype(np.float32)
+    size = (spec.net_cols, spec.net_rows)
+    chans = [cv2.resize(c, size, interpolation=cv2.INTER_LINEAR) for c in (h, v)]
+    return np.stack(chans).astype(np.float32)

@@ -1,0 +1,127 @@
+"""Dataset -> three members -> calibration -> ONNX bundle -> committee decisions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from inspector.decision.committee import Committee
+from point_cloud.heightmap_io import read_heightmap
+from training.data import read_dataset
+from training.metrics import auroc, rates
+
+pytestmark = [pytest.mark.slow, pytest.mark.train]
+
+
+def test_bundle_files_and_card(bundle: Path) -> None:
+    card = json.loads((bundle / "model.json").read_text())
+    assert {p.name for p in bundle.iterdir()} >= {"model.json", "classifier.onnx",
+                                                   "siamese.onnx", "anomaly.onnx", "gallery.npy"}
+    assert card["weld_type"] == 3
+    assert (card["input"]["rows"], card["input"]["cols"]) == (80, 250)
+    assert len(card["training"]["fingerprint"]) == 64
+    assert set(card["committee"]["members"]) == {"classifier", "siamese", "anomaly"}
+    for m in card["members"].values():
+        assert m["metrics"]["onnx_parity_max_abs"] <= 1e-4
+        assert 0.0 <= m["metrics"]["val"]["false_accept"] <= 1.0
+    # On validation the operating point lets at most the target share of bad welds pass.
+    val = card["committee"]["metrics"]["val"]
+    assert val["false_accept"] <= card["committee"]["target_false_accept"] + 1e-12
+    assert card["versions"]["onnxruntime"] != "absent"
+
+
+def test_committee_separates_held_out_welds(bundle: Path, easy_testset: Path) -> None:
+    ds = read_dataset(easy_testset)
+    maps = [read_heightmap(ds.root / r["path"]) for r in ds.records]
+    bad = np.array([r["label"] == "bad" for r in ds.records])
+    com = Committee.from_bundle(bundle)
+    s = com.score_maps(maps)
+    assert auroc(s.score, bad) >= 0.95
+    far, frr = rates(s.score, bad, com.card.committee.threshold)
+    assert far <= 0.15, (far, frr)
+    # The obvious failures never pass.
+    for i, r in enumerate(ds.records):
+        if r["defect"] in ("no_weld", "capture_failure"):
+            assert s.score[i] >= com.card.committee.threshold, r["id"]
+
+
+def test_decide_returns_full_verdict(bundle: Path, easy_testset: Path) -> None:
+    ds = read_dataset(easy_testset)
+    com = Committee.from_bundle(bundle)
+    rec = next(r for r in ds.records if r["defect"] == "cut")
+    hm = read_heightmap(ds.root / rec["path"])
+    v = com.decide(hm)
+    assert v.decision == "FAIL"
+    assert v.defect in com.card.bad_classes
+    assert v.reason is None
+    assert set(v.member_scores) == {"classifier", "siamese", "anomaly"}
+    assert all(0.0 <= p <= 1.0 for p in v.member_scores.values())
+    assert abs(sum(v.defect_probs.values()) - 1.0) < 1e-4
+    assert v.anomaly_map is not None
+    assert v.anomaly_map.shape == hm.shape
+    # The anomaly peak (location in mm) lies within 2 mm of the generator's cut mask.
+    assert v.location_mm is not None
+    mask = cv2.imread(str(ds.root / rec["mask"]), cv2.IMREAD_UNCHANGED) > 0
+    mx, my = hm.xy_of(*np.nonzero(mask))
+    x, y = v.location_mm
+    assert float(np.min(np.hypot(mx - x, my - y))) <= 2.0
+    assert v.bundle_version == com.card.bundle_version
+
+
+def test_cli_evaluate_writes_report(easy_testset: Path, bundle: Path, tmp_path: Path) -> None:
+    from training.cli import main
+
+    report = tmp_path / "report"
+    assert main(["evaluate", "--models", str(bundle.parent), "--data", str(easy_testset),
+                 "--report", str(report)]) == 0
+    text = (report / "report.md").read_text()
+    assert "| committee |" in text
+    assert "0.285" in text            # the study's figure in the comparison table
+    assert list(report.glob("*.png"))
+    card = json.loads((bundle / "model.json").read_text())
+    assert card["test_metrics"]["fingerprint"] == read_dataset(easy_testset).fingerprint
+    assert card["test_metrics"]["committee"]["auroc"] >= 0.95
+
+
+NO_TORCH = """
+import json, sys
+for name in ("torch", "timm", "training", "torchvision"):
+    sys.modules[name] = None
+from inspector.decision.committee import Committee
+from point_cloud.heightmap_io import read_heightmap
+com = Committee.from_bundle(sys.argv[1])
+v = com.decide(read_heightmap(sys.argv[2]))
+print(json.dumps({"verdict": v.to_dict(), "torch": sys.modules.get("torch")}))
+"""
+
+
+def test_loading_and_deciding_needs_no_torch(bundle: Path, easy_testset: Path) -> None:
+    ds = read_dataset(easy_testset)
+    rec = next(r for r in ds.records if r["defect"] == "capture_failure")
+    out = subprocess.run([sys.executable, "-c", NO_TORCH, str(bundle), str(ds.root / rec["path"])],
+                         capture_output=True, text=True, check=True, timeout=120)
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["torch"] is None
+    assert res["verdict"]["decision"] == "FAIL"
+
+
+def test_failed_cut_is_measured_in_mm(bundle: Path, easy_testset: Path) -> None:
+    ds = read_dataset(easy_testset)
+    com = Committee.from_bundle(bundle)
+    cuts = [r for r in ds.records if r["defect"] == "cut"]
+    measured = []
+    for rec in cuts:
+        v = com.decide(read_heightmap(ds.root / rec["path"]))
+        if v.defect == "cut" and v.measurement is not None:
+            measured.append((v.measurement, rec["params"]))
+    assert measured, "no cut was both guessed and measured"
+    for m, params in measured:
+        assert m.quantity == "cut_length"
+        assert m.limit_mm == 2.0
+        assert abs(m.value_mm - params["length_mm"]) <= 1.0, (m, params["length_mm"])

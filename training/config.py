@@ -1,0 +1,74 @@
+"""Training configuration: a strict pydantic model loaded from ``config/training.yaml``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from point_cloud.config import Strict, config_dir, load_yaml_model
+
+
+class InputCfg(Strict):
+    net_mm_per_px: float = Field(default=0.4, gt=0, description="resolution the networks see")
+    z_ref_mm: float = Field(default=2.0, gt=0, description="heights are divided by this (mm)")
+
+
+class AugmentCfg(Strict):
+    """Augmentations that keep heights physical (all amounts in mm or fractions)."""
+
+    flip_x: bool = True                 # reverse the bead direction
+    flip_y: bool = False                # mirror north/south (not for one-sided plate types)
+    shift_px: int = Field(default=2, ge=0)      # random roll in both axes
+    noise_mm: float = Field(default=0.02, ge=0)
+    dropout: float = Field(default=0.02, ge=0, le=0.5)   # fraction of pixels made invalid
+    gain: float = Field(default=0.05, ge=0, lt=0.5)   # height gain 1 +- gain (bead spread)
+
+
+class OptimCfg(Strict):
+    epochs: int = Field(default=12, ge=1)
+    batch_size: int = Field(default=64, ge=2)
+    lr: float = Field(default=3e-3, gt=0)
+    weight_decay: float = Field(default=0.02, ge=0)
+
+
+class ClassifierCfg(Strict):
+    backbone: str = "mobilenetv3_small_050"   # a timm model name, or "compact" (tiny CNN)
+    width: int = Field(default=16, ge=4, description="base width of the compact CNN")
+    optim: OptimCfg = OptimCfg()
+
+
+class SiameseCfg(Strict):
+    backbone: str = "mobilenetv3_small_050"
+    width: int = Field(default=16, ge=4)
+    embedding_dim: int = Field(default=32, ge=2)
+    margin: float = Field(default=1.0, gt=0)
+    gallery_size: int = Field(default=256, ge=1)
+    k: int = Field(default=3, ge=1, description="score = mean distance to the k nearest references")
+    optim: OptimCfg = OptimCfg()
+
+
+class AnomalyCfg(Strict):
+    width: int = Field(default=24, ge=4, description="random patch-feature channels")
+    bank_size: int = Field(default=4096, ge=16, description="memory-bank coreset size")
+    position_weight: float = Field(default=2.0, ge=0,
+                                   description="feature units per mm of patch position")
+    max_patches: int = Field(default=200_000, ge=1000,
+                             description="patches sampled before the coreset")
+
+
+class TrainConfig(Strict):
+    seed: int = 0
+    val_fraction: float = Field(default=0.2, gt=0, lt=1)
+    target_false_accept: float = Field(default=0.001, gt=0, lt=1)
+    threads: int = Field(default=0, ge=0, description="torch CPU threads; 0 = torch default")
+    input: InputCfg = InputCfg()
+    augment: AugmentCfg = AugmentCfg()
+    classifier: ClassifierCfg = ClassifierCfg()
+    siamese: SiameseCfg = SiameseCfg()
+    anomaly: AnomalyCfg = AnomalyCfg()
+
+
+def load_train_config(path: str | Path | None = None) -> TrainConfig:
+    """Load the training config (default ``config/training.yaml``)."""
+    return load_yaml_model(Path(path) if path else config_dir() / "training.yaml", TrainConfig)

@@ -1,0 +1,1 @@
+"""The committee's three members: classifier, Siamese encoder, patch-memory anomaly model."""

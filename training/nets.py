@@ -1,0 +1,61 @@
+"""Network building blocks: the in-graph preprocessing and the encoders (compact CNN or timm)."""
+
+from __future__ import annotations
+
+import timm
+import torch
+import torch.nn.functional as nnf
+from torch import nn
+
+from inspector.decision.model_input import InputSpec
+
+IN_CHANS = 2  # channel 0: height / z_ref (clipped, 0 where invalid); channel 1: validity
+
+
+class Preprocess(nn.Module):
+    """Torch twin of :func:`inspector.decision.model_input.normalise_reference` (exported)."""
+
+    def __init__(self, spec: InputSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def forward(self, z: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        s = self.spec
+        h = torch.clamp(z / s.z_ref_mm, s.z_clip_lo, s.z_clip_hi) * valid
+        num = nnf.avg_pool2d(h, 3, 1, 1, count_include_pad=True) * 9.0
+        den = nnf.avg_pool2d(valid, 3, 1, 1, count_include_pad=True) * 9.0
+        h = torch.where(valid > 0, h, num / torch.clamp(den, min=1.0))
+        x = torch.cat([h, valid], dim=1)
+        return nnf.interpolate(x, size=(s.net_rows, s.net_cols), mode="bilinear",
+                             align_corners=False, antialias=False)
+
+
+def _block(cin: int, cout: int, stride: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
+
+
+class CompactCNN(nn.Module):
+    """A small from-scratch CNN: four stride-2 stages, global average pool, linear head."""
+
+    def __init__(self, out_dim: int, width: int = 16) -> None:
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(_block(IN_CHANS, w, 1), _block(w, w, 2), _block(w, 2 * w, 2),
+                                      _block(2 * w, 4 * w, 2), _block(4 * w, 4 * w, 2))
+        self.head = nn.Linear(4 * w, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+
+def make_encoder(backbone: str, out_dim: int, width: int = 16) -> nn.Module:
+    """``"compact"`` or any timm model name (``in_chans=2``, ``pretrained=False``)."""
+    if backbone == "compact":
+        return CompactCNN(out_dim, width)
+    return timm.create_model(backbone, pretrained=False, in_chans=IN_CHANS, num_classes=out_dim)
+
+
+def pick_device() -> torch.device:
+    """CUDA when present (training then runs with mixed precision), else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -1,0 +1,132 @@
+"""Train one weld type's committee end to end and write its bundle.
+
+dataset -> split by source weld -> classifier, Siamese, anomaly -> ONNX export (+ parity)
+-> raw member scores on validation *through onnxruntime* -> calibration -> ``model.json``.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as md
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from inspector.decision.bundle import BUNDLE_FORMAT, CARD_NAME, GALLERY_NAME, ModelCard
+from inspector.decision.committee import member_raw_scores, open_sessions
+from inspector.decision.model_input import InputSpec, input_spec_for
+from point_cloud.config import weld_type_profile
+from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
+from training.calibrate import calibrate_committee, calibrate_member
+from training.config import TrainConfig
+from training.data import Dataset, MapSet, check_classes, load_maps, split_by_key
+from training.export import export_member, parity
+from training.members.anomaly import fit_anomaly
+from training.members.classifier import train_classifier
+from training.members.siamese import train_siamese
+from training.nets import pick_device
+
+log = logging.getLogger(__name__)
+
+RAW_SCORES = {"classifier": "logit P(bad) from the class softmax",
+              "siamese": "mean distance to the k nearest good references",
+              "anomaly": "max squared patch distance to the good memory bank"}
+PACKAGES = ("weld-inspector", "torch", "timm", "onnx", "onnxruntime", "numpy")
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for p in PACKAGES:
+        try:
+            out[p] = md.version(p)
+        except md.PackageNotFoundError:
+            out[p] = "absent"
+    return out
+
+
+def type_spec(weld_type: int, cfg: TrainConfig) -> InputSpec:
+    prof = weld_type_profile(weld_type)
+    return input_spec_for(prof.roi.shape_px, prof.roi.mm_per_px, cfg.input.net_mm_per_px,
+                          cfg.input.z_ref_mm)
+
+
+def split_type(ds: Dataset, weld_type: int,
+               cfg: TrainConfig) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Train/validation records of one type, split by source weld; both need both labels."""
+    recs = ds.of_type(weld_type)
+    where = f"{ds.root / 'manifest.jsonl'}: type {weld_type}"
+    check_classes(recs, where)
+    train, val = split_by_key(recs, cfg.val_fraction, cfg.seed)
+    check_classes(train, where + " training split")
+    check_classes(val, where + " validation split (raise val_fraction or add source welds)")
+    return train, val
+
+
+def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) -> Path:
+    """Train, export and calibrate the committee of ``weld_type``; return the bundle folder."""
+    t0 = time.perf_counter()
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    spec = type_spec(weld_type, cfg)
+    train_r, val_r = split_type(ds, weld_type, cfg)
+    train = load_maps(ds, train_r, weld_type, desc="train maps")
+    val = load_maps(ds, val_r, weld_type, desc="val maps")
+    device = pick_device()
+    log.info("type %d: %d train / %d val maps on %s, net input %s", weld_type, len(train),
+             len(val), device, spec.net_shape)
+    clf, clf_info = train_classifier(spec, cfg.classifier, cfg.augment, train, val, cfg.seed,
+                                     device)
+    sia, gallery, sia_info = train_siamese(spec, cfg.siamese, cfg.augment, train, val, cfg.seed,
+                                           device)
+    goods = train.subset(np.flatnonzero(train.bad == 0))
+    ano = fit_anomaly(spec, cfg.anomaly, goods, cfg.seed)
+
+    out = out_root / f"type{weld_type}"
+    out.mkdir(parents=True, exist_ok=True)
+    models = {"classifier": clf, "siamese": sia, "anomaly": ano}
+    files = {n: export_member(m, n, spec, out / f"{n}.onnx") for n, m in models.items()}
+    np.save(out / GALLERY_NAME, gallery)
+    zv, vv = val.tensors()
+    probe = slice(0, min(8, len(val)))
+    par = {n: parity(m, files[n], zv[probe].numpy(), vv[probe].numpy()) for n, m in models.items()}
+
+    raw, _, _ = onnx_scores(files, gallery, cfg.siamese.k, val)
+    fit_info = {"classifier": clf_info, "siamese": sia_info, "anomaly": {}}
+    members = {n: calibrate_member(raw[n], val.bad, cfg.target_false_accept, files[n].name,
+                                   RAW_SCORES[n], {"k": cfg.siamese.k} if n == "siamese" else {})
+               for n in models}
+    for n, m in members.items():
+        m.metrics.update({"fit": fit_info[n], "onnx_parity_max_abs": par[n]})
+    committee = calibrate_committee(members, raw, val.bad, cfg.target_false_accept)
+    card = ModelCard(
+        format=BUNDLE_FORMAT,
+        bundle_version=f"t{weld_type}-{ds.fingerprint[:12] or 'nofp'}-s{cfg.seed}",
+        weld_type=weld_type, input=spec.to_dict(), classes=ALL_CLASSES, bad_classes=BAD_CLASSES,
+        members=members, committee=committee,
+        training={"dataset": str(ds.root), "fingerprint": ds.fingerprint,
+                  "generator_version": ds.meta.get("generator_version"),
+                  "n_train": len(train), "n_val": len(val),
+                  "n_train_sources": len({r["split_key"] for r in train_r}),
+                  "n_val_sources": len({r["split_key"] for r in val_r}),
+                  "device": str(device), "seconds": round(time.perf_counter() - t0, 1),
+                  "config": cfg.model_dump(mode="json")},
+        versions=package_versions())
+    (out / CARD_NAME).write_text(json.dumps(card.model_dump(mode="json"), indent=1))
+    log.info("type %d: bundle %s in %.0f s; committee val %s", weld_type, out,
+             time.perf_counter() - t0, committee.metrics["val"])
+    return out
+
+
+def onnx_scores(files: dict[str, Path], gallery: np.ndarray, k: int, ms: MapSet,
+                batch: int = 128) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Raw member scores of a MapSet through onnxruntime (what the inspector will compute)."""
+    sessions = open_sessions(files)
+    z, v = ms.z[:, None], ms.valid[:, None].astype(np.float32)
+    parts = [member_raw_scores(sessions, gallery, k, z[i:i + batch], v[i:i + batch])
+             for i in range(0, len(ms), batch)]
+    raw = {n: np.concatenate([p[0][n] for p in parts]) for n in parts[0][0]}
+    return raw, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
