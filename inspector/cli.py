@@ -13,6 +13,9 @@ import sys
 
 # Add a module here when you add a command; each lives in inspector/commands/<name>.py.
 COMMANDS: tuple[str, ...] = (
+    "run", "inspect", "review",
+    "simulate",
+    "heightmap",
 )
 
 

@@ -1,0 +1,1 @@
+"""Operator review of rejected welds: queries, verdicts, overlays and export to training."""

@@ -1,0 +1,115 @@
+"""The daemon's MQTT connection (paho-mqtt 2.x): status with last will, reconnect, triggers.
+
+``<prefix>/<line>/<station>/status`` is retained: ``online`` on every connect, ``offline``
+as the last will and on a clean stop. TLS and credentials come from the config's TLS block
+and the environment / credentials file (never the YAML). paho's network thread reconnects
+with exponential backoff between ``reconnect_min_s`` and ``reconnect_max_s``.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+import time
+from collections.abc import Callable
+
+import paho.mqtt.client as mqtt
+
+from inspector.config import LineConfig, mqtt_credentials
+
+log = logging.getLogger(__name__)
+
+ONLINE, OFFLINE = b"online", b"offline"
+TriggerHandler = Callable[[bytes], None]
+
+
+class MqttLink:
+    """One paho client: connected flag, QoS-1 publish with PUBACK wait, trigger callback."""
+
+    def __init__(self, cfg: LineConfig, on_trigger: TriggerHandler | None = None) -> None:
+        self.cfg = cfg
+        m = cfg.mqtt
+        self.status_topic = cfg.topic("status")
+        self.trigger_topic = cfg.topic("trigger")
+        self._on_trigger = on_trigger
+        self._connected = threading.Event()
+        client_id = m.client_id or f"inspector-{cfg.line}-{cfg.station}"
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
+                                  protocol=mqtt.MQTTv311, clean_session=True)
+        self.client.will_set(self.status_topic, OFFLINE, qos=1, retain=True)
+        self.client.reconnect_delay_set(min_delay=max(1, round(m.reconnect_min_s)),
+                                        max_delay=max(1, round(m.reconnect_max_s)))
+        creds = mqtt_credentials(m)
+        if creds is not None:
+            self.client.username_pw_set(*creds)
+        if m.tls.enabled:
+            self.client.tls_set(
+                ca_certs=str(m.tls.ca_file) if m.tls.ca_file else None,
+                certfile=str(m.tls.cert_file) if m.tls.cert_file else None,
+                keyfile=str(m.tls.key_file) if m.tls.key_file else None,
+                cert_reqs=ssl.CERT_REQUIRED)
+            self.client.tls_insecure_set(m.tls.insecure)
+        self.client.on_connect = self._handle_connect
+        self.client.on_disconnect = self._handle_disconnect
+        self.client.on_message = self._handle_message
+
+    # ------------------------------------------------------------------ callbacks
+    def _handle_connect(self, client: mqtt.Client, _ud: object, _flags: object,
+                        reason: mqtt.ReasonCode, _props: object) -> None:
+        if reason.is_failure:
+            log.warning("MQTT connect refused: %s", reason)
+            return
+        client.publish(self.status_topic, ONLINE, qos=1, retain=True)
+        if self.cfg.mqtt.trigger and self._on_trigger is not None:
+            client.subscribe(self.trigger_topic, qos=1)
+        log.info("MQTT connected to %s:%d", self.cfg.mqtt.host, self.cfg.mqtt.port)
+        self._connected.set()
+
+    def _handle_disconnect(self, _c: mqtt.Client, _ud: object, _flags: object,
+                           reason: mqtt.ReasonCode, _props: object) -> None:
+        self._connected.clear()
+        log.warning("MQTT disconnected (%s); reconnecting with backoff", reason)
+
+    def _handle_message(self, _c: mqtt.Client, _ud: object, msg: mqtt.MQTTMessage) -> None:
+        if msg.topic == self.trigger_topic and self._on_trigger is not None:
+            self._on_trigger(bytes(msg.payload))
+
+    # ------------------------------------------------------------------ API
+    def start(self) -> None:
+        """Connect in the background (the broker may be down: paho keeps retrying)."""
+        self.client.connect_async(self.cfg.mqtt.host, self.cfg.mqtt.port,
+                                  keepalive=self.cfg.mqtt.keepalive_s)
+        self.client.loop_start()
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    def publish_acked(self, topic: str, payload: str | bytes, timeout: float,
+                      retain: bool = False) -> bool:
+        """QoS-1 publish; True once the broker's PUBACK arrived, False on timeout/disconnect."""
+        if not self.connected:
+            return False
+        info = self.client.publish(topic, payload, qos=1, retain=retain)
+        deadline = time.monotonic() + timeout
+        while not info.is_published():
+            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_AGAIN):
+                return False
+            if not self.connected or time.monotonic() > deadline:
+                return False
+            try:
+                info.wait_for_publish(0.2)       # wakes on the PUBACK
+            except (RuntimeError, ValueError):
+                return False
+        return True
+
+    def stop(self, timeout: float = 3.0) -> None:
+        """Publish the retained ``offline`` status (when connected) and disconnect."""
+        if self.connected:
+            self.publish_acked(self.status_topic, OFFLINE, timeout, retain=True)
+        self.client.disconnect()
+        self.client.loop_stop()
