@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from inspector import quality_gate
+from inspector.decision.defect_size import measure_defect
 from inspector.verdict import Verdict
 from point_cloud.config import WeldTypeProfile, weld_type_profile
 from point_cloud.errors import IdentityError, NoBeadFoundError, ScanError
@@ -125,4 +126,7 @@ def inspect_scan(path: str | Path, deciders: Deciders, identity: ScanIdentity | 
         return InspectionResult(ident, hm, gate, watch.total())
     with watch.stage("decide"):
         verdict = deciders[ident.weld_type].decide(hm)
+    if verdict.decision == "FAIL" and verdict.measurement is None:
+        with watch.stage("measure"):
+            verdict.measurement = measure_defect(hm, profile, verdict.defect)
     return InspectionResult(ident, hm, verdict, watch.total())

@@ -34,6 +34,7 @@ class MqttLink:
         self.trigger_topic = cfg.topic("trigger")
         self._on_trigger = on_trigger
         self._connected = threading.Event()
+        self._stopping = False
         client_id = m.client_id or f"inspector-{cfg.line}-{cfg.station}"
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=mqtt.MQTTv311, clean_session=True)
@@ -69,7 +70,10 @@ class MqttLink:
     def _handle_disconnect(self, _c: mqtt.Client, _ud: object, _flags: object,
                            reason: mqtt.ReasonCode, _props: object) -> None:
         self._connected.clear()
-        log.warning("MQTT disconnected (%s); reconnecting with backoff", reason)
+        if self._stopping:
+            log.info("MQTT disconnected (clean stop)")
+        else:
+            log.warning("MQTT disconnected (%s); reconnecting with backoff", reason)
 
     def _handle_message(self, _c: mqtt.Client, _ud: object, msg: mqtt.MQTTMessage) -> None:
         if msg.topic == self.trigger_topic and self._on_trigger is not None:
@@ -109,6 +113,7 @@ class MqttLink:
 
     def stop(self, timeout: float = 3.0) -> None:
         """Publish the retained ``offline`` status (when connected) and disconnect."""
+        self._stopping = True
         if self.connected:
             self.publish_acked(self.status_topic, OFFLINE, timeout, retain=True)
         self.client.disconnect()

@@ -10,10 +10,9 @@ from typing import Any
 import numpy as np
 import yaml
 
-from point_cloud.identity import sidecar_path
+from inspector.demo.scanner import deliver_scan
 from point_cloud.simulator import simulate_weld
 from point_cloud.types import ScanIdentity
-from point_cloud.write import write_scan as write_scan_file
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -35,23 +34,12 @@ FORMATS = (".npy", ".ply", ".pcd", ".xyz")
 def write_scan(folder: Path, seed: int, *, weld_type: int = 3, serial: str | None = None,
                weld: str = "W1", ball: bool = False, points: int = 120_000,
                ext: str | None = None) -> Path:
-    """A simulated scan ``<serial>_<weld>_t<type>.<ext>`` (+ sidecar) written like the scanner.
-
-    ``point_cloud.write.write_scan`` writes into a private folder; the sidecar is moved into
-    ``folder`` first, then the scan is renamed in (atomic). The format rotates with the seed.
-    """
+    """A simulated scan ``<serial>_<weld>_t<type>.<ext>`` (+ sidecar) delivered like the
+    scanner does (staged, then renamed in). The format rotates with the seed."""
     ident = ScanIdentity(serial or f"P{seed:05d}", weld, weld_type)
     sim = simulate_weld(weld_type, seed, points=points, identity=ident,
                         edit=ball_edit() if ball else None)
-    folder.mkdir(parents=True, exist_ok=True)
-    staging = folder.parent / f".staging-{folder.name}"
-    name = ident.stem() + (ext or FORMATS[seed % len(FORMATS)])
-    scan = write_scan_file(sim.cloud, staging / name)
-    side = sidecar_path(scan)
-    if side.exists():
-        os.replace(side, folder / side.name)
-    os.replace(scan, folder / name)
-    return folder / name
+    return deliver_scan(sim.cloud, folder, ident.stem() + (ext or FORMATS[seed % len(FORMATS)]))
 
 
 def write_line_config(folder: Path, mqtt_port: int, **overrides: Any) -> Path:

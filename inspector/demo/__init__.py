@@ -1,0 +1,1 @@
+"""The embedded demo: a simulated scanner feeding a local daemon (``inspector demo``)."""
