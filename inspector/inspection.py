@@ -20,6 +20,8 @@ from inspector.verdict import Verdict
 from point_cloud.config import WeldTypeProfile, weld_type_profile
 from point_cloud.errors import IdentityError, NoBeadFoundError, ScanError
 from point_cloud.identity import load_sidecar, resolve_identity
+from point_cloud.pipeline import scan_to_heightmap
+from point_cloud.read import read_scan
 from point_cloud.types import Cloud, HeightMap, ScanIdentity
 
 
@@ -80,14 +82,10 @@ def known_identity(path: Path, given: ScanIdentity | None) -> ScanIdentity | Non
 
 
 def _default_reader(path: Path) -> Cloud:
-    from point_cloud.read import read_scan
-
     return read_scan(path)
 
 
 def _default_projector(cloud: Cloud, profile: WeldTypeProfile) -> HeightMap:
-    from point_cloud.pipeline import scan_to_heightmap
-
     return scan_to_heightmap(cloud, profile)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -49,7 +50,9 @@ class SiameseCfg(Strict):
 
 
 class AnomalyCfg(Strict):
-    width: int = Field(default=24, ge=4, description="random patch-feature channels")
+    features: Literal["classifier", "siamese"] = Field(
+        default="classifier", description="trained member whose frozen encoder gives the "
+                                          "patch features")
     bank_size: int = Field(default=4096, ge=16, description="memory-bank coreset size")
     position_weight: float = Field(default=2.0, ge=0,
                                    description="feature units per mm of patch position")

@@ -48,12 +48,27 @@ class CompactCNN(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x).mean(dim=(2, 3)))
 
+    def stride4_8(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Feature maps at stride 4 and 8 (after the second and third stride-2 blocks)."""
+        f4 = self.features[:3](x)
+        return [f4, self.features[3](f4)]
+
 
 def make_encoder(backbone: str, out_dim: int, width: int = 16) -> nn.Module:
     """``"compact"`` or any timm model name (``in_chans=2``, ``pretrained=False``)."""
     if backbone == "compact":
         return CompactCNN(out_dim, width)
     return timm.create_model(backbone, pretrained=False, in_chans=IN_CHANS, num_classes=out_dim)
+
+
+def stride4_8_features(encoder: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    """An encoder's intermediate feature maps at stride 4 and 8 (compact CNN or timm model)."""
+    if isinstance(encoder, CompactCNN):
+        return encoder.stride4_8(x)
+    # timm feature_info: index 1 is the stride-4 stage, index 2 the stride-8 stage.
+    out: list[torch.Tensor] = encoder.forward_intermediates(  # type: ignore[operator]
+        x, indices=[1, 2], intermediates_only=True, stop_early=True)
+    return out
 
 
 def pick_device() -> torch.device:

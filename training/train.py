@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 RAW_SCORES = {"classifier": "logit P(bad) from the class softmax",
               "siamese": "mean distance to the k nearest good references",
-              "anomaly": "max squared patch distance to the good memory bank"}
+              "anomaly": "max patch distance to the good memory bank (unit: median good map)"}
 PACKAGES = ("weld-inspector", "torch", "timm", "onnx", "onnxruntime", "numpy")
 
 
@@ -83,7 +83,8 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
     sia, gallery, sia_info = train_siamese(spec, cfg.siamese, cfg.augment, train, val, cfg.seed,
                                            device)
     goods = train.subset(np.flatnonzero(train.bad == 0))
-    ano = fit_anomaly(spec, cfg.anomaly, goods, cfg.seed)
+    source = clf if cfg.anomaly.features == "classifier" else sia
+    ano = fit_anomaly(spec, cfg.anomaly, goods, cfg.seed, source.encoder)
 
     out = out_root / f"type{weld_type}"
     out.mkdir(parents=True, exist_ok=True)
@@ -95,7 +96,8 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
     par = {n: parity(m, files[n], zv[probe].numpy(), vv[probe].numpy()) for n, m in models.items()}
 
     raw, _, _ = onnx_scores(files, gallery, cfg.siamese.k, val)
-    fit_info = {"classifier": clf_info, "siamese": sia_info, "anomaly": {}}
+    fit_info = {"classifier": clf_info, "siamese": sia_info,
+                "anomaly": {"features": cfg.anomaly.features, "bank": int(ano.bank.shape[0])}}
     members = {n: calibrate_member(raw[n], val.bad, cfg.target_false_accept, files[n].name,
                                    RAW_SCORES[n], {"k": cfg.siamese.k} if n == "siamese" else {})
                for n in models}

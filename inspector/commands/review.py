@@ -63,16 +63,27 @@ def register(sub: Any) -> None:
     ex.add_argument("--verdict", choices=VERDICTS, default="false-reject")
     ex.add_argument("--out", type=Path, required=True)
     ex.set_defaults(func=cmd_export)
+    sv = rs.add_parser("serve", help="the review web page (needs a token)")
+    sv.add_argument("--host", default="127.0.0.1", help="bind address (default: localhost)")
+    sv.add_argument("--port", type=int, default=8088)
+    sv.add_argument("--token-file", type=Path, default=None,
+                    help="file with a 'token=...' line (else $WELD_REVIEW_TOKEN)")
+    sv.add_argument("--export-dir", type=Path, default=None,
+                    help="where the page's export writes (default with --config: "
+                         "review-exports beside the artifacts folder)")
+    sv.set_defaults(func=cmd_serve)
 
 
 def _store(args: argparse.Namespace) -> Any:
     logging.getLogger("alembic").setLevel(logging.WARNING)   # keep the listing clean
     url = args.db
-    types_file = None
+    types_file = export_dir = None
     if url is None:
         cfg = load_line_config(args.config or default_config())
         url, types_file = cfg.db_url, cfg.weld_types_file
+        export_dir = cfg.artifacts.dir.parent / "review-exports"
     args.types_file = types_file
+    args.default_export_dir = export_dir
     return open_store(url)[1]
 
 
@@ -129,3 +140,17 @@ def cmd_export(args: argparse.Namespace, factory: Any) -> int:
     recs = export_reviewed(factory, args.verdict, args.out, args.types_file)
     print(f"exported {len(recs)} samples to {args.out}")
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """The web page; refuses to start without a token (checked before the DB is opened)."""
+    from inspector.web.auth import load_token     # starlette/uvicorn only when serving
+    from inspector.web.serve import serve
+    try:
+        token = load_token(args.token_file)
+        factory = _store(args)
+    except (ReviewError, ConfigError) as exc:
+        print(f"inspector review serve: {exc}", file=sys.stderr)
+        return 2
+    return serve(factory, token, args.host, args.port,
+                 args.export_dir or args.default_export_dir, args.types_file)

@@ -32,7 +32,7 @@ def tiny_config() -> TrainConfig:
                        "optim": {"epochs": 12, "batch_size": 16, "lr": 0.005}},
         "siamese": {"backbone": "compact", "width": 8, "embedding_dim": 16, "gallery_size": 32,
                     "optim": {"epochs": 10, "batch_size": 16, "lr": 0.005}},
-        "anomaly": {"width": 12, "bank_size": 256, "max_patches": 20000},
+        "anomaly": {"bank_size": 256, "max_patches": 20000},
     })
 
 

@@ -39,10 +39,14 @@ def test_classifier_and_siamese_parity(real_maps, backbone: str, tmp_path: Path)
         assert parity(model, path, z, v) <= 1e-4, name
 
 
-def test_anomaly_parity_and_map_shape(real_maps, tmp_path: Path) -> None:
+@pytest.mark.parametrize("backbone", ["compact", "mobilenetv3_small_050"])
+def test_anomaly_parity_and_map_shape(real_maps, backbone: str, tmp_path: Path) -> None:
+    """Patch features of an (untrained, frozen) member encoder: parity and unit scale."""
     spec = type_spec(3, tiny_config())
     goods = real_maps.subset(np.flatnonzero(real_maps.bad == 0))
-    model = fit_anomaly(spec, AnomalyCfg(width=12, bank_size=128, max_patches=5000), goods, 0)
+    torch.manual_seed(0)
+    encoder = ClassifierNet(spec, ClassifierCfg(backbone=backbone)).eval().encoder
+    model = fit_anomaly(spec, AnomalyCfg(bank_size=128, max_patches=5000), goods, 0, encoder)
     path = export_member(model, "anomaly", spec, tmp_path / "anomaly.onnx")
     z, v = real_maps.z[:, None], real_maps.valid[:, None].astype(np.float32)
     assert parity(model, path, z, v) <= 1e-4

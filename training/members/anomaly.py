@@ -1,16 +1,19 @@
 """Anomaly member: PatchCore-style nearest-neighbour distance over patch features.
 
-Fitted on good welds only. No pretrained weights can be downloaded, so the patch encoder is
-a fixed, seeded random convolution stack (random features keep local shape information;
-the heights are already physical) whose channels are standardised on good patches, plus the
-downsampled input and the patch position in mm (so a bead in the wrong place is an anomaly).
-The memory bank is a greedy k-centre coreset of good patches, stored as a constant in the
-ONNX graph. Outputs: ``anomaly_map`` (B, H, W) = distance of each
-patch to its nearest good patch (in units of the median good-map score), upsampled to the
-native map size, and ``score`` (B,) = its maximum.
+Fitted on good welds only. No pretrained weights can be downloaded, so the patch features
+come from a frozen copy of the committee's own *trained* classifier encoder: its stride-4
+and stride-8 feature maps (the stride-8 map upsampled onto the stride-4 grid), averaged over
+3x3 neighbouring patches and standardised on good patches, plus the input pooled per 4x4
+patch and the patch position in mm (so a bead in the wrong place is an anomaly). The
+memory bank is a greedy k-centre coreset of good patches, stored as a constant in the ONNX
+graph. Outputs: ``anomaly_map`` (B, H, W) = distance of each patch to its nearest good
+patch (in units of the median good-map score), upsampled to the native map size, and
+``score`` (B,) = its maximum.
 """
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
@@ -23,28 +26,25 @@ from training.config import AnomalyCfg
 from training.coreset import greedy_coreset
 from training.data import MapSet
 from training.loop import batched_scores
-from training.nets import IN_CHANS, Preprocess
+from training.nets import IN_CHANS, Preprocess, stride4_8_features
 
 
 class PatchFeatures(nn.Module):
-    """Random conv features of the height at stride 4, the input pooled per 4x4 patch and the
-    patch position, standardised."""
+    """Frozen encoder features on the stride-4 patch grid, the input pooled per 4x4 patch and
+    the patch position, standardised."""
 
     pos: torch.Tensor
     mean: torch.Tensor
     std: torch.Tensor
 
-    def __init__(self, spec: InputSpec, cfg: AnomalyCfg, seed: int) -> None:
+    def __init__(self, spec: InputSpec, cfg: AnomalyCfg, encoder: nn.Module) -> None:
         super().__init__()
-        torch.manual_seed(seed)
-        w = cfg.width
-        self.convs = nn.Sequential(
-            nn.Conv2d(1, w, 3, 1, 1), nn.ReLU(),
-            nn.Conv2d(w, w, 3, 2, 1), nn.ReLU(),
-            nn.Conv2d(w, w, 3, 2, 1), nn.ReLU())
-        for p in self.convs.parameters():
+        self.encoder = copy.deepcopy(encoder).cpu().eval()
+        for p in self.encoder.parameters():
             p.requires_grad_(False)
-        fr, fc = (spec.net_rows + 3) // 4, (spec.net_cols + 3) // 4
+        with torch.inference_mode():
+            probe = self.raw(torch.zeros(1, IN_CHANS, spec.net_rows, spec.net_cols))
+        n_feat, fr, fc = probe.shape[1:]
         self.fsize = (fr, fc)
         # Patch centres in mm relative to the map centre (y up), times the position weight.
         net_mm = spec.mm_per_px * spec.rows / spec.net_rows
@@ -52,15 +52,26 @@ class PatchFeatures(nn.Module):
         xs = (torch.arange(fc, dtype=torch.float32) - fc / 2.0 + 0.5) * 4 * net_mm
         pos = torch.stack([ys[:, None].expand(fr, fc), xs[None, :].expand(fr, fc)])
         self.register_buffer("pos", pos[None] * cfg.position_weight)
-        n_feat = w + IN_CHANS
         self.register_buffer("mean", torch.zeros(1, n_feat, 1, 1))
         self.register_buffer("std", torch.ones(1, n_feat, 1, 1))
 
+    def train(self, mode: bool = True) -> PatchFeatures:
+        super().train(mode)
+        self.encoder.eval()                       # frozen: batch-norm statistics stay fixed
+        return self
+
     def raw(self, x: torch.Tensor) -> torch.Tensor:
-        # Convolutions see the (dropout-filled) height only; validity enters pooled per patch.
-        f = nnf.avg_pool2d(self.convs(x[:, :1]), 3, 1, 1, count_include_pad=False)
+        f4, f8 = stride4_8_features(self.encoder, x)
         small = nnf.avg_pool2d(x, 4, 4, ceil_mode=True)
+        grid = small.shape[-2:]
+        f = torch.cat([nnf.interpolate(f4, size=grid, mode="bilinear", align_corners=False),
+                       nnf.interpolate(f8, size=grid, mode="bilinear", align_corners=False)], 1)
+        f = nnf.avg_pool2d(f.float(), 3, 1, 1, count_include_pad=False)
         return torch.cat([f, small], 1)
+
+    @property
+    def dim(self) -> int:
+        return int(self.mean.shape[1]) + 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = (self.raw(x) - self.mean) / self.std
@@ -71,13 +82,12 @@ class AnomalyNet(nn.Module):
     bank: torch.Tensor
     scale: torch.Tensor
 
-    def __init__(self, spec: InputSpec, cfg: AnomalyCfg, seed: int) -> None:
+    def __init__(self, spec: InputSpec, cfg: AnomalyCfg, encoder: nn.Module) -> None:
         super().__init__()
         self.spec = spec
         self.pre = Preprocess(spec)
-        self.features = PatchFeatures(spec, cfg, seed)
-        d = cfg.width + IN_CHANS + 2
-        self.register_buffer("bank", torch.zeros(1, d))
+        self.features = PatchFeatures(spec, cfg, encoder)
+        self.register_buffer("bank", torch.zeros(1, self.features.dim))
         self.register_buffer("scale", torch.ones(()))   # typical good-map score (fitted)
 
     def patch_distance(self, z: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -99,11 +109,13 @@ class AnomalyNet(nn.Module):
         return score, amap
 
 
-def fit_anomaly(spec: InputSpec, cfg: AnomalyCfg, goods: MapSet, seed: int) -> AnomalyNet:
-    """Standardise the features and build the memory bank from good maps only."""
+def fit_anomaly(spec: InputSpec, cfg: AnomalyCfg, goods: MapSet, seed: int,
+                encoder: nn.Module) -> AnomalyNet:
+    """Standardise the patch features of ``encoder`` (a trained member's encoder, copied and
+    frozen) and build the memory bank from good maps only."""
     if int(goods.bad.sum()) != 0:
         raise ValueError("fit_anomaly: expected good maps only")
-    model = AnomalyNet(spec, cfg, seed).eval()
+    model = AnomalyNet(spec, cfg, encoder).eval()
     z, v = goods.tensors()
     raws = []
     with torch.inference_mode():
