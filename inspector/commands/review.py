@@ -144,7 +144,7 @@ def cmd_export(args: argparse.Namespace, factory: Any) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """The web page; refuses to start without a token (checked before the DB is opened)."""
-    from inspector.web.auth import load_token     # starlette/uvicorn only when serving
+    from inspector.web.auth import load_token  # starlette/uvicorn only when serving
     from inspector.web.serve import serve
     try:
         token = load_token(args.token_file)

@@ -6,30 +6,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import make_record
 from sqlalchemy import inspect, select, text
 
-from inspector.service.messages import result_message
 from inspector.store import Inspection, OutboxMessage, open_store
 from inspector.store.models import Base
 from inspector.store.outbox import (
-    InspectionRecord,
     mark_delivered,
     outbox_depth,
     pending,
     prune_artifacts,
     record_inspection,
 )
-from inspector.verdict import Verdict
-from point_cloud.types import ScanIdentity
-
-
-def make_record(n: int, decision: str = "PASS", artifacts: dict[str, Path] | None = None
-                ) -> InspectionRecord:
-    msg = result_message(inspection_id=f"{n:032x}", line="L1", station="S1",
-                         scan_name=f"P{n}_W1_t3.npy", identity=ScanIdentity(f"P{n}", "W1", 3),
-                         verdict=Verdict(decision, 0.1 * (n % 10), 0.5),  # type: ignore[arg-type]
-                         timings_ms={"total": 1.0})
-    return InspectionRecord(msg, "welds/L1/S1/result", artifacts or {})
 
 
 def exercise_store(url: str) -> dict[str, Any]:

@@ -1,0 +1,94 @@
+"""Template-ready views of store rows: list rows, the detail page, the trends page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from inspector.review.queries import latest_verdict
+from inspector.store.models import Inspection, as_utc
+from inspector.web import charts
+from inspector.web.images import colour_stops
+from inspector.web.listing import BadQueryError
+from inspector.web.trends import BIN_SECONDS, defect_mix, reject_series, window
+from synth_defects.classes import BAD_CLASSES
+
+DEFAULT_BINS = {"day": 14, "hour": 48}
+MAX_BINS = 400
+LABEL_FORMAT = {"day": "%m-%d", "hour": "%d %Hh"}
+
+
+def _artifact_ids(insp: Inspection) -> dict[str, int]:
+    return {a.kind: a.id for a in insp.artifacts}
+
+
+def row(insp: Inspection) -> dict[str, Any]:
+    """One line of the list page."""
+    return {"id": insp.id, "time": f"{as_utc(insp.created_at):%Y-%m-%d %H:%M:%S}",
+            "decision": insp.decision, "weld_type": insp.weld_type,
+            "serial": insp.part_serial, "weld_id": insp.weld_id, "defect": insp.defect,
+            "score": insp.score, "threshold": insp.threshold, "verdict": latest_verdict(insp),
+            "thumb": _artifact_ids(insp).get("heightmap")}
+
+
+def _size(res: Mapping[str, Any]) -> dict[str, Any] | None:
+    size = res.get("size")
+    if not size:
+        return None
+    value, limit = float(size["value_mm"]), float(size["limit_mm"])
+    return {"quantity": str(size["quantity"]).replace("_", " "), "value_mm": value,
+            "limit_mm": limit, "percent": 100 * value / limit if limit else None,
+            "over": value > limit}
+
+
+def detail(insp: Inspection, scale_mm: tuple[float, float] | None = None) -> dict[str, Any]:
+    """Everything the detail page shows, from the row and its stored result message.
+
+    ``scale_mm``: the heights at the ends of the height map's colour scale.
+    """
+    res = insp.result or {}
+    probs = sorted(res.get("defect_probs", {}).items(), key=lambda kv: -kv[1])
+    return {**row(insp), "scan": insp.scan_name, "reason": insp.reason,
+            "bundle_version": insp.bundle_version, "artifacts": _artifact_ids(insp),
+            "location_mm": res.get("location_mm"), "size": _size(res),
+            "members": sorted(res.get("member_scores", {}).items()),
+            "defect_probs": probs[:5], "timings": res.get("timings_ms", {}),
+            "gauge": charts.score_gauge(insp.score, insp.threshold),
+            "colour_bar": charts.colour_bar(colour_stops(), *scale_mm) if scale_mm else None,
+            "line": res.get("line"), "station": res.get("station"),
+            "reviews": [{"time": f"{as_utc(r.created_at):%Y-%m-%d %H:%M}",
+                         "verdict": r.verdict, "note": r.note, "reviewer": r.reviewer}
+                        for r in reversed(insp.reviews)]}
+
+
+def trends(factory: sessionmaker[Session], params: Mapping[str, str],
+           now: datetime | None = None) -> dict[str, Any]:
+    """Reject rate per weld type per bin and the FAIL defect-class mix over the same window."""
+    bin_name = params.get("bin") or "day"
+    if bin_name not in BIN_SECONDS:
+        raise BadQueryError(f"bin: expected one of {tuple(BIN_SECONDS)}, found {bin_name!r}")
+    raw = params.get("bins") or str(DEFAULT_BINS[bin_name])
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BINS:
+        raise BadQueryError(f"bins: expected a whole number 1..{MAX_BINS}, found {raw!r}")
+    since, until = window(now or datetime.now(UTC), int(raw), bin_name)
+    series = reject_series(factory, since, until, bin_name)
+    labels = [f"{t:{LABEL_FORMAT[bin_name]}}" for t in series.starts]
+    rates = {f"type {wt}": series.rates(wt) for wt in series.totals}
+    notes = {f"type {wt}": [f"{f} of {n}" for f, n in zip(series.fails[wt], series.totals[wt],
+                                                         strict=True)]
+             for wt in series.totals}
+    mix = defect_mix(factory, since, until)
+    classes = [c for c in BAD_CLASSES if any(c in m for m in mix.values())]
+    classes += sorted({c for m in mix.values() for c in m} - set(classes))
+    table = [{"weld_type": wt, "scans": int(series.totals[wt].sum()),
+              "fails": int(series.fails[wt].sum()), "errors": int(series.errors[wt].sum())}
+             for wt in series.totals]
+    return {"bin": bin_name, "bins": int(raw), "since": since, "until": until,
+            "table": table, "mix": mix, "classes": classes,
+            "rate_chart": charts.line_chart(labels, rates, notes=notes,
+                                            title="reject rate per weld type"),
+            "mix_chart": charts.stacked_bars({f"type {k}": v for k, v in mix.items()}, classes,
+                                             title="defect-class mix of FAILs")}

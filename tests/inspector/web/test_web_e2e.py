@@ -1,0 +1,96 @@
+"""End to end in headless Chromium (Debian's, driven by Playwright) against uvicorn.
+
+Logs in with the token, opens the list, opens a rejected weld, clicks "false reject"
+with a note and finds the review row in the SQLite file. Keeps a screenshot in
+``test-artifacts/review_e2e.png``.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import uvicorn
+from sqlalchemy import select
+from web_helpers import TOKEN, Line
+
+from inspector.store.models import Review
+from inspector.web import WebSettings, create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+REPO = Path(__file__).resolve().parents[3]
+SCREENSHOT = REPO / "test-artifacts" / "review_e2e.png"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(line: Line, tmp_path: Path) -> Iterator[str]:
+    """The app under uvicorn on 127.0.0.1 at a free port, in a thread."""
+    app = create_app(WebSettings(line.factory, TOKEN, tmp_path / "exports"))
+    port = free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not srv.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+
+
+def test_operator_marks_a_reject_as_false_in_chromium(server: str, line: Line) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{server}/inspections")                       # -> login form
+            assert "/login" in page.url
+            page.fill("input[name=token]", TOKEN)
+            page.click("button:has-text('Log in')")
+            page.wait_for_url(f"{server}/inspections")
+            page.select_option("select[name=decision]", "FAIL")
+            page.select_option("select[name=review]", "unreviewed")
+            page.click("button:has-text('Filter')")
+            page.wait_for_url("**/inspections?decision=FAIL*")
+            rows = page.locator("tr.inspection")
+            assert rows.count() == 3
+            first_thumb = page.locator("tr.inspection img").first
+            assert first_thumb.evaluate("img => img.complete && img.naturalWidth") == 200
+            page.click(f"tr[data-id='{line.ids['ball']}'] a >> nth=0")
+            page.wait_for_url(f"**/inspections/{line.ids['ball']}")
+            assert page.locator("#heightmap").evaluate("img => img.naturalWidth") == 750
+            assert page.locator("#overlay").evaluate("img => img.naturalWidth") == 750
+            assert "2.40 mm vs limit 1.50 mm" in page.inner_text("#defect")
+            page.fill("textarea[name=note]", "spatter, bead is fine")
+            page.click("button:has-text('false reject')")
+            page.wait_for_selector("#saved")
+            assert "spatter, bead is fine" in page.inner_text("#reviews")
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+    with line.factory() as s:
+        rows_db = s.scalars(select(Review).where(Review.inspection_id == line.ids["ball"])).all()
+    assert [(r.verdict, r.note) for r in rows_db] == [("false-reject", "spatter, bead is fine")]
+    shot = cv2.imread(str(SCREENSHOT))
+    assert shot is not None
+    assert shot.shape[0] >= 1000
+    assert shot.shape[1] == 1400
+    assert len(np.unique(shot.reshape(-1, 3), axis=0)) > 200         # a rendered page, not blank
