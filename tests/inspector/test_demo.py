@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from inspector.commands.demo import bundled_types, starter_models
+from inspector.config import load_line_config
 from inspector.demo.scanner import SimulatedScanner
+from inspector.service.deciders import load_deciders
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -30,6 +32,12 @@ def test_the_starter_bundle_is_committed_and_small() -> None:
     for t in types:
         card = json.loads((models / f"type{t}" / "model.json").read_text())
         assert card["weld_type"] == t
+
+
+def test_the_default_line_config_runs_on_the_starter_bundle() -> None:
+    cfg = load_line_config(REPO / "config" / "line.yaml")
+    deciders = load_deciders(cfg)          # refuses to start on a missing/mismatched bundle
+    assert sorted(deciders) == bundled_types(starter_models()) == sorted(cfg.models.types)
 
 
 def test_the_scanner_plan_is_seeded_and_mixes_defects(tmp_path: Path) -> None:
