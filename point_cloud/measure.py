@@ -284,14 +284,31 @@ class ToeRetreat:
     length_mm: float
 
 
+def _retreat(north_mm: F64, south_mm: F64, geom: BeadGeometry,
+             min_retreat_mm: float) -> ToeRetreat:
+    """The side whose toe retreats most (smoothed along the bead, end caps left out)."""
+    keep = _off_end_caps(geom)
+    k = max(3, round(TOE_SMOOTH_MM / geom.path.step_mm) | 1)
+    north = np.where(keep, np.nan_to_num(_running_median(north_mm, k)), 0.0)
+    south = np.where(keep, np.nan_to_num(_running_median(south_mm, k)), 0.0)
+    side, r = max((("north", north), ("south", south)), key=lambda kv: float(kv[1].max()))
+    run = max(((e - s) for s, e in _runs(r > min_retreat_mm)), default=0)
+    return ToeRetreat(side, float(r.max()), float(run * geom.path.step_mm))
+
+
 def toe_retreat(good: HeightMap, bad: HeightMap, profile: WeldTypeProfile,
                 min_retreat_mm: float = 0.5) -> ToeRetreat:
     g, b = compare(good, bad, profile)
-    keep = _off_end_caps(g)
-    k = max(3, round(TOE_SMOOTH_MM / g.path.step_mm) | 1)
-    north = np.where(keep, np.nan_to_num(_running_median(g.toe_pos_mm - b.toe_pos_mm, k)), 0.0)
-    south = np.where(keep, np.nan_to_num(_running_median(b.toe_neg_mm - g.toe_neg_mm, k)), 0.0)
-    best = max((("north", north), ("south", south)), key=lambda kv: float(kv[1].max()))
-    side, r = best
-    run = max(((e - s) for s, e in _runs(r > min_retreat_mm)), default=0)
-    return ToeRetreat(side, float(r.max()), float(run * g.path.step_mm))
+    return _retreat(g.toe_pos_mm - b.toe_pos_mm, b.toe_neg_mm - g.toe_neg_mm, g, min_retreat_mm)
+
+
+def toe_retreat_on_map(hm: HeightMap, profile: WeldTypeProfile,
+                       min_retreat_mm: float = 0.5) -> ToeRetreat:
+    """:func:`toe_retreat` against the bead's own median toe lines (a bead is uniform along
+    the weld; lack of material pulls one toe in over a stretch)."""
+    b = analyse_bead(hm, profile)
+    keep = _off_end_caps(b) & np.isfinite(b.toe_pos_mm) & np.isfinite(b.toe_neg_mm)
+    if not keep.any():
+        return ToeRetreat("north", 0.0, 0.0)
+    pos, neg = float(np.median(b.toe_pos_mm[keep])), float(np.median(b.toe_neg_mm[keep]))
+    return _retreat(pos - b.toe_pos_mm, b.toe_neg_mm - neg, b, min_retreat_mm)

@@ -1,10 +1,10 @@
 """The size of a rejected weld's defect, measured on its height map, against the norm.
 
-The committee names the defect class; this measures the quantity the weld norm limits
-(a cut's length, a ball's or a pore's diameter, a deviation's offset, an excess
-imbalance) with :mod:`point_cloud.measure`, on the map alone (no good reference exists
-at inspection time). ``None`` where the class has no map-only measurement (lack of
-material, no weld, capture failure) or the bead cannot be analysed.
+The committee names the defect class; this measures the quantity the weld norm limits (a
+cut's length, a ball's or a pore's diameter, a deviation's offset, an excess imbalance, a
+lack of material's length) with :mod:`point_cloud.measure` on the map alone: no good
+reference exists at inspection time. ``None`` where the class has no such measurement (no
+weld, capture failure) or the bead cannot be analysed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from inspector.verdict import Measurement
 from point_cloud.bead_geometry import analyse_bead
 from point_cloud.config import WeldTypeProfile
 from point_cloud.errors import NoBeadFoundError
-from point_cloud.measure import blob_on_map, imbalance, longest_gap_mm
+from point_cloud.measure import blob_on_map, imbalance, longest_gap_mm, toe_retreat_on_map
 from point_cloud.types import HeightMap
 
 
@@ -47,6 +47,10 @@ def measure_defect(hm: HeightMap, profile: WeldTypeProfile, defect: str | None
             found_imb = imbalance(hm, profile)
             return Measurement("excess_imbalance", round(abs(found_imb.imbalance_mm), 2),
                                lim.excess_reject_imbalance_mm)
+        if defect == "lack":
+            found_toe = toe_retreat_on_map(hm, profile)
+            return Measurement("lack_length", round(found_toe.length_mm, 2),
+                               lim.lack_reject_length_mm)
     except NoBeadFoundError:
         return None
     return None
