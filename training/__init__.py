@@ -11,10 +11,12 @@ torch/timm live here only; the runtime (``inspector.decision``) loads the bundle
   cross-entropy over ``synth_defects.classes``, physical augmentations, AdamW + one-cycle,
   best epoch by validation false accept at 1 % false reject.
 - Siamese: shared encoder, pairwise contrastive loss; distance to a gallery of good maps.
-- Anomaly: PatchCore-style memory bank of good patches (random conv features, see
-  ``members/anomaly.py``); image score + per-pixel map.
-- Committee: logistic regression on standardised member scores (validation split, by source
-  weld), threshold for the configured false-accept rate.
+- Anomaly: PatchCore-style memory bank of good patches over the trained classifier's frozen
+  stride-4/8 feature maps (see ``members/anomaly.py``); image score + per-pixel map.
+- Committee: members log-transformed (distances), standardised and Platt-scaled on the
+  validation split (by source weld); non-negative committee weights chosen for the lowest
+  validation false reject at the target false accept, scaled by a logistic fit; threshold
+  for the configured false-accept rate.
 - Devices: CPU by default; CUDA with mixed precision when present. Several GPUs: one type
   per GPU (``CUDA_VISIBLE_DEVICES``); DDP under torchrun is not wired in yet.
 """

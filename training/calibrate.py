@@ -1,14 +1,29 @@
-"""Calibration on validation data: per-member standardisation + Platt scaling, a logistic
-committee over the standardised member scores, and the operating threshold for a target
-false-accept rate."""
+"""Calibration on validation data.
+
+- Members: the raw score is transformed (``log`` for distances, which are skewed), then
+  standardised and Platt-scaled; each member gets its own operating point.
+- Committee: the non-negative weights of the standardised member scores are chosen on a
+  simplex grid to minimise the validation false-reject rate at the target false-accept rate
+  (the line's real priority; ties: higher AUROC), then a 1-D logistic fit scales that
+  combination into P(bad). The operating threshold is set for the target false-accept rate.
+"""
 
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 
 from inspector.decision.bundle import CommitteeCard, MemberCard
-from inspector.decision.committee import sigmoid, standardise
-from training.metrics import summary, threshold_for_far
+from inspector.decision.committee import (
+    committee_probability,
+    sigmoid,
+    standardise,
+    transform_raw,
+)
+from training.metrics import auroc, rates, summary, threshold_for_far
+
+GRID_STEPS = 40   # committee weight grid: multiples of 1/40 that sum to 1
 
 
 def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0,
@@ -36,25 +51,51 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0,
 
 
 def calibrate_member(raw: np.ndarray, bad: np.ndarray, target_far: float, file: str,
-                     raw_score: str, extra: dict[str, object] | None = None) -> MemberCard:
-    """Standardise, Platt-scale and set the member's own operating point on validation data."""
-    mean, std = float(np.mean(raw)), float(max(np.std(raw), 1e-9))
-    zs = standardise(raw, mean, std)
+                     raw_score: str, extra: dict[str, object] | None = None,
+                     transform: str = "identity") -> MemberCard:
+    """Transform, standardise, Platt-scale and set the member's own operating point."""
+    t = transform_raw(raw, transform)
+    mean, std = float(np.mean(t)), float(max(np.std(t), 1e-9))
+    zs = standardise(t, mean, std)
     (a,), b = fit_logistic(zs[:, None], bad)
     p = sigmoid(a * zs + b)
     thr = threshold_for_far(p, bad, target_far)
-    return MemberCard(file=file, raw_score=raw_score, mean=mean, std=std, platt=(float(a), b),
-                      threshold=thr, metrics={"val": summary(p, bad, thr)},
-                      extra=dict(extra or {}))
+    return MemberCard(file=file, raw_score=raw_score, transform=transform,
+                      mean=mean, std=std, platt=(float(a), b), threshold=thr,
+                      metrics={"val": summary(p, bad, thr)}, extra=dict(extra or {}))
+
+
+def simplex_grid(n: int, steps: int = GRID_STEPS) -> np.ndarray:
+    """All (M, n) non-negative weight vectors with entries in multiples of 1/steps summing to 1."""
+    rows = [c for c in itertools.product(range(steps + 1), repeat=n - 1) if sum(c) <= steps]
+    return np.array([[*c, steps - sum(c)] for c in rows], np.float64) / steps
+
+
+def best_weights(X: np.ndarray, bad: np.ndarray, target_far: float) -> np.ndarray:
+    """The grid weights with the lowest false-reject rate at ``target_far`` (ties: AUROC)."""
+    best_key: tuple[float, float] | None = None
+    best = np.full(X.shape[1], 1.0 / X.shape[1])
+    for w in simplex_grid(X.shape[1]):
+        s = X @ w
+        frr = rates(s, bad, threshold_for_far(s, bad, target_far))[1]
+        key = (frr, -auroc(s, bad))
+        if best_key is None or key < best_key:
+            best_key, best = key, w
+    return best
 
 
 def calibrate_committee(members: dict[str, MemberCard], raw: dict[str, np.ndarray],
                         bad: np.ndarray, target_far: float) -> CommitteeCard:
-    """Weights from a logistic regression on standardised member scores; threshold for FAR."""
+    """Weights for the lowest validation false reject at ``target_far``, scaled into P(bad)."""
     names = tuple(members)
-    X = np.stack([standardise(raw[n], members[n].mean, members[n].std) for n in names], 1)
-    w, b = fit_logistic(X, bad)
-    score = sigmoid(X @ w + b)
+    X = np.stack([standardise(transform_raw(raw[n], members[n].transform), members[n].mean,
+                              members[n].std) for n in names], 1)
+    w = best_weights(X, bad, target_far)
+    (a,), b = fit_logistic((X @ w)[:, None], bad)
+    weights = tuple(float(v) for v in a * w)
+    score = committee_probability(X, weights, b)
     thr = threshold_for_far(score, bad, target_far)
-    return CommitteeCard(members=names, weights=tuple(float(v) for v in w), bias=b, threshold=thr,
-                         target_false_accept=target_far, metrics={"val": summary(score, bad, thr)})
+    return CommitteeCard(members=names, weights=weights, bias=b,
+                         threshold=thr, target_false_accept=target_far,
+                         metrics={"val": summary(score, bad, thr),
+                                  "grid_weights": [float(v) for v in w]})

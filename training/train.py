@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 RAW_SCORES = {"classifier": "logit P(bad) from the class softmax",
               "siamese": "mean distance to the k nearest good references",
               "anomaly": "max patch distance to the good memory bank (unit: median good map)"}
+# Distances (>= 0, long right tail) are calibrated on a log scale; the logit as it is.
+TRANSFORMS = {"classifier": "identity", "siamese": "log", "anomaly": "log"}
 PACKAGES = ("weld-inspector", "torch", "timm", "onnx", "onnxruntime", "numpy")
 
 
@@ -97,9 +99,10 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
 
     raw, _, _ = onnx_scores(files, gallery, cfg.siamese.k, val)
     fit_info = {"classifier": clf_info, "siamese": sia_info,
-                "anomaly": {"features": cfg.anomaly.features, "bank": int(ano.bank.shape[0])}}
+                "anomaly": {"features": cfg.anomaly.features, "bank": ano.bank_size}}
     members = {n: calibrate_member(raw[n], val.bad, cfg.target_false_accept, files[n].name,
-                                   RAW_SCORES[n], {"k": cfg.siamese.k} if n == "siamese" else {})
+                                   RAW_SCORES[n], {"k": cfg.siamese.k} if n == "siamese" else {},
+                                   transform=TRANSFORMS[n])
                for n in models}
     for n, m in members.items():
         m.metrics.update({"fit": fit_info[n], "onnx_parity_max_abs": par[n]})

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -49,7 +49,8 @@ class MemberCard(_Card):
 
     file: str
     raw_score: str                       # what the raw score is (e.g. "logit P(bad)")
-    mean: float                          # standardisation on validation data
+    transform: Literal["identity", "log"] = "identity"   # applied to the raw score first
+    mean: float                          # standardisation (of the transformed score) on val
     std: float = Field(gt=0)
     platt: tuple[float, float]           # calibrated P(bad) = sigmoid(a * standardised + b)
     threshold: float                     # member's own operating threshold on P(bad)
@@ -58,7 +59,8 @@ class MemberCard(_Card):
 
 
 class CommitteeCard(_Card):
-    """Logistic combination of standardised member scores and its operating point."""
+    """Logistic combination of standardised member scores and its operating point:
+    P(bad) = sigmoid(bias + sum(weight * standardised member score))."""
 
     members: tuple[str, ...]
     weights: tuple[float, ...]

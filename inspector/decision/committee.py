@@ -1,7 +1,7 @@
 """The committee: three ONNX members, a calibrated logistic combination, one operating point.
 
 ``Committee.from_bundle(dir).decide(hm)`` returns a :class:`~inspector.verdict.Verdict`. The
-score arithmetic (:func:`siamese_distance`, :func:`standardise`, :func:`combine`) lives here
+score arithmetic (:func:`siamese_distance`, :func:`member_feature`, :func:`combine`) lives here
 and training imports it, so calibration and inference cannot drift apart.
 """
 
@@ -45,21 +45,39 @@ def standardise(raw: np.ndarray, mean: float, std: float) -> np.ndarray:
     return (np.asarray(raw, np.float64) - mean) / std
 
 
+LOG_FLOOR = 1e-6   # distances are >= 0; the log transform clips them here
+
+
+def transform_raw(raw: np.ndarray, transform: str) -> np.ndarray:
+    """A member's raw score on the scale it is standardised on ("log" for distances)."""
+    r = np.asarray(raw, np.float64)
+    return np.log(np.maximum(r, LOG_FLOOR)) if transform == "log" else r
+
+
+def member_feature(card: ModelCard, name: str, raw: np.ndarray) -> np.ndarray:
+    """The member's standardised (transformed) score: what the committee and Platt act on."""
+    m = card.members[name]
+    return standardise(transform_raw(raw, m.transform), m.mean, m.std)
+
+
+def committee_probability(features: np.ndarray, weights: tuple[float, ...] | np.ndarray,
+                          bias: float) -> np.ndarray:
+    """P(bad) from standardised member scores (B, M): the one formula calibration and
+    inference share (bit-identical, so a threshold set on a score keeps that sample)."""
+    return sigmoid(np.asarray(features, np.float64) @ np.asarray(weights, np.float64) + bias)
+
+
 def combine(card: ModelCard, raw: dict[str, np.ndarray]) -> np.ndarray:
     """Committee P(bad) from raw member scores (each (B,))."""
     c = card.committee
-    logit = np.full(np.shape(raw[c.members[0]]), c.bias, np.float64)
-    for name, w in zip(c.members, c.weights, strict=True):
-        m = card.members[name]
-        logit = logit + w * standardise(raw[name], m.mean, m.std)
-    return sigmoid(logit)
+    feats = np.stack([member_feature(card, n, raw[n]) for n in c.members], -1)
+    return committee_probability(feats, c.weights, c.bias)
 
 
 def member_probability(card: ModelCard, name: str, raw: np.ndarray) -> np.ndarray:
     """A member's own calibrated P(bad) (Platt scaling on its standardised score)."""
-    m = card.members[name]
-    a, b = m.platt
-    return sigmoid(a * standardise(raw, m.mean, m.std) + b)
+    a, b = card.members[name].platt
+    return sigmoid(a * member_feature(card, name, raw) + b)
 
 
 def pick_providers(requested: list[str] | None = None) -> list[str]:
@@ -179,7 +197,9 @@ class Committee:
     def decide(self, hm: HeightMap) -> Verdict:
         """PASS/FAIL for one map with member scores, defect guess, anomaly map and location.
 
-        The capture-quality gate (``inspector.quality_gate``) runs before this, in the pipeline.
+        Whole-map capture checks (too little valid data -> ERROR "capture_failure", no bead ->
+        "no_weld") live in one place only, :func:`inspector.quality_gate.check`, which the
+        pipeline runs before the committee; this method never returns ERROR.
         """
         thr = self.card.committee.threshold
         s = self.score_maps([hm])

@@ -125,3 +125,23 @@ def test_failed_cut_is_measured_in_mm(bundle: Path, easy_testset: Path) -> None:
         assert m.quantity == "cut_length"
         assert m.limit_mm == 2.0
         assert abs(m.value_mm - params["length_mm"]) <= 1.0, (m, params["length_mm"])
+
+
+def test_capture_checks_live_in_the_quality_gate_only(bundle: Path, easy_testset: Path) -> None:
+    """A map with 70 % of its cells lost is the gate's ERROR; the committee itself only ever
+    answers PASS/FAIL (no second, diverging whole-map capture check)."""
+    from inspector import quality_gate
+    from point_cloud.config import weld_type_profile
+
+    ds = read_dataset(easy_testset)
+    rec = next(r for r in ds.records if r["defect"] == "none")
+    hm = read_heightmap(ds.root / rec["path"])
+    keep = np.random.default_rng(0).random(hm.shape) >= 0.7
+    hm.valid = hm.valid & keep
+    hm.z = np.where(hm.valid, hm.z, np.float32(0.0))
+    gate = quality_gate.check(hm, weld_type_profile(3))
+    assert gate is not None
+    assert (gate.decision, gate.defect) == ("ERROR", "capture_failure")
+    v = Committee.from_bundle(bundle).decide(hm)
+    assert v.decision in ("PASS", "FAIL")
+    assert v.reason is None

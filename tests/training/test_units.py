@@ -6,11 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-from inspector.decision.committee import siamese_distance
+from inspector.decision.bundle import ModelCard
+from inspector.decision.committee import combine, member_probability, siamese_distance
 from inspector.decision.model_input import input_spec_for, model_input, normalise_reference
 from point_cloud.errors import ScanShapeError
 from point_cloud.types import HeightMap
-from training.calibrate import fit_logistic
+from training.calibrate import (
+    best_weights,
+    calibrate_committee,
+    calibrate_member,
+    fit_logistic,
+    simplex_grid,
+)
 from training.config import AugmentCfg
 from training.data import augment, class_weights
 from training.metrics import auroc, far_at_frr, min_error, rates, threshold_for_far
@@ -111,3 +118,53 @@ def test_min_error_finds_the_best_threshold() -> None:
     y = np.array([0, 0, 1, 0, 1, 1])
     assert min_error(s, y) == pytest.approx(1 / 6)      # one sample misplaced at best
     assert min_error(np.zeros(4), np.array([0, 1, 0, 1])) == pytest.approx(0.5)  # ties
+
+
+def test_simplex_grid_covers_non_negative_weights_summing_to_one() -> None:
+    g = simplex_grid(3, 4)
+    assert g.shape == (15, 3)                     # C(4 + 2, 2) compositions
+    np.testing.assert_allclose(g.sum(1), 1.0)
+    assert g.min() >= 0.0
+    assert {tuple(r) for r in g} >= {(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)}
+
+
+def _member_scores(n: int = 4000, seed: int = 2) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """A sharp logit-like member, a skewed distance that only sees a hard bad subgroup, noise."""
+    rng = np.random.default_rng(seed)
+    bad = (rng.random(n) < 0.5).astype(int)
+    hard = (bad == 1) & (rng.random(n) < 0.1)      # bad welds the first member misses
+    logit = np.where(bad == 1, 6.0, -6.0) + rng.normal(0, 1.5, n) - 10.0 * hard
+    dist = np.exp(rng.normal(0, 0.3, n) + 2.5 * hard)
+    return {"a": logit, "b": dist, "c": rng.normal(0, 1, n)}, bad
+
+
+def test_committee_weights_cut_false_rejects_at_the_target_false_accept() -> None:
+    raw, bad = _member_scores()
+    members = {"a": calibrate_member(raw["a"], bad, 0.001, "a.onnx", "logit"),
+               "b": calibrate_member(raw["b"], bad, 0.001, "b.onnx", "distance",
+                                     transform="log"),
+               "c": calibrate_member(raw["c"], bad, 0.001, "c.onnx", "noise")}
+    com = calibrate_committee(members, raw, bad, 0.001)
+    card = ModelCard(format="t", bundle_version="t", weld_type=3, input={}, classes=(),
+                     bad_classes=(), members=members, committee=com)
+    score = combine(card, raw)
+    far, frr = rates(score, bad, com.threshold)
+    assert far <= 0.001
+    # Each member alone must reject far more good welds to let <= 0.1 % of bad ones pass.
+    alone = {n: members[n].metrics["val"]["false_reject"] for n in members}
+    assert frr < 0.05
+    assert min(alone.values()) > 0.3, alone
+    assert com.weights[2] <= 0.1 * max(com.weights[:2])     # the noise member is ignored
+    assert all(w >= 0 for w in com.weights)
+    # Runtime and calibration agree: a member's probability uses the same log transform.
+    p_b = member_probability(card, "b", raw["b"])
+    assert rates(p_b, bad, members["b"].threshold)[0] <= 0.001
+
+
+def test_best_weights_prefers_the_member_that_separates_the_tail() -> None:
+    rng = np.random.default_rng(3)
+    bad = np.r_[np.zeros(1000), np.ones(1000)].astype(int)
+    good_tail = np.r_[rng.normal(0, 1, 1000), rng.normal(4, 1, 1000)]
+    X = np.stack([good_tail, rng.normal(0, 1, 2000)], 1)
+    w = best_weights(X, bad, 0.01)
+    assert w[0] >= 0.9

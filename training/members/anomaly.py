@@ -79,7 +79,8 @@ class PatchFeatures(nn.Module):
 
 
 class AnomalyNet(nn.Module):
-    bank: torch.Tensor
+    bank_t: torch.Tensor
+    bank_sq: torch.Tensor
     scale: torch.Tensor
 
     def __init__(self, spec: InputSpec, cfg: AnomalyCfg, encoder: nn.Module) -> None:
@@ -87,8 +88,20 @@ class AnomalyNet(nn.Module):
         self.spec = spec
         self.pre = Preprocess(spec)
         self.features = PatchFeatures(spec, cfg, encoder)
-        self.register_buffer("bank", torch.zeros(1, self.features.dim))
+        # The bank is stored once, transposed and in float64 (the ONNX graph holds it as is).
+        self.register_buffer("bank_t", torch.zeros(self.features.dim, 1, dtype=torch.float64))
+        self.register_buffer("bank_sq", torch.zeros(1, dtype=torch.float64))
         self.register_buffer("scale", torch.ones(()))   # typical good-map score (fitted)
+
+    @property
+    def bank_size(self) -> int:
+        return int(self.bank_t.shape[1])
+
+    def set_bank(self, bank: torch.Tensor) -> None:
+        """Memory bank (N, D) of good patch features."""
+        b = bank.double()
+        self.bank_t = b.T.contiguous()
+        self.bank_sq = (b * b).sum(1)
 
     def patch_distance(self, z: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """(B, fr, fc) distance of every patch to its nearest bank entry (unit: ``scale``)."""
@@ -96,8 +109,7 @@ class AnomalyNet(nn.Module):
         b, d, fr, fc = f.shape
         # float64 for the expanded distance: keeps torch and onnxruntime within 1e-6.
         flat = f.permute(0, 2, 3, 1).reshape(b, fr * fc, d).double()
-        bank = self.bank.double()
-        d2 = (flat * flat).sum(-1, keepdim=True) - 2.0 * flat @ bank.T + (bank * bank).sum(-1)
+        d2 = (flat * flat).sum(-1, keepdim=True) - 2.0 * (flat @ self.bank_t) + self.bank_sq
         dist = torch.sqrt(torch.clamp(d2.min(-1).values, min=0.0)).float() / self.scale
         return dist.reshape(b, fr, fc)
 
@@ -133,7 +145,7 @@ def fit_anomaly(spec: InputSpec, cfg: AnomalyCfg, goods: MapSet, seed: int,
         if flat.shape[0] > cfg.max_patches:
             flat = flat[torch.randperm(flat.shape[0], generator=gen)[:cfg.max_patches]]
         idx = greedy_coreset(flat, cfg.bank_size, seed)
-        model.bank = flat[idx].clone()
+        model.set_bank(flat[idx])
         # Unit scale: the median score of the good maps themselves (values of order 1).
         scores = torch.cat([model(z[i:i + 128], v[i:i + 128])[0]
                             for i in range(0, len(goods), 128)])
