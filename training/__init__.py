@@ -5,8 +5,9 @@ torch/timm live here only; the runtime (``inspector.decision``) loads the bundle
 - Input: ``inspector.decision.model_input`` is the one definition. Members take the height
   map as it is (z in mm + validity, native size); the graph divides heights by the nominal
   bead height, fills isolated dropouts from their valid neighbours and resizes to
-  ``net_mm_per_px``. Networks get 2 channels (``in_chans=2``: height, validity) so a hole
-  or shadow (no data) is never confused with a low surface.
+  ``net_mm_per_px``. Networks get 3 channels (``in_chans=3``: height, validity, pit depth
+  taken at the native resolution) so a shadow (no data) is never confused with a low
+  surface and a 1 mm pore survives the resize.
 - Classifier: a timm backbone (``pretrained=False``) or a compact CNN, class-balanced
   cross-entropy over ``synth_defects.classes``, physical augmentations, AdamW + one-cycle,
   best epoch by validation false accept at 1 % false reject.
@@ -16,7 +17,8 @@ torch/timm live here only; the runtime (``inspector.decision``) loads the bundle
 - Committee: members log-transformed (distances), standardised and Platt-scaled on the
   validation split (by source weld); non-negative committee weights chosen for the lowest
   validation false reject at the target false accept, scaled by a logistic fit; threshold
-  for the configured false-accept rate.
-- Devices: CPU by default; CUDA with mixed precision when present. Several GPUs: one type
-  per GPU (``CUDA_VISIBLE_DEVICES``); DDP under torchrun is not wired in yet.
+  for the configured false-accept rate, lowered within ``false_reject_budget`` for margin
+  (``weld-train calibrate`` re-sets it on an existing bundle).
+- Devices: CPU by default; CUDA with mixed precision when present. Several GPUs:
+  data-parallel under torchrun (``training.distributed``: DDP, one process per GPU).
 """

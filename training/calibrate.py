@@ -5,7 +5,10 @@
 - Committee: the non-negative weights of the standardised member scores are chosen on a
   simplex grid to minimise the validation false-reject rate at the target false-accept rate
   (the line's real priority; ties: higher AUROC), then a 1-D logistic fit scales that
-  combination into P(bad). The operating threshold is set for the target false-accept rate.
+  combination into P(bad).
+- Operating points (members and committee): the threshold for the target false-accept rate,
+  lowered while the validation false reject stays within ``fr_budget``
+  (:func:`training.metrics.operating_threshold`).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from inspector.decision.committee import (
     standardise,
     transform_raw,
 )
-from training.metrics import auroc, rates, summary, threshold_for_far
+from training.metrics import auroc, operating_threshold, rates, summary, threshold_for_far
 
 GRID_STEPS = 40   # committee weight grid: multiples of 1/40 that sum to 1
 
@@ -52,14 +55,14 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0,
 
 def calibrate_member(raw: np.ndarray, bad: np.ndarray, target_far: float, file: str,
                      raw_score: str, extra: dict[str, object] | None = None,
-                     transform: str = "identity") -> MemberCard:
+                     transform: str = "identity", fr_budget: float = 0.0) -> MemberCard:
     """Transform, standardise, Platt-scale and set the member's own operating point."""
     t = transform_raw(raw, transform)
     mean, std = float(np.mean(t)), float(max(np.std(t), 1e-9))
     zs = standardise(t, mean, std)
     (a,), b = fit_logistic(zs[:, None], bad)
     p = sigmoid(a * zs + b)
-    thr = threshold_for_far(p, bad, target_far)
+    thr = operating_threshold(p, bad, target_far, fr_budget)
     return MemberCard(file=file, raw_score=raw_score, transform=transform,
                       mean=mean, std=std, platt=(float(a), b), threshold=thr,
                       metrics={"val": summary(p, bad, thr)}, extra=dict(extra or {}))
@@ -85,7 +88,8 @@ def best_weights(X: np.ndarray, bad: np.ndarray, target_far: float) -> np.ndarra
 
 
 def calibrate_committee(members: dict[str, MemberCard], raw: dict[str, np.ndarray],
-                        bad: np.ndarray, target_far: float) -> CommitteeCard:
+                        bad: np.ndarray, target_far: float,
+                        fr_budget: float = 0.0) -> CommitteeCard:
     """Weights for the lowest validation false reject at ``target_far``, scaled into P(bad)."""
     names = tuple(members)
     X = np.stack([standardise(transform_raw(raw[n], members[n].transform), members[n].mean,
@@ -94,8 +98,9 @@ def calibrate_committee(members: dict[str, MemberCard], raw: dict[str, np.ndarra
     (a,), b = fit_logistic((X @ w)[:, None], bad)
     weights = tuple(float(v) for v in a * w)
     score = committee_probability(X, weights, b)
-    thr = threshold_for_far(score, bad, target_far)
+    thr = operating_threshold(score, bad, target_far, fr_budget)
     return CommitteeCard(members=names, weights=weights, bias=b,
                          threshold=thr, target_false_accept=target_far,
+                         false_reject_budget=fr_budget,
                          metrics={"val": summary(score, bad, thr),
                                   "grid_weights": [float(v) for v in w]})

@@ -1,11 +1,19 @@
 """``weld-train``: train per-type committees into ONNX bundles, and evaluate them.
 
     weld-train train --data DATASET --types 3,7 --out MODELS [--config FILE]
+    weld-train calibrate --models MODELS --data DATASET [--types 3,7] [--config FILE]
     weld-train evaluate --models MODELS --data TESTSET --report DIR
 
+``calibrate`` re-sets an existing bundle's operating point (``target_false_accept``,
+``false_reject_budget`` from the config) on its training set's validation split, without
+retraining.
+
 Runs on the CPU by default and on CUDA with mixed precision when a GPU is present. Several
-GPUs: run one type per GPU (``CUDA_VISIBLE_DEVICES=i weld-train train --types T``); the
-loop itself is single-process (DDP under torchrun is not wired in yet).
+GPUs, data-parallel (DDP, one process per GPU, the batch split between them):
+
+    torchrun --standalone --nproc_per_node=4 -m training.cli train --data D --types 7 --out M
+
+or one type per GPU: ``CUDA_VISIBLE_DEVICES=i weld-train train --types T`` in parallel.
 """
 
 from __future__ import annotations
@@ -36,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--types", type=_types, default=None, help="e.g. 3,7 (default: all in data)")
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--config", type=Path, default=None)
+    c = sub.add_parser("calibrate", help="re-set the operating point of existing bundles")
+    c.add_argument("--models", type=Path, required=True)
+    c.add_argument("--data", type=Path, required=True)
+    c.add_argument("--types", type=_types, default=None)
+    c.add_argument("--config", type=Path, default=None)
     e = sub.add_parser("evaluate", help="evaluate bundles on a test set; write a report")
     e.add_argument("--models", type=Path, required=True)
     e.add_argument("--data", type=Path, required=True)
@@ -48,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from inspector.decision.bundle import BundleError
     from point_cloud.config import ConfigError
     from training.data import DatasetError, read_dataset, require_types
 
@@ -56,22 +70,29 @@ def main(argv: list[str] | None = None) -> int:
         types = args.types or ds.types()
         require_types(ds, types)
         if args.command == "train":
+            from training import distributed
             from training.config import load_train_config
             from training.train import train_type
 
             cfg = load_train_config(args.config)
+            distributed.init()
             for t in types:
-                print(train_type(ds, t, cfg, args.out))
+                bundle = train_type(ds, t, cfg, args.out)
+                if distributed.is_main():
+                    print(bundle)
+            distributed.shutdown()
+        elif args.command == "calibrate":
+            from training.config import load_train_config
+            from training.train import calibrate_type
+
+            cfg = load_train_config(args.config)
+            for t in types:
+                print(calibrate_type(ds, t, cfg, args.models))
         else:
-            from inspector.decision.bundle import BundleError
             from training.evaluate import evaluate
 
-            try:
-                print(evaluate(args.models, ds, types, args.report))
-            except BundleError as exc:
-                print(f"weld-train: {exc}", file=sys.stderr)
-                return 2
-    except (DatasetError, ConfigError) as exc:
+            print(evaluate(args.models, ds, types, args.report))
+    except (DatasetError, ConfigError, BundleError) as exc:
         print(f"weld-train: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -64,6 +64,9 @@ class TrainConfig(Strict):
     seed: int = 0
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     target_false_accept: float = Field(default=0.001, gt=0, lt=1)
+    false_reject_budget: float = Field(
+        default=0.005, ge=0, lt=1,
+        description="validation false reject the threshold may spend below the target-FA point")
     threads: int = Field(default=0, ge=0, description="torch CPU threads; 0 = torch default")
     input: InputCfg = InputCfg()
     augment: AugmentCfg = AugmentCfg()

@@ -207,8 +207,10 @@ def evaluate(models: str | Path, ds: Dataset, types: list[int], report: str | Pa
                                "validation": com.card.committee.metrics.get("val", {})}
         lines += [f"## Type {t}", "", f"Bundle `{com.card.bundle_version}`, "
                   f"{figures['committee']['n_good']} good / {figures['committee']['n_bad']} bad "
-                  f"maps, operating point: committee score >= {res.threshold:.4g} (target "
-                  f"false accept {_pct(com.card.committee.target_false_accept)}).", "",
+                  f"maps, operating point: committee score >= {res.threshold:.4g} (set on "
+                  f"validation: target false accept "
+                  f"{_pct(com.card.committee.target_false_accept)}, lowered within a "
+                  f"{_pct(com.card.committee.false_reject_budget)} false-reject budget).", "",
                   "| model | AUROC | false accept | false reject | error | FAR @ 1 % FRR |",
                   "|---|---|---|---|---|---|"]
         for name, f in figures.items():

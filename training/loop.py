@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from training import distributed
 from training.config import AugmentCfg, OptimCfg
 from training.data import MapSet, augment
 from training.metrics import auroc, far_at_frr
@@ -34,15 +35,32 @@ def batched_scores(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], ms:
     return torch.cat(outs).numpy() if outs else np.zeros(0, np.float32)
 
 
+class _Objective(nn.Module):
+    """One step's loss as a module, so that DDP can wrap it (and sync the gradients)."""
+
+    def __init__(self, model: nn.Module, loss_fn: LossFn) -> None:
+        super().__init__()
+        self.model = model
+        self.loss_fn = loss_fn
+
+    def forward(self, z: torch.Tensor, v: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        return self.loss_fn(self.model, z, v, idx)
+
+
 def fit(model: nn.Module, train: MapSet, val: MapSet, loss_fn: LossFn, score_fn: ScoreFn,
         optim: OptimCfg, aug: AugmentCfg, seed: int, name: str) -> dict[str, float]:
     """Train ``model`` in place; keep the epoch with the lowest validation false-accept.
 
     Selection metric: false-accept rate at 1 % false-reject on the validation split (ties:
     higher AUROC, then the later, more converged epoch). Returns the chosen epoch's figures.
+    Under torchrun every rank takes its share of each batch and DDP averages the gradients;
+    rank 0 alone validates and picks the epoch (its model is the one exported).
     """
     dev = next(model.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
+    rank, size = distributed.world()
+    objective = distributed.wrap(_Objective(model, loss_fn))
+    gen = torch.Generator().manual_seed(seed)  # batch order: the same on every rank
+    aug_gen = gen if size == 1 else torch.Generator().manual_seed(seed + 1 + rank)
     z_all, v_all = train.tensors()
     n = len(train)
     steps = max(1, n // optim.batch_size)
@@ -54,16 +72,16 @@ def fit(model: nn.Module, train: MapSet, val: MapSet, loss_fn: LossFn, score_fn:
     best: tuple[float, float] = (np.inf, -np.inf)
     best_state = copy.deepcopy(model.state_dict())
     best_info: dict[str, float] = {}
-    bar = tqdm(range(optim.epochs), desc=f"{name}", leave=False)
+    bar = tqdm(range(optim.epochs), desc=f"{name}", leave=False, disable=rank != 0)
     for epoch in bar:
         model.train()
         perm = torch.randperm(n, generator=gen)
         total = 0.0
         for s in range(steps):
-            idx = perm[s * optim.batch_size:(s + 1) * optim.batch_size]
-            z, v = augment(z_all[idx].to(dev), v_all[idx].to(dev), aug, gen)
+            idx = distributed.shard(perm[s * optim.batch_size:(s + 1) * optim.batch_size])
+            z, v = augment(z_all[idx].to(dev), v_all[idx].to(dev), aug, aug_gen)
             with torch.autocast(dev.type, enabled=amp):
-                loss = loss_fn(model, z, v, idx)
+                loss = objective(z, v, idx)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -71,6 +89,8 @@ def fit(model: nn.Module, train: MapSet, val: MapSet, loss_fn: LossFn, score_fn:
             sched.step()
             total += float(loss.detach())
         model.eval()
+        if rank != 0:
+            continue
         scores = score_fn(model, val)
         far1, auc = far_at_frr(scores, val.bad, 0.01), auroc(scores, val.bad)
         bar.set_postfix(loss=total / steps, far1=far1, auroc=auc)
@@ -81,6 +101,7 @@ def fit(model: nn.Module, train: MapSet, val: MapSet, loss_fn: LossFn, score_fn:
             best_state = copy.deepcopy(model.state_dict())
             best_info = {"epoch": float(epoch), "val_far_at_frr_1pct": far1, "val_auroc": auc,
                          "train_loss": total / steps}
-    model.load_state_dict(best_state)
+    if rank == 0:
+        model.load_state_dict(best_state)
     model.eval()
     return best_info

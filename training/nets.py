@@ -7,9 +7,33 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from inspector.decision.model_input import InputSpec
+from inspector.decision.model_input import N_CHANNELS, InputSpec
 
-IN_CHANS = 2  # channel 0: height / z_ref (clipped, 0 where invalid); channel 1: validity
+IN_CHANS = N_CHANNELS  # height / z_ref (dropouts filled), validity, pit depth
+
+
+def _doubling_steps(k: int) -> list[int]:
+    """Shifts whose running maxima widen a 1-px window to ``k`` px: 1, 2, 4, ... (+ rest)."""
+    steps, rest, d = [], k - 1, 1
+    while rest > 0:
+        steps.append(min(d, rest))
+        rest -= steps[-1]
+        d *= 2
+    return steps
+
+
+def max_filter_square(x: torch.Tensor, k: int) -> torch.Tensor:
+    """k x k max filter (odd k, stride 1, borders ignored) of a (B,C,H,W) tensor.
+
+    Van Herk-style doubling: log2(k) shifted maxima per axis instead of a k-wide pooling
+    window (25x faster than ``max_pool2d`` on the CPU for k = 15, and exact)."""
+    h = (k - 1) // 2
+    x = nnf.pad(x, (h, h, h, h), value=float("-inf"))
+    for d in _doubling_steps(k):
+        x = torch.maximum(x[..., d:, :], x[..., :-d, :])
+    for d in _doubling_steps(k):
+        x = torch.maximum(x[..., :, d:], x[..., :, :-d])
+    return x
 
 
 class Preprocess(nn.Module):
@@ -25,7 +49,10 @@ class Preprocess(nn.Module):
         num = nnf.avg_pool2d(h, 3, 1, 1, count_include_pad=True) * 9.0
         den = nnf.avg_pool2d(valid, 3, 1, 1, count_include_pad=True) * 9.0
         h = torch.where(valid > 0, h, num / torch.clamp(den, min=1.0))
-        x = torch.cat([h, valid], dim=1)
+        k = s.pit_kernel_px
+        closed = -max_filter_square(-max_filter_square(h, k), k)
+        pit = torch.clamp(closed - h, 0.0, s.pit_clip) * valid
+        x = torch.cat([h, valid, pit], dim=1)
         return nnf.interpolate(x, size=(s.net_rows, s.net_cols), mode="bilinear",
                              align_corners=False, antialias=False)
 
@@ -55,7 +82,7 @@ class CompactCNN(nn.Module):
 
 
 def make_encoder(backbone: str, out_dim: int, width: int = 16) -> nn.Module:
-    """``"compact"`` or any timm model name (``in_chans=2``, ``pretrained=False``)."""
+    """``"compact"`` or any timm model name (``in_chans=3``, ``pretrained=False``)."""
     if backbone == "compact":
         return CompactCNN(out_dim, width)
     return timm.create_model(backbone, pretrained=False, in_chans=IN_CHANS, num_classes=out_dim)
@@ -69,8 +96,3 @@ def stride4_8_features(encoder: nn.Module, x: torch.Tensor) -> list[torch.Tensor
     out: list[torch.Tensor] = encoder.forward_intermediates(  # type: ignore[operator]
         x, indices=[1, 2], intermediates_only=True, stop_early=True)
     return out
-
-
-def pick_device() -> torch.device:
-    """CUDA when present (training then runs with mixed precision), else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

@@ -2,6 +2,7 @@
 
 dataset -> split by source weld -> classifier, Siamese, anomaly -> ONNX export (+ parity)
 -> raw member scores on validation *through onnxruntime* -> calibration -> ``model.json``.
+:func:`calibrate_type` re-runs only the last two steps on an existing bundle.
 """
 
 from __future__ import annotations
@@ -16,19 +17,28 @@ from typing import Any
 import numpy as np
 import torch
 
-from inspector.decision.bundle import BUNDLE_FORMAT, CARD_NAME, GALLERY_NAME, ModelCard
+from inspector.decision.bundle import (
+    BUNDLE_FORMAT,
+    CARD_NAME,
+    GALLERY_NAME,
+    CommitteeCard,
+    MemberCard,
+    ModelCard,
+    load_bundle,
+    load_gallery,
+)
 from inspector.decision.committee import member_raw_scores, open_sessions
 from inspector.decision.model_input import InputSpec, input_spec_for
 from point_cloud.config import weld_type_profile
 from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
+from training import distributed
 from training.calibrate import calibrate_committee, calibrate_member
 from training.config import TrainConfig
-from training.data import Dataset, MapSet, check_classes, load_maps, split_by_key
+from training.data import Dataset, DatasetError, MapSet, check_classes, load_maps, split_by_key
 from training.export import export_member, parity
 from training.members.anomaly import fit_anomaly
 from training.members.classifier import train_classifier
 from training.members.siamese import train_siamese
-from training.nets import pick_device
 
 log = logging.getLogger(__name__)
 
@@ -77,18 +87,20 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
     train_r, val_r = split_type(ds, weld_type, cfg)
     train = load_maps(ds, train_r, weld_type, desc="train maps")
     val = load_maps(ds, val_r, weld_type, desc="val maps")
-    device = pick_device()
+    device = distributed.local_device()
     log.info("type %d: %d train / %d val maps on %s, net input %s", weld_type, len(train),
              len(val), device, spec.net_shape)
     clf, clf_info = train_classifier(spec, cfg.classifier, cfg.augment, train, val, cfg.seed,
                                      device)
     sia, gallery, sia_info = train_siamese(spec, cfg.siamese, cfg.augment, train, val, cfg.seed,
                                            device)
+    out = out_root / f"type{weld_type}"
+    if not distributed.is_main():
+        return out  # under torchrun: rank 0 fits the anomaly bank and writes the bundle
     goods = train.subset(np.flatnonzero(train.bad == 0))
     source = clf if cfg.anomaly.features == "classifier" else sia
     ano = fit_anomaly(spec, cfg.anomaly, goods, cfg.seed, source.encoder)
 
-    out = out_root / f"type{weld_type}"
     out.mkdir(parents=True, exist_ok=True)
     models = {"classifier": clf, "siamese": sia, "anomaly": ano}
     files = {n: export_member(m, n, spec, out / f"{n}.onnx") for n, m in models.items()}
@@ -97,16 +109,10 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
     probe = slice(0, min(8, len(val)))
     par = {n: parity(m, files[n], zv[probe].numpy(), vv[probe].numpy()) for n, m in models.items()}
 
-    raw, _, _ = onnx_scores(files, gallery, cfg.siamese.k, val)
     fit_info = {"classifier": clf_info, "siamese": sia_info,
                 "anomaly": {"features": cfg.anomaly.features, "bank": ano.bank_size}}
-    members = {n: calibrate_member(raw[n], val.bad, cfg.target_false_accept, files[n].name,
-                                   RAW_SCORES[n], {"k": cfg.siamese.k} if n == "siamese" else {},
-                                   transform=TRANSFORMS[n])
-               for n in models}
-    for n, m in members.items():
-        m.metrics.update({"fit": fit_info[n], "onnx_parity_max_abs": par[n]})
-    committee = calibrate_committee(members, raw, val.bad, cfg.target_false_accept)
+    notes = {n: {"fit": fit_info[n], "onnx_parity_max_abs": par[n]} for n in models}
+    members, committee = calibrate_members(files, gallery, cfg, val, notes)
     card = ModelCard(
         format=BUNDLE_FORMAT,
         bundle_version=f"t{weld_type}-{ds.fingerprint[:12] or 'nofp'}-s{cfg.seed}",
@@ -117,12 +123,62 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
                   "n_train": len(train), "n_val": len(val),
                   "n_train_sources": len({r["split_key"] for r in train_r}),
                   "n_val_sources": len({r["split_key"] for r in val_r}),
-                  "device": str(device), "seconds": round(time.perf_counter() - t0, 1),
+                  "device": str(device), "world_size": distributed.world()[1],
+                  "seconds": round(time.perf_counter() - t0, 1),
                   "config": cfg.model_dump(mode="json")},
         versions=package_versions())
     (out / CARD_NAME).write_text(json.dumps(card.model_dump(mode="json"), indent=1))
     log.info("type %d: bundle %s in %.0f s; committee val %s", weld_type, out,
              time.perf_counter() - t0, committee.metrics["val"])
+    return out
+
+
+def calibrate_members(files: dict[str, Path], gallery: np.ndarray, cfg: TrainConfig,
+                      val: MapSet, notes: dict[str, dict[str, Any]]
+                      ) -> tuple[dict[str, MemberCard], CommitteeCard]:
+    """Member and committee calibration on the validation split, scored through onnxruntime."""
+    raw, _, _ = onnx_scores(files, gallery, cfg.siamese.k, val)
+    members = {n: calibrate_member(raw[n], val.bad, cfg.target_false_accept, files[n].name,
+                                   RAW_SCORES[n], {"k": cfg.siamese.k} if n == "siamese" else {},
+                                   transform=TRANSFORMS[n], fr_budget=cfg.false_reject_budget)
+               for n in files}
+    for n, m in members.items():
+        m.metrics.update(notes.get(n, {}))
+    committee = calibrate_committee(members, raw, val.bad, cfg.target_false_accept,
+                                    cfg.false_reject_budget)
+    return members, committee
+
+
+def calibrate_type(ds: Dataset, weld_type: int, cfg: TrainConfig, models_root: Path) -> Path:
+    """Re-set an existing bundle's calibration and operating point (no retraining).
+
+    Uses the validation split of the dataset the bundle was trained on (same fingerprint,
+    seed and ``val_fraction``, so no training map can leak into it); the card's test
+    figures are dropped, as they belong to the old operating point."""
+    out = models_root / f"type{weld_type}"
+    card = load_bundle(out)
+    tr = card.training
+    want = (tr.get("fingerprint"), tr.get("config", {}).get("seed"),
+            tr.get("config", {}).get("val_fraction"))
+    got = (ds.fingerprint, cfg.seed, cfg.val_fraction)
+    if want != got:
+        raise DatasetError(f"{ds.root}: (fingerprint, seed, val_fraction) = {got}, but bundle "
+                           f"{out} was trained with {want}: calibrate on its own dataset")
+    _, val_r = split_type(ds, weld_type, cfg)
+    val = load_maps(ds, val_r, weld_type, desc="val maps")
+    files = {n: out / m.file for n, m in card.members.items()}
+    keep = ("fit", "onnx_parity_max_abs")
+    notes = {n: {k: m.metrics[k] for k in keep if k in m.metrics}
+             for n, m in card.members.items()}
+    members, committee = calibrate_members(files, load_gallery(out), cfg, val, notes)
+    new = card.model_copy(update={"members": members, "committee": committee,
+                                  "test_metrics": {}})
+    new.training["config"] = {**tr.get("config", {}),
+                              "target_false_accept": cfg.target_false_accept,
+                              "false_reject_budget": cfg.false_reject_budget}
+    (out / CARD_NAME).write_text(json.dumps(new.model_dump(mode="json"), indent=1))
+    log.info("type %d: recalibrated %s; committee val %s", weld_type, out,
+             committee.metrics["val"])
     return out
 
 

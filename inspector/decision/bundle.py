@@ -67,6 +67,7 @@ class CommitteeCard(_Card):
     bias: float
     threshold: float                     # FAIL when committee score >= threshold
     target_false_accept: float
+    false_reject_budget: float = 0.0     # validation FR the threshold may spend on FA margin
     metrics: dict[str, Any] = {}
 
 

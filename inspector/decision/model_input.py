@@ -10,8 +10,12 @@ numpy reference of that in-graph step (training's torch module is tested against
 2. channel 0 = ``h`` with each invalid cell filled by the mean of its valid 3x3 neighbours
    (0 when it has none): isolated scanner dropouts vanish, large holes stay holes,
 3. channel 1 = ``valid``,
-4. both resized bilinearly (half-pixel centres, no antialias) to ``(net_rows, net_cols)``,
-   the native map seen at ``net_mm_per_px``.
+4. channel 2 = pit depth at the *native* resolution: the morphological closing of ``h``
+   over a ``pit_window_mm`` square minus ``h``, clipped to ``[0, pit_clip]`` and 0 where
+   invalid. A pore of about 1 mm is only 2-3 net pixels wide; this channel keeps its depth
+   (in units of the nominal bead height) through the resize,
+5. all three resized bilinearly (half-pixel centres, no antialias) to
+   ``(net_rows, net_cols)``, the native map seen at ``net_mm_per_px``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from point_cloud.errors import ScanShapeError
 from point_cloud.types import HeightMap
 
 INPUT_NAMES: tuple[str, str] = ("z", "valid")
+N_CHANNELS = 3  # height, validity, pit depth
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,13 @@ class InputSpec:
     z_ref_mm: float = 2.0
     z_clip_lo: float = -2.0
     z_clip_hi: float = 4.0
+    pit_window_mm: float = 3.0
+    pit_clip: float = 1.5
+
+    @property
+    def pit_kernel_px(self) -> int:
+        """Odd side of the square closing window, in native pixels (>= 3)."""
+        return max(3, 2 * round(self.pit_window_mm / self.mm_per_px / 2) + 1)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -87,13 +99,16 @@ def model_input(maps: list[HeightMap] | HeightMap, spec: InputSpec) -> dict[str,
 
 
 def normalise_reference(z: np.ndarray, valid: np.ndarray, spec: InputSpec) -> np.ndarray:
-    """Numpy reference of the in-graph preprocessing: (2, net_rows, net_cols) float32."""
+    """Numpy reference of the in-graph preprocessing: (3, net_rows, net_cols) float32."""
     v = np.asarray(valid, np.float32)
     h = np.clip(np.asarray(z, np.float32) / np.float32(spec.z_ref_mm), spec.z_clip_lo,
                 spec.z_clip_hi) * v
     num = cv2.boxFilter(h, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
     den = cv2.boxFilter(v, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
     h = np.where(v > 0, h, num / np.maximum(den, np.float32(1.0))).astype(np.float32)
+    k = spec.pit_kernel_px
+    closed = cv2.morphologyEx(h, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+    pit = (np.clip(closed - h, 0.0, spec.pit_clip) * v).astype(np.float32)
     size = (spec.net_cols, spec.net_rows)
-    chans = [cv2.resize(c, size, interpolation=cv2.INTER_LINEAR) for c in (h, v)]
+    chans = [cv2.resize(c, size, interpolation=cv2.INTER_LINEAR) for c in (h, v, pit)]
     return np.stack(chans).astype(np.float32)

@@ -29,7 +29,7 @@ def tiny_config() -> TrainConfig:
         "val_fraction": 0.34,
         "input": {"net_mm_per_px": 0.4},
         "classifier": {"backbone": "compact", "width": 8,
-                       "optim": {"epochs": 12, "batch_size": 16, "lr": 0.005}},
+                       "optim": {"epochs": 20, "batch_size": 16, "lr": 0.005}},
         "siamese": {"backbone": "compact", "width": 8, "embedding_dim": 16, "gallery_size": 32,
                     "optim": {"epochs": 10, "batch_size": 16, "lr": 0.005}},
         "anomaly": {"bank_size": 256, "max_patches": 20000},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +11,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import yaml
 
 from inspector.decision.committee import Committee
 from point_cloud.heightmap_io import read_heightmap
+from tests.training.conftest import tiny_config
 from training.data import read_dataset
 from training.metrics import auroc, rates
 
@@ -87,6 +90,35 @@ def test_cli_evaluate_writes_report(easy_testset: Path, bundle: Path, tmp_path: 
     card = json.loads((bundle / "model.json").read_text())
     assert card["test_metrics"]["fingerprint"] == read_dataset(easy_testset).fingerprint
     assert card["test_metrics"]["committee"]["auroc"] >= 0.95
+
+
+def test_cli_calibrate_resets_the_operating_point(easy_dataset: Path, easy_testset: Path,
+                                                  bundle: Path, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from training.cli import main
+
+    models = tmp_path / "models"
+    shutil.copytree(bundle, models / "type3")
+    cfg = tmp_path / "budget0.yaml"
+    cfg.write_text(yaml.safe_dump(
+        tiny_config().model_copy(update={"false_reject_budget": 0.0}).model_dump(mode="json")))
+    assert main(["calibrate", "--models", str(models), "--data", str(easy_dataset),
+                 "--config", str(cfg)]) == 0
+    before = json.loads((bundle / "model.json").read_text())
+    after = json.loads((models / "type3" / "model.json").read_text())
+    com0, com1 = before["committee"], after["committee"]
+    assert com1["false_reject_budget"] == 0.0
+    # Without a budget the threshold is the pure target-FA point: at or above the budgeted one.
+    assert com1["threshold"] >= com0["threshold"]
+    assert com1["metrics"]["val"]["false_accept"] == 0.0
+    np.testing.assert_allclose(com1["weights"], com0["weights"], atol=1e-9)  # same val split
+    assert after["test_metrics"] == {}
+    assert after["members"]["classifier"]["metrics"]["fit"] == \
+        before["members"]["classifier"]["metrics"]["fit"]
+    # Another dataset (other source welds) would leak training maps into "validation".
+    assert main(["calibrate", "--models", str(models), "--data", str(easy_testset),
+                 "--config", str(cfg)]) == 2
+    assert "fingerprint" in capsys.readouterr().err
 
 
 NO_TORCH = """

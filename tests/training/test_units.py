@@ -20,7 +20,14 @@ from training.calibrate import (
 )
 from training.config import AugmentCfg
 from training.data import augment, class_weights
-from training.metrics import auroc, far_at_frr, min_error, rates, threshold_for_far
+from training.metrics import (
+    auroc,
+    far_at_frr,
+    min_error,
+    operating_threshold,
+    rates,
+    threshold_for_far,
+)
 from training.nets import Preprocess
 
 pytestmark = pytest.mark.train
@@ -45,6 +52,22 @@ def test_torch_preprocess_matches_the_numpy_definition() -> None:
     np.testing.assert_allclose(got.numpy(), ref, atol=1e-5)
     # Heights are fed in units of the nominal bead height, not rescaled per image.
     assert abs(float(ref[0].max()) - 1.0) < 0.1
+
+
+def test_pit_channel_keeps_a_one_mm_pore_through_the_resize() -> None:
+    spec = input_spec_for((80, 250), 0.2, 0.4)
+    rr, cc = np.mgrid[:80, :250]
+    noise = np.random.default_rng(1).normal(0, 0.02, rr.shape)
+    z = (np.clip(2.0 * (1 - ((rr - 40) / 15.0) ** 2), 0, None) + noise).astype(np.float32)
+    z[(rr - 40) ** 2 + (cc - 125) ** 2 <= 3 ** 2] -= 0.8        # 1.2 mm across, 0.8 mm deep
+    ref = normalise_reference(z, np.ones_like(z, bool), spec)
+    pit = ref[2]
+    # At the pore (net pixel 20, 62) the channel holds most of its depth (0.8 mm / 2 mm = 0.4);
+    # on the smooth bead elsewhere only noise (a few 0.02 mm / 2 mm).
+    assert pit[19:22, 61:64].max() >= 0.3
+    away = np.ones_like(pit, bool)
+    away[15:26, 56:69] = False
+    assert float(np.percentile(pit[away], 99)) < 0.05
 
 
 def test_model_input_rejects_wrong_shape_and_resolution() -> None:
@@ -96,6 +119,20 @@ def test_threshold_meets_target_on_many_scores() -> None:
     far, frr = rates(s, y, t)
     assert 0.009 <= far <= 0.01
     assert 0.2 < frr < 0.4        # the price of the operating point
+
+
+def test_operating_point_spends_the_false_reject_budget_on_margin() -> None:
+    good = np.r_[0.35, 0.3, 0.2, 0.1, np.zeros(196)]
+    bad = np.r_[0.5, 0.6, 0.9, np.ones(197)]
+    s, y = np.r_[good, bad], np.r_[np.zeros(200), np.ones(200)]
+    assert threshold_for_far(s, y, 0.001) == 0.5
+    assert operating_threshold(s, y, 0.001, 0.0) == 0.5
+    t = operating_threshold(s, y, 0.001, 0.01)   # 2 of 200 good welds may fail
+    assert 0.2 < t < 0.2001
+    assert rates(s, y, t) == (0.0, 0.01)
+    # More good welds above the target-FA point than the budget allows: it stays there.
+    s2 = np.r_[0.9, 0.8, 0.7, good[3:], bad]
+    assert operating_threshold(s2, y, 0.001, 0.01) == 0.5
 
 
 def test_logistic_weights_favour_the_informative_score() -> None:
