@@ -51,6 +51,21 @@ def test_open3d_files_with_extra_properties_read(tmp_path, small_cloud, ext, asc
     assert cloud.identity == ScanIdentity("P-0042", "W7", 4)
 
 
+@pytest.mark.parametrize("ext", [".ply", ".pcd"])
+def test_binary_files_are_read_by_numpy_with_open3d_values(tmp_path, small_cloud, ext,
+                                                           monkeypatch):
+    path = tmp_path / f"{STEM}{ext}"
+    assert o3d.io.write_point_cloud(path, o3d_cloud(small_cloud.points), write_ascii=False)
+    expected = np.asarray(o3d.io.read_point_cloud(str(path)).points).astype(np.float32)
+
+    def refuse(*_args: object, **_kw: object) -> None:
+        raise AssertionError("open3d reader used for a plain binary layout")
+
+    monkeypatch.setattr(o3d.io, "read_point_cloud", refuse)
+    cloud = read_scan(path, min_points=1)
+    np.testing.assert_array_equal(cloud.points, expected)   # extra colours/normals skipped
+
+
 def test_text_with_header_and_extra_columns(tmp_path, small_cloud):
     p = small_cloud.points
     intensity = np.arange(len(p))[:, None]
