@@ -35,6 +35,9 @@ EXTENT_Q = (0.2, 99.8)
 MIN_BAND_POINTS = 200
 END_HALF_BAND_INSET_MM = 1.5
 """Crest band half length = bead_length / 2 - this (rounded end and crater), measured."""
+TOE_END_FRACTION = 0.2
+TOE_END_INSET_MM = 0.2
+"""A rounded bead end falls to 20 % of its height about 0.2 mm inside its tip (measured)."""
 UPPER_PLATE_MM = 1.5
 """Top face of the upper plate above the lower (reference) plate, kind "upper"."""
 
@@ -162,27 +165,51 @@ def _line_pose(xy: F64, half_width: float) -> tuple[float, F64, float]:
     return angle, centre, float(hi - lo)
 
 
-def _shadowed_end_correction(points: F32, profile: WeldTypeProfile, angle: float,
-                             centre: F64, length: float) -> F64:
-    """Move the centre when exactly one bead end lies in a shadow.
+def _toe_end(p: F64, uv: F64, sign: float, base: float, top: float) -> float | None:
+    """Where the bead's centreline falls to ``TOE_END_FRACTION`` of its height at the
+    ``sign`` end (bead-frame u), or None without enough points. The surface is steep and
+    ripple-free there, so this end moves far less than the crest band's end."""
+    tall = (np.abs(uv[:, 1]) < 0.5) & (p[:, 2] > base + TOE_END_FRACTION * (top - base))
+    reach = np.sort(sign * uv[tall, 0])
+    return sign * float(reach[-2]) if reach.size >= 10 else None  # 2nd: one stray point
 
-    A real end has plate points beyond it (where a plate is emitted); a shadowed end has
-    none. If the band is short and one end's beyond-region is empty, the centre is put
-    ``bead_length / 2 - END_HALF_BAND_INSET_MM`` inside the other end instead of midway."""
+
+def _shadowed_end_correction(points: F32, profile: WeldTypeProfile, angle: float,
+                             centre: F64, length: float, top: float) -> F64:
+    """Move the centre along the bead when the crest band is short because of a shadow.
+
+    A real end has plate points beyond it (where a plate is emitted) and a full set of
+    points just inside its toe; a shadowed end lacks one or the other (the second test on
+    plates of the "lower" kind). When exactly one end is shadowed, the centre is put half a
+    bead length inside the other end's toe (:func:`_toe_end`, "lower" plates) or crest-band
+    end (``END_HALF_BAND_INSET_MM``); otherwise the crest band's midpoint stands."""
     g = profile.geometry
     half_band = g.bead_length_mm / 2 - END_HALF_BAND_INSET_MM
     if g.plate == "isolated" or length > 2 * half_band - 0.5:
         return centre
-    uv = (np.asarray(points[:, :2], dtype=np.float64) - centre) @ _rot(angle)
+    p = np.asarray(points, dtype=np.float64)
+    uv = (p[:, :2] - centre) @ _rot(angle)
     near_axis = np.abs(uv[:, 1]) < 1.5
     ends = (-length / 2, length / 2)
-    empty = []
+    shadowed = []
+    support = []
     for sign, end in zip((-1.0, 1.0), ends, strict=True):
         beyond = sign * (uv[:, 0] - end)
-        empty.append(int(np.count_nonzero(near_axis & (beyond > 0.5) & (beyond < 2.5))) < 5)
-    if empty[0] == empty[1]:
+        shadowed.append(int(np.count_nonzero(near_axis & (beyond > 0.5) & (beyond < 2.5))) < 5)
+        support.append(int(np.count_nonzero(near_axis & (beyond > -2.5) & (beyond <= 0.0))))
+    if g.plate == "lower" and not any(shadowed):        # a shadow across the end's toe
+        shadowed = [s < 0.7 * max(support) for s in support]
+    if shadowed[0] == shadowed[1]:
         return centre
-    shift = (ends[1] - half_band) if empty[0] else (ends[0] + half_band)
+    k = 1 if shadowed[0] else 0                           # the visible end
+    sign = (-1.0, 1.0)[k]
+    toe = None
+    if g.plate == "lower":
+        toe = _toe_end(p, uv, sign, float(np.percentile(p[:, 2], 5.0)), top)
+    if toe is None:
+        shift = ends[k] - sign * half_band
+    else:
+        shift = toe - sign * (g.bead_length_mm / 2 - TOE_END_INSET_MM)
     return centre + _rot(angle) @ np.array([shift, 0.0])
 
 
@@ -194,7 +221,7 @@ def find_line_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> Be
     if profile.geometry.plate == "upper":
         xy, top = crest_band(points, profile, where, angle)
         angle, centre, length = _line_pose(xy, half_width)
-    centre = _shadowed_end_correction(points, profile, angle, centre, length)
+    centre = _shadowed_end_correction(points, profile, angle, centre, length, top)
     return BeadPose((float(centre[0]), float(centre[1])), angle, length, top, len(xy))
 
 

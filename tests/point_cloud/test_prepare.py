@@ -87,14 +87,24 @@ def test_levelling_of_simulated_plates_leaves_under_0p05_deg(weld_type):
 
 @pytest.mark.parametrize("weld_type", [2, 3, 4, 5, 7, 8, 9, 10, 11])
 def test_alignment_recovers_3_mm_and_5_degrees(weld_type):
-    # Type 5 loses 20-40 % of its area to shadows, sometimes a whole bead end: its centre
-    # along the bead is then inferred from the other end (measured worst 0.26 mm).
-    offset_tol = 0.4 if weld_type == 5 else 0.2
+    # Type 5 loses 20-40 % of its area to shadows, sometimes a bead end: its centre along
+    # the bead then comes from the other end's toe (20 seeds: worst 0.18 mm).
+    offset_tol = 0.2
     for seed, pose in enumerate(EXTREME * 2, start=1):
         scan = simulate_weld(weld_type, seed, points=300_000, pose=pose)
         rot_err, off_err = alignment_error(scan, prepare(scan.cloud, scan.profile).transform)
         assert rot_err < 0.5, (seed, rot_err)
         assert off_err < offset_tol, (seed, off_err)
+
+
+def test_type5_shadowed_bead_ends_keep_the_centre_within_0p2_mm():
+    # 20 seeds at the extreme poses: several lose a bead end or its toe to a shadow (seed 10
+    # was 0.25 mm off before the centre came from the visible end's toe).
+    worst = 0.0
+    for seed in range(1, 21):
+        scan = simulate_weld(5, seed, points=300_000, pose=EXTREME[seed % 2])
+        worst = max(worst, alignment_error(scan, prepare(scan.cloud, scan.profile).transform)[1])
+    assert worst < 0.2, worst
 
 
 def test_a_flat_plate_has_no_bead():
