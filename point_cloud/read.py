@@ -236,7 +236,8 @@ def _read_binary(path: Path, layout: _BinaryLayout) -> F32:
     return out
 
 
-def _read_open3d(path: Path, sidecar: Sidecar) -> F32:
+def _read_ply_pcd(path: Path, sidecar: Sidecar) -> F32:
+    """Check the header; numpy for the plain binary layout, open3d for everything else."""
     ext = path.suffix.lower()
     declared, layout = _check_ply(path) if ext == ".ply" else _check_pcd(path)
     if layout is not None:
@@ -341,7 +342,7 @@ def _read_image_grid(path: Path, sidecar: Sidecar) -> F32:
 
 
 _READERS: dict[str, Callable[[Path, Sidecar], F32]] = {
-    ".ply": _read_open3d, ".pcd": _read_open3d,
+    ".ply": _read_ply_pcd, ".pcd": _read_ply_pcd,
     ".xyz": _read_text, ".csv": _read_text, ".txt": _read_text,
     ".npy": _read_npy, ".npz": _read_npz,
     ".png": _read_image_grid, ".tif": _read_image_grid, ".tiff": _read_image_grid,

@@ -171,11 +171,10 @@ def calibrate_type(ds: Dataset, weld_type: int, cfg: TrainConfig, models_root: P
     notes = {n: {k: m.metrics[k] for k in keep if k in m.metrics}
              for n, m in card.members.items()}
     members, committee = calibrate_members(files, load_gallery(out), cfg, val, notes)
+    config = {**tr.get("config", {}), "target_false_accept": cfg.target_false_accept,
+              "false_reject_budget": cfg.false_reject_budget}
     new = card.model_copy(update={"members": members, "committee": committee,
-                                  "test_metrics": {}})
-    new.training["config"] = {**tr.get("config", {}),
-                              "target_false_accept": cfg.target_false_accept,
-                              "false_reject_budget": cfg.false_reject_budget}
+                                  "training": {**tr, "config": config}, "test_metrics": {}})
     (out / CARD_NAME).write_text(json.dumps(new.model_dump(mode="json"), indent=1))
     log.info("type %d: recalibrated %s; committee val %s", weld_type, out,
              committee.metrics["val"])
