@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     totals = np.array([r.timings_ms["total"] for r in runs])
     stages = sorted({k for r in runs for k in r.timings_ms if k != "total"})
     stage_ms = {k: float(np.median([r.timings_ms.get(k, 0.0) for r in runs])) for k in stages}
+    inner = [r.heightmap.meta.get("timings_ms", {}) for r in runs if r.heightmap is not None]
+    project_ms = {k: float(np.median([t.get(k, 0.0) for t in inner]))
+                  for k in sorted({k for t in inner for k in t})}
     out = {
         "machine": platform.processor() or platform.machine(), "type": args.type,
         "points": n_points, "scans": args.scans, "format": args.format,
@@ -105,7 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         "decisions": {d: sum(r.verdict.decision == d for r in runs) for d in ("PASS", "FAIL",
                                                                               "ERROR")},
         "p50_ms": float(np.percentile(totals, 50)), "p99_ms": float(np.percentile(totals, 99)),
-        "stage_median_ms": stage_ms, "throughput_welds_per_s": len(runs) / wall,
+        "stage_median_ms": stage_ms, "project_stage_median_ms": project_ms,
+        "throughput_welds_per_s": len(runs) / wall,
         "baseline_copy_ms": baseline,
         "p50_over_copy": float(np.percentile(totals, 50)) / baseline,
         "stage_over_copy": {k: v / baseline for k, v in stage_ms.items()},
@@ -121,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{out['p50_over_copy']:.0f}x copy")
     for k, v in stage_ms.items():
         print(f"  {k:8s} {v:8.1f} ms  {v / baseline:7.1f}x copy")
+        if k == "project":
+            for sub, ms in project_ms.items():
+                print(f"    {sub:10s} {ms:6.1f} ms  {ms / baseline:7.1f}x copy")
     return 0
 
 

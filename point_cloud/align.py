@@ -236,11 +236,22 @@ def _side_correction_deg(xy: F64, centre: F64, angle: float, side_mm: float) -> 
     return float(np.median(errs)) if errs else 0.0
 
 
+def _box_centre(xy: F64) -> F64:
+    """Midpoint of the band's robust XY extents: the centre of any centrally symmetric
+    path (the square at any rotation), to within what a shadow takes off a corner."""
+    lo, hi = np.percentile(xy, EXTENT_Q, axis=0)
+    return np.asarray(0.5 * (lo + hi))
+
+
+def square_centre(points: F32, profile: WeldTypeProfile, where: str = "") -> F64:
+    """Rough centre of the square path (no rotation fit): enough to pick its inner patch."""
+    return _box_centre(crest_band(points, profile, where)[0])
+
+
 def find_square_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> BeadPose:
     """Pose of the square path (rotation modulo 90 deg, in (-45, 45])."""
     xy, top = crest_band(points, profile, where)
-    lo, hi = np.percentile(xy, EXTENT_Q, axis=0)
-    centre = 0.5 * (lo + hi)
+    centre = _box_centre(xy)
     angle = 0.0
     for _ in range(3):
         rel = xy - centre
@@ -261,7 +272,7 @@ def find_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> BeadPos
     return find_line_bead(points, profile, where)
 
 
-def bead_mask_xy(xy: F64, pose: BeadPose, radius_mm: float) -> Mask:
-    """Points within ``radius_mm`` of the pose centre (used for the square's inner patch)."""
-    c = np.asarray(pose.centre_xy)
+def disc_mask_xy(xy: F64, centre: F64, radius_mm: float) -> Mask:
+    """Points within ``radius_mm`` of ``centre`` (used for the square's inner patch)."""
+    c = np.asarray(centre)
     return np.asarray(((xy - c) ** 2).sum(axis=1) <= radius_mm**2)

@@ -14,8 +14,8 @@ What ``z = 0`` means, per plate kind (the simulator's nominal frame, point_cloud
 * ``isolated`` (3, 10, 11): the bead's base plane. Its orientation is fitted to the bead's
   lowest points (toes, both sides), its height put at the 0.1st percentile of the bead.
 * ``square`` (7): the patch inside the square path. RANSAC (near-horizontal planes only)
-  gives a first levelling, the bead ring gives the centre, then the plane is refitted on a
-  disc inside the ring only, so an oblique outer plate never biases it.
+  gives a first levelling, the bead ring's crest band gives the centre, then the plane is
+  refitted on a disc inside the ring only, so an oblique outer plate never biases it.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from point_cloud.align import UPPER_PLATE_MM, BeadPose, bead_mask_xy, find_bead
+from point_cloud.align import UPPER_PLATE_MM, BeadPose, disc_mask_xy, find_bead, square_centre
 from point_cloud.config import WeldTypeProfile, scanner_model
 from point_cloud.errors import NoFinitePointsError, PrepareError, TooFewPointsError
 from point_cloud.level import Plane, fit_plane_lsq, levelling_matrix, ransac_plane
@@ -128,8 +128,8 @@ def fit_reference_plane(pts: F32, profile: WeldTypeProfile, where: str = "",
     if kind == "square":
         g = profile.geometry
         levelled = _transform(pts, levelling_matrix(plane))
-        ring = find_bead(levelled, profile, where)
-        inner = bead_mask_xy(levelled[:, :2].astype(np.float64), ring,
+        centre = square_centre(levelled, profile, where)
+        inner = disc_mask_xy(levelled[:, :2].astype(np.float64), centre,
                              g.square_side_mm / 2 - g.bead_width_mm / 2 - 1.0)
         if inner.sum() < 100:
             raise PrepareError(where or None, "inner patch", "points inside the square path",

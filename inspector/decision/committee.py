@@ -136,10 +136,15 @@ def member_raw_scores(sessions: dict[str, ort.InferenceSession], gallery: np.nda
 
 def open_sessions(files: dict[str, Path], providers: list[str] | None = None
                   ) -> dict[str, ort.InferenceSession]:
-    """One ONNX Runtime session per member file."""
+    """One ONNX Runtime session per member file.
+
+    Idle intra-op threads sleep instead of spinning: the daemon's own numpy work (read,
+    prepare, project) shares the cores with ONNX Runtime, and three sessions' spinning
+    pools slowed projection by 1.6x and inference by 2x (bench/bench_end_to_end.py)."""
     chosen = pick_providers(providers)
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return {name: ort.InferenceSession(str(f), opts, providers=chosen) for name, f in files.items()}
 
 
