@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from point_cloud.arrays import column_means, select_rows
 from point_cloud.types import Mask
 
 F64 = npt.NDArray[np.float64]
@@ -45,7 +46,7 @@ class Plane:
 def fit_plane_lsq(points: Points) -> Plane:
     """Least-squares plane (total least squares: smallest eigenvector of the covariance)."""
     p = np.asarray(points, dtype=np.float64)
-    centre = p.mean(axis=0)
+    centre = column_means(p)
     q = p - centre
     _, vecs = np.linalg.eigh(q.T @ q)
     n = vecs[:, 0] if vecs[2, 0] >= 0 else -vecs[:, 0]
@@ -79,7 +80,7 @@ def ransac_plane(points: Points, rng: np.random.Generator, *, inlier_mm: float =
     for _ in range(2):
         if inliers.sum() < 3:
             return None
-        plane = fit_plane_lsq(p[inliers])
+        plane = fit_plane_lsq(select_rows(p, inliers))
         inliers = np.abs(plane.heights(p)) <= inlier_mm
     if plane.tilt_deg > max_tilt_deg:
         return None

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from point_cloud.arrays import column_bounds, select_rows
 from point_cloud.project import I32, Grid, cell_indices, to_pixels
 from point_cloud.types import F32, Mask
 
@@ -80,8 +81,7 @@ def drop_outliers(flat: I32, z: F32, surface: F32, dump: int, keep_mm: float = K
 
 def bbox_grid(points: F32, cell_mm: float) -> Grid:
     """A grid of ``cell_mm`` cells covering the XY bounding box of finite ``points``."""
-    lo = points[:, :2].min(axis=0).astype(np.float64)
-    hi = points[:, :2].max(axis=0).astype(np.float64)
+    lo, hi = column_bounds(points, 2)
     cols = int(np.ceil((hi[0] - lo[0]) / cell_mm)) + 1
     rows = int(np.ceil((hi[1] - lo[1]) / cell_mm)) + 1
     return Grid(rows, cols, cell_mm, (float(lo[0]), float(hi[1])))
@@ -94,7 +94,7 @@ def clean_points(points: F32, cell_mm: float = 0.4) -> tuple[F32, Mask]:
     u, v, z = to_pixels(points, grid.pixel_matrix())
     flat = cell_indices(u, v, grid)
     keep = inlier_mask(flat, z, robust_surface(flat, z, grid))
-    return points[keep], keep
+    return select_rows(points, keep), keep
 
 
 def finite_rows(points: npt.NDArray[np.float32]) -> Mask:

@@ -25,10 +25,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from point_cloud.align import UPPER_PLATE_MM, BeadPose, disc_mask_xy, find_bead, square_centre
+from point_cloud.arrays import select_rows
 from point_cloud.config import WeldTypeProfile, scanner_model
 from point_cloud.errors import NoFinitePointsError, PrepareError, TooFewPointsError
 from point_cloud.level import Plane, fit_plane_lsq, levelling_matrix, ransac_plane
@@ -87,13 +89,14 @@ def subsample(points: F32, n: int, seed: int = 0) -> F32:
         step = total // runs
         starts = np.arange(runs, dtype=np.int64) * step
         starts += np.random.default_rng(seed).integers(0, max(1, step - SAMPLE_RUN), runs)
-        pick = points[(starts[:, None] + np.arange(SAMPLE_RUN)).ravel()]
-    return pick[finite_rows(pick)]
+        pick = points.take((starts[:, None] + np.arange(SAMPLE_RUN)).ravel(), axis=0)
+    return select_rows(pick, finite_rows(pick))
 
 
 def _transform(points: F32, m: F64) -> F32:
-    return np.asarray(points @ m[:3, :3].T.astype(np.float32) + m[:3, 3].astype(np.float32),
-                      dtype=np.float32)
+    """Apply the 4x4 rigid transform ``m`` to (N, 3) points (cv2: 10x numpy's small matmul)."""
+    src = np.ascontiguousarray(points, dtype=np.float32).reshape(-1, 1, 3)
+    return np.asarray(cv2.transform(src, m[:3]), dtype=np.float32).reshape(-1, 3)
 
 
 def _isolated_plane(pts: F32) -> Plane:
@@ -101,7 +104,7 @@ def _isolated_plane(pts: F32) -> Plane:
     plane = fit_plane_lsq(pts)
     for _ in range(3):
         h = plane.heights(pts)
-        plane = fit_plane_lsq(pts[h <= np.percentile(h, TOE_QUANTILE)])
+        plane = fit_plane_lsq(select_rows(pts, h <= np.percentile(h, TOE_QUANTILE)))
     return plane.shifted(float(np.percentile(plane.heights(pts), TOE_ZERO_PERCENTILE)))
 
 
@@ -134,7 +137,7 @@ def fit_reference_plane(pts: F32, profile: WeldTypeProfile, where: str = "",
         if inner.sum() < 100:
             raise PrepareError(where or None, "inner patch", "points inside the square path",
                                f"{int(inner.sum())}")
-        plane = _ransac(pts[inner], max_tilt, where, rng)
+        plane = _ransac(select_rows(pts, inner), max_tilt, where, rng)
     return plane, 0.0
 
 

@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import open3d as o3d
 
+from point_cloud.arrays import select_rows
 from point_cloud.config import scanner_model
 from point_cloud.errors import (
     CorruptScanError,
@@ -63,6 +64,7 @@ _PLY_TYPES = {"char": "i1", "uchar": "u1", "int8": "i1", "uint8": "u1", "short":
               "float64": "f8"}
 _PLY_SIZES = {k: int(v[1]) for k, v in _PLY_TYPES.items()}
 _HEADER_LIMIT = 1 << 16
+_XYZ_F32 = np.dtype([("x", "<f4"), ("y", "<f4"), ("z", "<f4")])
 
 
 # --------------------------------------------------------------------------- point arrays
@@ -86,7 +88,7 @@ def _finite(points: F32, path: Path) -> F32:
     if points.shape[0] and not ok.any():
         raise NoFinitePointsError(path, "points", "at least one finite (x, y, z)",
                                   f"{points.shape[0]} points, all NaN or infinite")
-    return points if ok.all() else points[ok]
+    return points if ok.all() else select_rows(points, ok)
 
 
 # --------------------------------------------------------------------------- open3d formats
@@ -229,6 +231,9 @@ def _check_pcd(path: Path) -> tuple[int, _BinaryLayout | None]:
 
 def _read_binary(path: Path, layout: _BinaryLayout) -> F32:
     """x, y, z of a checked binary body, read straight into an (N, 3) float32 array."""
+    if layout.dtype == _XYZ_F32:                      # the contract's own layout: no copy
+        flat = np.fromfile(path, dtype="<f4", count=3 * layout.count, offset=layout.offset)
+        return flat.reshape(-1, 3)
     rec = np.fromfile(path, dtype=layout.dtype, count=layout.count, offset=layout.offset)
     out = np.empty((rec.shape[0], 3), np.float32)
     for i, axis in enumerate("xyz"):
