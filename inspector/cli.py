@@ -13,7 +13,7 @@ import sys
 
 # Add a module here when you add a command; each lives in inspector/commands/<name>.py.
 COMMANDS: tuple[str, ...] = (
-    "run", "inspect", "review", "demo",
+    "run", "inspect", "review", "outbox", "demo",
     "simulate",
     "heightmap",
 )

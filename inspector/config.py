@@ -37,6 +37,9 @@ class MqttSettings(Strict):
     reconnect_min_s: float = Field(default=0.5, gt=0)
     reconnect_max_s: float = Field(default=30.0, gt=0)
     ack_timeout_s: float = Field(default=10.0, gt=0)
+    # an outbox message that failed this many attempts in a row, each on a new connection,
+    # is set aside as dead (see inspector/service/publisher.py)
+    dead_after_attempts: int = Field(default=5, ge=1)
     tls: TlsSettings = TlsSettings()
     credentials_file: Path | None = None   # "username=..." / "password=..." lines
     trigger: bool = True                   # subscribe to <prefix>/<line>/<station>/trigger

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from inspector.commands.run import default_config
-from inspector.config import load_line_config
+from inspector.commands.store_args import add_store_options, open_line_store
 from inspector.review.export import export_reviewed
 from inspector.review.queries import (
     VERDICTS,
@@ -21,7 +19,6 @@ from inspector.review.queries import (
     latest_verdict,
     list_inspections,
 )
-from inspector.store import open_store
 from inspector.store.models import as_utc
 from point_cloud.config import ConfigError
 
@@ -40,8 +37,7 @@ def parse_since(text: str) -> datetime:
 
 def register(sub: Any) -> None:
     p = sub.add_parser("review", help="review rejected welds")
-    p.add_argument("--config", type=Path, default=None, help="line config (for the DB URL)")
-    p.add_argument("--db", default=None, help="SQLAlchemy URL (overrides the config)")
+    add_store_options(p)
     rs = p.add_subparsers(dest="review_command", required=True)
     ls = rs.add_parser("list", help="list inspections, newest first")
     ls.add_argument("--decision", type=str.upper, choices=("PASS", "FAIL", "ERROR"))
@@ -75,16 +71,10 @@ def register(sub: Any) -> None:
 
 
 def _store(args: argparse.Namespace) -> Any:
-    logging.getLogger("alembic").setLevel(logging.WARNING)   # keep the listing clean
-    url = args.db
-    types_file = export_dir = None
-    if url is None:
-        cfg = load_line_config(args.config or default_config())
-        url, types_file = cfg.db_url, cfg.weld_types_file
-        export_dir = cfg.artifacts.dir.parent / "review-exports"
-    args.types_file = types_file
-    args.default_export_dir = export_dir
-    return open_store(url)[1]
+    cfg, factory = open_line_store(args)
+    args.types_file = cfg.weld_types_file if cfg else None
+    args.default_export_dir = cfg.artifacts.dir.parent / "review-exports" if cfg else None
+    return factory
 
 
 def _guard(fn: Any) -> Any:

@@ -41,10 +41,12 @@ from inspector.service.intake import ScanJob, Spool, TriggerError
 from inspector.service.messages import result_message
 from inspector.service.metrics import Metrics
 from inspector.service.mqtt_link import MqttLink
-from inspector.service.publisher import Publisher
+from inspector.service.publisher import Publisher, Settled
 from inspector.store import open_store
 from inspector.store.outbox import (
     InspectionRecord,
+    dead_count,
+    mark_dead,
     mark_delivered,
     outbox_depth,
     prune_artifacts,
@@ -86,11 +88,13 @@ class Daemon:
         self.spool = Spool(cfg.spool.dir)
         self.inference_q: queue.Queue[ScanJob] = queue.Queue(cfg.queues.inference)
         self.store_q: queue.Queue[Outcome] = queue.Queue(cfg.queues.store)
-        self.acks: queue.Queue[int] = queue.Queue()
+        self.acks: queue.Queue[Settled] = queue.Queue()
         self.triggers: queue.Queue[bytes] = queue.Queue(256)
         self.link = MqttLink(cfg, on_trigger=self._on_trigger)
-        self.publisher = Publisher(self.link, self.factory, self.acks, cfg.mqtt.ack_timeout_s)
-        self.metrics = Metrics(lambda: outbox_depth(self.factory))
+        self.publisher = Publisher(self.link, self.factory, self.acks, cfg.mqtt.ack_timeout_s,
+                                   cfg.mqtt.dead_after_attempts)
+        self.metrics = Metrics(lambda: outbox_depth(self.factory),
+                               lambda: dead_count(self.factory))
         self._stops = {n: threading.Event() for n in ("intake", "inference", "store")}
         self._threads: dict[str, threading.Thread] = {}
         self._beats: dict[str, float] = {}
@@ -342,11 +346,23 @@ class Daemon:
         self.metrics.observe(r["decision"], r["weld_type"], time.monotonic() - item.claimed_at)
 
     def _record_acks(self) -> None:
-        seqs: list[int] = []
+        """Write what the publisher settled: delivered seqs and dead ones with reasons."""
+        done: list[Settled] = []
         while True:
             try:
-                seqs.append(self.acks.get_nowait())
+                done.append(self.acks.get_nowait())
             except queue.Empty:
                 break
-        if seqs:
-            self._retry(lambda: mark_delivered(self.factory, seqs))
+        if not done:
+            return
+        delivered = [a.seq for a in done if a.dead_reason is None]
+        dead = {a.seq: a.dead_reason for a in done if a.dead_reason is not None}
+
+        def write() -> None:
+            mark_delivered(self.factory, delivered)
+            mark_dead(self.factory, dead)
+
+        ok, _ = self._retry(write)
+        if ok:
+            self.metrics.dead_letters.inc(len(dead))
+            self.publisher.written(a.seq for a in done)

@@ -13,6 +13,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 
@@ -22,6 +23,26 @@ log = logging.getLogger(__name__)
 
 ONLINE, OFFLINE = b"online", b"offline"
 TriggerHandler = Callable[[bytes], None]
+# paho's local refusals that no retry can change (a malformed or oversized publish)
+PERMANENT_RC = frozenset({mqtt.MQTT_ERR_PAYLOAD_SIZE, mqtt.MQTT_ERR_INVAL,
+                          mqtt.MQTT_ERR_NOT_SUPPORTED})
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A QoS-1 publish's outcome; truthy once the PUBACK arrived.
+
+    ``permanent``: refused in a way no retry can change. ``connection``: the number of the
+    connection the message went out on, or None when it never left (not connected).
+    """
+
+    acked: bool
+    reason: str = ""
+    permanent: bool = False
+    connection: int | None = None
+
+    def __bool__(self) -> bool:
+        return self.acked
 
 
 class MqttLink:
@@ -35,6 +56,7 @@ class MqttLink:
         self._on_trigger = on_trigger
         self._connected = threading.Event()
         self._stopping = False
+        self.connections = 0             # successful connects so far
         client_id = m.client_id or f"inspector-{cfg.line}-{cfg.station}"
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=mqtt.MQTTv311, clean_session=True)
@@ -65,6 +87,7 @@ class MqttLink:
         if self.cfg.mqtt.trigger and self._on_trigger is not None:
             client.subscribe(self.trigger_topic, qos=1)
         log.info("MQTT connected to %s:%d", self.cfg.mqtt.host, self.cfg.mqtt.port)
+        self.connections += 1
         self._connected.set()
 
     def _handle_disconnect(self, _c: mqtt.Client, _ud: object, _flags: object,
@@ -94,22 +117,55 @@ class MqttLink:
         return self._connected.wait(timeout)
 
     def publish_acked(self, topic: str, payload: str | bytes, timeout: float,
-                      retain: bool = False) -> bool:
-        """QoS-1 publish; True once the broker's PUBACK arrived, False on timeout/disconnect."""
+                      retain: bool = False) -> Delivery:
+        """QoS-1 publish and wait for the broker's PUBACK (see :class:`Delivery`).
+
+        A message that gets no PUBACK is withdrawn from paho's resend queue: the caller
+        decides whether to send it again (the outbox does), and a message the broker
+        refuses (e.g. over its ``max_packet_size``, which drops the connection) must not
+        be replayed on every reconnect.
+        """
         if not self.connected:
-            return False
-        info = self.client.publish(topic, payload, qos=1, retain=retain)
+            return Delivery(False, "not connected")
+        connection = self.connections
+        try:
+            info = self.client.publish(topic, payload, qos=1, retain=retain)
+        except ValueError as exc:          # over MQTT's 256 MB, or an invalid topic
+            return Delivery(False, f"refused by the MQTT client: {exc}", permanent=True)
+        if info.rc in PERMANENT_RC:
+            self._withdraw(info.mid)
+            return Delivery(False, f"refused by the MQTT client: {mqtt.error_string(info.rc)}",
+                            permanent=True)
+        if info.rc == mqtt.MQTT_ERR_NO_CONN:           # dropped just now: it never left
+            self._withdraw(info.mid)
+            return Delivery(False, "not connected")
+        failure = self._await_puback(info, timeout)
+        if failure is None:
+            return Delivery(True, connection=connection)
+        self._withdraw(info.mid)
+        return Delivery(False, failure, connection=connection)
+
+    def _await_puback(self, info: mqtt.MQTTMessageInfo, timeout: float) -> str | None:
+        """None once PUBACKed, else why not (connection lost, timeout, client error)."""
         deadline = time.monotonic() + timeout
-        while not info.is_published():
-            if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_AGAIN):
-                return False
-            if not self.connected or time.monotonic() > deadline:
-                return False
-            try:
+        try:
+            while not info.is_published():
+                if not self.connected:
+                    return "connection lost before the PUBACK"
+                if time.monotonic() > deadline:
+                    return f"no PUBACK within {timeout:g} s"
                 info.wait_for_publish(0.2)       # wakes on the PUBACK
-            except (RuntimeError, ValueError):
-                return False
-        return True
+        except (RuntimeError, ValueError) as exc:
+            return str(exc)
+        return None
+
+    def _withdraw(self, mid: int) -> None:
+        """Drop an unacknowledged message from paho's outgoing queue (no public API)."""
+        c = self.client
+        with c._out_message_mutex:
+            msg = c._out_messages.pop(mid, None)
+            if msg is not None and msg.state == mqtt.mqtt_ms_wait_for_puback:
+                c._inflight_messages = max(0, c._inflight_messages - 1)
 
     def stop(self, timeout: float = 3.0) -> None:
         """Publish the retained ``offline`` status (when connected) and disconnect."""

@@ -84,7 +84,12 @@ class Review(Base):
 
 
 class OutboxMessage(Base):
-    """A message to publish; written in the inspection's transaction, sent in ``seq`` order."""
+    """A message to publish; written in the inspection's transaction, sent in ``seq`` order.
+
+    Pending while ``delivered_at`` and ``dead_at`` are both null. A *dead* row is one the
+    broker will not accept (``dead_reason`` says why); it stays until an operator re-queues
+    it (``inspector outbox retry``).
+    """
 
     __tablename__ = "outbox"
 
@@ -95,3 +100,5 @@ class OutboxMessage(Base):
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    dead_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    dead_reason: Mapped[str | None] = mapped_column(Text)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from inspector.store.models import Artifact, Inspection, OutboxMessage, utcnow
@@ -62,15 +62,19 @@ def record_inspection(factory: sessionmaker[Session], rec: InspectionRecord) -> 
     return True
 
 
-def pending(factory: sessionmaker[Session], after_seq: int = 0, limit: int = 100) -> list[Pending]:
-    """Undelivered messages with ``seq > after_seq``, oldest first."""
+_PENDING = (OutboxMessage.delivered_at.is_(None), OutboxMessage.dead_at.is_(None))
+_DEAD = OutboxMessage.dead_at.is_not(None)
+
+
+def pending(factory: sessionmaker[Session], limit: int = 100,
+            skip: Collection[int] = ()) -> list[Pending]:
+    """Messages neither delivered nor dead, oldest first, leaving out the seqs in ``skip``."""
     with factory() as s:
         rows = s.execute(
             select(OutboxMessage.seq, OutboxMessage.inspection_id, OutboxMessage.topic,
                    OutboxMessage.payload)
-            .where(OutboxMessage.delivered_at.is_(None), OutboxMessage.seq > after_seq)
-            .order_by(OutboxMessage.seq).limit(limit)).all()
-    return [Pending(*row) for row in rows]
+            .where(*_PENDING).order_by(OutboxMessage.seq).limit(limit + len(skip))).all()
+    return [Pending(*row) for row in rows if row[0] not in skip][:limit]
 
 
 def mark_delivered(factory: sessionmaker[Session], seqs: Sequence[int]) -> None:
@@ -82,10 +86,50 @@ def mark_delivered(factory: sessionmaker[Session], seqs: Sequence[int]) -> None:
                   .values(delivered_at=utcnow()))
 
 
-def outbox_depth(factory: sessionmaker[Session]) -> int:
+def mark_dead(factory: sessionmaker[Session], reasons: Mapping[int, str]) -> None:
+    """Set messages aside that the broker will never accept, each with its reason."""
+    if not reasons:
+        return
+    now = utcnow()
+    with factory.begin() as s:
+        for seq, reason in reasons.items():
+            s.execute(update(OutboxMessage).where(OutboxMessage.seq == seq)
+                      .values(dead_at=now, dead_reason=reason))
+
+
+def requeue_dead(factory: sessionmaker[Session], seqs: Sequence[int] | None = None) -> list[int]:
+    """Make dead messages pending again (all of them when ``seqs`` is None); the seqs done."""
+    where = [_DEAD] if seqs is None else [_DEAD, OutboxMessage.seq.in_(list(seqs))]
+    with factory.begin() as s:
+        done = list(s.scalars(select(OutboxMessage.seq).where(*where)
+                              .order_by(OutboxMessage.seq)))
+        if done:
+            s.execute(update(OutboxMessage).where(OutboxMessage.seq.in_(done))
+                      .values(dead_at=None, dead_reason=None))
+    return done
+
+
+def outbox_rows(factory: sessionmaker[Session], dead_only: bool = False,
+                limit: int = 100) -> list[OutboxMessage]:
+    """The newest outbox rows (only the dead ones with ``dead_only``), oldest first."""
+    query = select(OutboxMessage).order_by(OutboxMessage.seq.desc()).limit(limit)
     with factory() as s:
-        return int(s.scalar(select(func.count()).select_from(OutboxMessage)
-                            .where(OutboxMessage.delivered_at.is_(None))) or 0)
+        return list(reversed(s.scalars(query.where(_DEAD) if dead_only else query).all()))
+
+
+def outbox_depth(factory: sessionmaker[Session]) -> int:
+    """Messages still to be sent (neither delivered nor dead)."""
+    return _count(factory, *_PENDING)
+
+
+def dead_count(factory: sessionmaker[Session]) -> int:
+    """Messages set aside as dead, waiting for ``inspector outbox retry``."""
+    return _count(factory, _DEAD)
+
+
+def _count(factory: sessionmaker[Session], *where: ColumnElement[bool]) -> int:
+    with factory() as s:
+        return int(s.scalar(select(func.count()).select_from(OutboxMessage).where(*where)) or 0)
 
 
 def prune_artifacts(factory: sessionmaker[Session], retention_days: float) -> int:

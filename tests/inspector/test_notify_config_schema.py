@@ -56,6 +56,7 @@ def test_shipped_line_config_loads_with_paths_anchored() -> None:
     assert cfg.spool.dir.is_absolute()
     assert cfg.db_url.startswith("sqlite:////")
     assert cfg.topic("result") == "welds/line1/station1/result"
+    assert cfg.mqtt.dead_after_attempts == 5
 
 
 def test_unknown_keys_and_secrets_in_yaml_are_errors(tmp_path: Path) -> None:
@@ -65,6 +66,9 @@ def test_unknown_keys_and_secrets_in_yaml_are_errors(tmp_path: Path) -> None:
         load_line_config(p)
     p.write_text("line: a/b\n")
     with pytest.raises(ConfigError, match=r"line\.yaml:1: line: "):
+        load_line_config(p)
+    p.write_text("mqtt:\n  dead_after_attempts: 0\n")
+    with pytest.raises(ConfigError, match=r"line\.yaml:2: mqtt\.dead_after_attempts: "):
         load_line_config(p)
 
 

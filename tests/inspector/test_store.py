@@ -9,9 +9,13 @@ import pytest
 from factories import make_record
 from sqlalchemy import inspect, select, text
 
+from inspector.cli import main as cli
 from inspector.store import Inspection, OutboxMessage, open_store
+from inspector.store.db import make_engine, migrate
 from inspector.store.models import Base
 from inspector.store.outbox import (
+    dead_count,
+    mark_dead,
     mark_delivered,
     outbox_depth,
     pending,
@@ -50,7 +54,7 @@ def test_sqlite_is_wal_and_migrations_match_models(tmp_path: Path) -> None:
     engine, _ = open_store(f"sqlite:///{tmp_path / 'b.db'}")
     with engine.connect() as c:
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     insp = inspect(engine)
     for table in Base.metadata.sorted_tables:
         db_cols = {c["name"] for c in insp.get_columns(table.name)}
@@ -82,6 +86,57 @@ def test_artifact_retention_prunes_files_and_rows(tmp_path: Path) -> None:
     assert png.exists()
     assert prune_artifacts(factory, retention_days=1e-9) == 1
     assert not png.exists()
+    engine.dispose()
+
+
+def outbox_columns(engine: Any) -> set[str]:
+    return {c["name"] for c in inspect(engine).get_columns("outbox")}
+
+
+def test_dead_letter_migration_round_trip_keeps_every_row(tmp_path: Path) -> None:
+    """0001 -> 0002 -> 0001 -> 0002 with outbox rows in it: nothing is lost either way."""
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    engine = make_engine(url)
+    migrate(engine, "0001")
+    assert "dead_at" not in outbox_columns(engine)
+    with engine.begin() as c:                      # rows written by the 0001 code
+        for n in (1, 2, 3):
+            c.execute(text("INSERT INTO inspections (id, created_at, scan_name, decision, score,"
+                           " threshold, result) VALUES (:i, '2026-01-01', 's', 'PASS', 0.1, 0.5,"
+                           " '{}')"), {"i": f"{n:032x}"})
+            c.execute(text("INSERT INTO outbox (inspection_id, topic, payload, created_at) "
+                           "VALUES (:i, 't', '{}', '2026-01-01')"), {"i": f"{n:032x}"})
+    _, factory = open_store(url)                   # upgrades to head
+    assert {"dead_at", "dead_reason"} <= outbox_columns(engine)
+    assert [p.seq for p in pending(factory)] == [1, 2, 3]
+    mark_dead(factory, {2: "too big"})
+    assert (outbox_depth(factory), dead_count(factory)) == (2, 1)
+    assert [p.seq for p in pending(factory, skip={1})] == [3]
+    migrate(engine, "0001", down=True)
+    assert "dead_at" not in outbox_columns(engine)
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM outbox")).scalar() == 3
+    migrate(engine)
+    assert (outbox_depth(factory), dead_count(factory)) == (3, 0)   # dead -> pending again
+    engine.dispose()
+
+
+def test_outbox_cli_lists_and_requeues_all_dead_rows(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    engine, factory = open_store(url)
+    for n in range(1, 6):
+        record_inspection(factory, make_record(n))
+    mark_delivered(factory, [1])
+    mark_dead(factory, {2: "refused", 4: "refused too"})
+    assert cli(["outbox", "--db", url, "list", "--dead"]) == 0
+    rows = [ln.split() for ln in capsys.readouterr().out.splitlines()[1:]]
+    assert [(r[0], r[2], r[-1]) for r in rows] == [("2", "dead", "refused"), ("4", "dead", "too")]
+    assert cli(["outbox", "--db", url, "retry", "--all-dead"]) == 0
+    assert capsys.readouterr().out.split() == ["re-queued", "2:", "2", "4"]
+    assert [p.seq for p in pending(factory)] == [2, 3, 4, 5]
+    assert cli(["outbox", "--db", url, "retry", "--all-dead"]) == 0     # none left
+    assert capsys.readouterr().out.split() == ["re-queued", "0:", "-"]
     engine.dispose()
 
 
