@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from point_cloud.config import WELD_TYPES, ConfigError, Strict, load_yaml_model
 
@@ -19,13 +19,32 @@ PASSWORD_ENV = "WELD_MQTT_PASSWORD"
 
 
 class TlsSettings(Strict):
-    """TLS towards the broker; files are PEM paths."""
+    """TLS towards the broker; files are PEM paths, never the PEM text itself.
+
+    ``ca_file`` verifies the broker. For mutual TLS (a broker with ``require_certificate``)
+    ``cert_file`` is this station's client certificate and ``key_file`` its unencrypted
+    private key: a file readable by the service user only (mode 0600), outside this YAML.
+    """
 
     enabled: bool = False
     ca_file: Path | None = None
-    cert_file: Path | None = None
-    key_file: Path | None = None
+    cert_file: Path | None = None     # client certificate (mutual TLS)
+    key_file: Path | None = None      # its private key; default: inside cert_file
     insecure: bool = False            # skip host-name checks (commissioning only)
+
+    @field_validator("ca_file", "cert_file", "key_file", mode="before")
+    @classmethod
+    def _a_path_not_pem(cls, v: object) -> object:
+        if isinstance(v, str) and "-----BEGIN" in v:
+            raise ValueError("expected the path of a PEM file, found PEM text: keep keys "
+                             "and certificates in files, out of this YAML")
+        return v
+
+    @model_validator(mode="after")
+    def _key_needs_cert(self) -> TlsSettings:
+        if self.key_file is not None and self.cert_file is None:
+            raise ValueError("key_file is set without cert_file (the client certificate)")
+        return self
 
 
 class MqttSettings(Strict):

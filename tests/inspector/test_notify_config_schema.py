@@ -72,6 +72,22 @@ def test_unknown_keys_and_secrets_in_yaml_are_errors(tmp_path: Path) -> None:
         load_line_config(p)
 
 
+def test_tls_client_cert_and_key_are_paths_never_pem_text(tmp_path: Path) -> None:
+    p = tmp_path / "line.yaml"
+    p.write_text("mqtt:\n  tls:\n    enabled: true\n    cert_file: certs/station.pem\n"
+                 "    key_file: certs/station.key\n")
+    tls = load_line_config(p).mqtt.tls
+    assert (tls.cert_file, tls.key_file) == (tmp_path / "certs" / "station.pem",
+                                             tmp_path / "certs" / "station.key")
+    p.write_text("mqtt:\n  tls:\n    cert_file: a.pem\n    key_file: |\n"
+                 "      -----BEGIN PRIVATE KEY-----\n      MIIE\n")
+    with pytest.raises(ConfigError, match=r"line\.yaml:4: mqtt\.tls\.key_file: .*PEM text"):
+        load_line_config(p)
+    p.write_text("mqtt:\n  tls:\n    key_file: a.key\n")
+    with pytest.raises(ConfigError, match=r"key_file is set without cert_file"):
+        load_line_config(p)
+
+
 def test_credentials_from_env_then_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     creds = tmp_path / "mqtt.cred"
     creds.write_text("# line PC\nusername=inspector\npassword=s3cret\n")
