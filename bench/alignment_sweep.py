@@ -1,6 +1,7 @@
 """Alignment accuracy over many seeds at the extreme poses (3 mm offset and 5 deg at once).
 
     .venv/bin/python bench/alignment_sweep.py [--types 2,3,4,5,7,8,9,10,11] [--seeds 20]
+                                              [--points 300000]
 
 Each simulated good weld is prepared and the recovered transform is compared with the
 simulator's true pose (the same error measure as ``tests/point_cloud/test_prepare.py``).
@@ -28,12 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--types", default="2,3,4,5,7,8,9,10,11")
     ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--points", type=int, default=300_000, help="scanner samples per scan")
     args = ap.parse_args(argv)
     misses = total = 0
     for t in (int(v) for v in args.types.split(",")):
         errs = np.array([
             alignment_error(scan, prepare(scan.cloud, scan.profile).transform)
-            for scan in (simulate_weld(t, seed, points=300_000, pose=EXTREME[seed % 2])
+            for scan in (simulate_weld(t, seed, points=args.points, pose=EXTREME[seed % 2])
                          for seed in range(1, args.seeds + 1))])
         miss = int(((errs[:, 1] >= 0.2) | (errs[:, 0] >= 0.5)).sum())
         misses, total = misses + miss, total + len(errs)

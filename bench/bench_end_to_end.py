@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 from inspector.decision.committee import Committee  # noqa: E402
 from inspector.inspection import inspect_scan  # noqa: E402
 from point_cloud.config import weld_type_profile  # noqa: E402
-from point_cloud.simulator import simulate_weld  # noqa: E402
+from point_cloud.simulator import samples_for_points, simulate_weld  # noqa: E402
 from point_cloud.write import write_scan  # noqa: E402
 from synth_defects.scan_defects import defect_edit  # noqa: E402
 
@@ -50,16 +50,9 @@ def copy_baseline_ms(points: np.ndarray, repeat: int = 20) -> float:
     return float(np.median(times))
 
 
-def samples_for(weld_type: int, points: int) -> int:
-    """Scanner samples that leave about ``points`` points in the cloud of ``weld_type``."""
-    probe = 200_000
-    kept = len(simulate_weld(weld_type, 0, points=probe).cloud.points)
-    return round(probe * points / kept)
-
-
 def write_scans(folder: Path, weld_type: int, n: int, points: int, fmt: str) -> list[Path]:
     profile = weld_type_profile(weld_type)
-    points = samples_for(weld_type, points)
+    points = samples_for_points(weld_type, points)
     paths = []
     for i in tqdm(range(n), desc="simulating scans", leave=False):
         seed = 1000 + i
@@ -91,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         for p in tqdm(paths, desc="inspecting", leave=False):
             runs.append(inspect_scan(p, {args.type: committee}))
         wall = time.perf_counter() - t0
-        cloud = simulate_weld(args.type, 0, points=samples_for(args.type, args.points)).cloud
+        cloud = simulate_weld(args.type, 0, points=samples_for_points(args.type, args.points)).cloud
         baseline = copy_baseline_ms(cloud.points)
         n_points = len(cloud.points)
 

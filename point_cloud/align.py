@@ -32,6 +32,8 @@ BIN_MM = 2.0
 LINE_TOL_MM = 0.3
 """A bin's centre further than this from the fitted centreline is not on the straight bead."""
 EXTENT_Q = (0.2, 99.8)
+HALF_BAND_GAP_MM = 0.3
+"""Half-band ends further apart than this mean a shadow over one flank at that end."""
 MIN_BAND_POINTS = 200
 END_HALF_BAND_INSET_MM = 1.5
 """Crest band half length = bead_length / 2 - this (rounded end and crater), measured."""
@@ -153,7 +155,26 @@ def _consensus_bins(cx: F64, cy: F64) -> npt.NDArray[np.bool_]:
     return np.asarray(inl[int(np.argmax(score))])
 
 
-def _line_pose(xy: F64, half_width: float) -> tuple[float, F64, float]:
+def _band_ends(along: F64, off: F64, on_line: Mask) -> tuple[float, float]:
+    """Robust ends of the band along the axis (percentiles of the on-line points).
+
+    A shadow over one flank at a bead end shortens that half of the band only; its other
+    half still reaches the tip. So where the two half-bands' ends differ by more than
+    ``HALF_BAND_GAP_MM``, the outer one is the end; otherwise (no shadow: both halves end
+    alike at the rounded tip) the whole band's percentile is, which is less noisy."""
+    lo, hi = (float(v) for v in np.percentile(along[on_line], EXTENT_Q))
+    halves = [on_line & (off < 0), on_line & (off >= 0)]
+    if min(int(h.sum()) for h in halves) < MIN_BAND_POINTS // 2:
+        return lo, hi
+    ends = np.array([np.percentile(along[h], EXTENT_Q) for h in halves])
+    if abs(ends[0, 0] - ends[1, 0]) > HALF_BAND_GAP_MM:
+        lo = float(ends[:, 0].min())
+    if abs(ends[0, 1] - ends[1, 1]) > HALF_BAND_GAP_MM:
+        hi = float(ends[:, 1].max())
+    return lo, hi
+
+
+def _line_pose(xy: F64, half_width: float, split_halves: bool) -> tuple[float, F64, float]:
     """(angle deg, centre xy, extent along the axis) of a crest band; fitted twice, the
     second time in the frame of the first fit, so oblique bins at the tips cannot bias it.
     The extent counts only band points within ``half_width`` of the fitted centreline, so
@@ -165,9 +186,13 @@ def _line_pose(xy: F64, half_width: float) -> tuple[float, F64, float]:
         a, b, d_angle = _line_fit(uv)
         angle += d_angle
         axis = np.array([math.cos(math.radians(d_angle)), math.sin(math.radians(d_angle))])
-        on_line = np.abs(uv[:, 1] - (a * uv[:, 0] + b)) <= half_width
-        along = uv[on_line] @ axis if on_line.sum() >= MIN_BAND_POINTS else uv @ axis
-        lo, hi = np.percentile(along, EXTENT_Q)
+        off = uv[:, 1] - (a * uv[:, 0] + b)
+        on_line = np.abs(off) <= half_width
+        if on_line.sum() < MIN_BAND_POINTS:
+            on_line[:] = True
+        along = uv @ axis
+        lo, hi = (_band_ends(along, off, on_line) if split_halves
+                  else (float(v) for v in np.percentile(along[on_line], EXTENT_Q)))
         normal = np.array([-axis[1], axis[0]])
         local = 0.5 * (lo + hi) * axis + b * axis[0] * normal
         centre = centre + _rot(angle - d_angle) @ local
@@ -226,10 +251,11 @@ def find_line_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> Be
     """Pose of a straight bead along roughly +X."""
     xy, top = crest_band(points, profile, where)
     half_width = 0.5 * profile.geometry.bead_width_mm
-    angle, centre, length = _line_pose(xy, half_width)
+    split = profile.geometry.plate != "lower"  # lower plates: shadowed ends by their toes
+    angle, centre, length = _line_pose(xy, half_width, split)
     if profile.geometry.plate == "upper":
         xy, top = crest_band(points, profile, where, angle)
-        angle, centre, length = _line_pose(xy, half_width)
+        angle, centre, length = _line_pose(xy, half_width, split)
     centre = _shadowed_end_correction(points, profile, angle, centre, length, top)
     return BeadPose((float(centre[0]), float(centre[1])), angle, length, top, len(xy))
 

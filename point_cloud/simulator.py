@@ -409,3 +409,10 @@ def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
               "outlier_count": float(k), "outer_tilt_deg": shape.outer_tilt_deg}
     return SimulatedScan(cloud=Cloud(points=pts.astype(np.float32), identity=ident),
                          pose=pose, profile=profile, shape=shape, params=params)
+
+
+def samples_for_points(weld_type: int, points: int, seed: int = 0, probe: int = 200_000) -> int:
+    """Scanner samples that leave about ``points`` points in the simulated cloud of
+    ``weld_type`` and ``seed`` (what is left after removed plates and shadows)."""
+    kept = len(simulate_weld(weld_type, seed, points=probe).cloud.points)
+    return round(probe * points / max(kept, 1))
