@@ -85,6 +85,14 @@ class ArtifactSettings(Strict):
     retention_days: float = Field(default=90.0, gt=0)
 
 
+class StoreSettings(Strict):
+    """Retention of the inspection log itself (artifacts have their own)."""
+
+    # delete inspections older than this, with their reviews, artifacts and delivered
+    # outbox rows (never one whose result is not delivered yet); None: keep forever
+    inspection_retention_days: float | None = Field(default=None, gt=0)
+
+
 class QueueSettings(Strict):
     """Bounded queues between the threads (intake -> inference -> store)."""
 
@@ -113,6 +121,7 @@ class LineConfig(Strict):
     line: str = "line1"
     station: str = "station1"
     db_url: str = "sqlite:///inspections.db"
+    store: StoreSettings = StoreSettings()
     spool: SpoolSettings = SpoolSettings()
     mqtt: MqttSettings = MqttSettings()
     models: ModelSettings = ModelSettings()

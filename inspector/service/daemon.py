@@ -50,6 +50,7 @@ from inspector.store.outbox import (
     mark_delivered,
     outbox_depth,
     prune_artifacts,
+    prune_inspections,
     record_inspection,
 )
 from inspector.verdict import Verdict
@@ -312,8 +313,17 @@ class Daemon:
                 return
             if time.monotonic() >= next_prune:
                 next_prune = time.monotonic() + PRUNE_EVERY_S
-                self._retry(lambda: prune_artifacts(self.factory,
-                                                    self.cfg.artifacts.retention_days))
+                self._prune()
+
+    def _prune(self) -> None:
+        """Apply the artifact and (when set) the inspection retention."""
+        self._retry(lambda: prune_artifacts(self.factory, self.cfg.artifacts.retention_days))
+        days = self.cfg.store.inspection_retention_days
+        if days is not None:
+            ok, gone = self._retry(lambda: prune_inspections(self.factory, days))
+            if ok and any(gone):
+                log.info("retention: deleted %d inspections and %d delivered outbox rows "
+                         "older than %g days", *gone, days)
 
     def _retry(self, fn: Callable[[], Any]) -> tuple[bool, Any]:
         """Run a DB write, retrying while the DB is unreachable (until stop is requested)."""

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, Result, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from inspector.store.models import Artifact, Inspection, OutboxMessage, utcnow
+from inspector.store.models import Artifact, Inspection, OutboxMessage, Review, utcnow
 
 
 @dataclass
@@ -141,3 +141,41 @@ def prune_artifacts(factory: sessionmaker[Session], retention_days: float) -> in
             Path(art.path).unlink(missing_ok=True)
             s.delete(art)
     return len(old)
+
+
+def prune_inspections(factory: sessionmaker[Session], retention_days: float,
+                      batch: int = 500) -> tuple[int, int]:
+    """Delete inspections older than the retention with their reviews, artifacts (files
+    too) and outbox rows, except those whose result is not delivered yet (pending or dead);
+    then delivered outbox rows older than the retention. Returns (inspections, outbox rows).
+
+    Works in batches of ``batch`` inspections, one short transaction each.
+    """
+    cutoff = utcnow() - timedelta(days=retention_days)
+    undelivered = (select(OutboxMessage.seq)
+                   .where(OutboxMessage.inspection_id == Inspection.id,
+                          OutboxMessage.delivered_at.is_(None)).exists())
+    expired = (select(Inspection.id).where(Inspection.created_at < cutoff, ~undelivered)
+               .limit(batch))
+    inspections = outbox = 0
+    while True:
+        with factory.begin() as s:
+            ids = list(s.scalars(expired))
+            files = list(s.scalars(select(Artifact.path).where(Artifact.inspection_id.in_(ids))))
+            for table in (Artifact, Review, OutboxMessage):
+                gone = s.execute(delete(table).where(table.inspection_id.in_(ids)))
+            s.execute(delete(Inspection).where(Inspection.id.in_(ids)))
+        for path in files:
+            Path(path).unlink(missing_ok=True)
+        inspections += len(ids)
+        outbox += _rowcount(gone)
+        if len(ids) < batch:
+            break
+    with factory.begin() as s:
+        gone = s.execute(delete(OutboxMessage).where(
+            OutboxMessage.delivered_at.is_not(None), OutboxMessage.created_at < cutoff))
+    return inspections, outbox + _rowcount(gone)
+
+
+def _rowcount(result: Result[Any]) -> int:
+    return int(getattr(result, "rowcount", 0))

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from factories import make_record
-from sqlalchemy import inspect, select, text
+from factories import add_inspection, make_record
+from sqlalchemy import func, inspect, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from inspector.cli import main as cli
-from inspector.store import Inspection, OutboxMessage, open_store
+from inspector.config import load_line_config
+from inspector.review.queries import add_review
+from inspector.service.daemon import Daemon
+from inspector.service.deciders import load_deciders
+from inspector.store import Artifact, Inspection, OutboxMessage, Review, open_store
 from inspector.store.db import make_engine, migrate
-from inspector.store.models import Base
+from inspector.store.models import Base, utcnow
 from inspector.store.outbox import (
     dead_count,
     mark_dead,
@@ -20,8 +28,11 @@ from inspector.store.outbox import (
     outbox_depth,
     pending,
     prune_artifacts,
+    prune_inspections,
     record_inspection,
 )
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def exercise_store(url: str) -> dict[str, Any]:
@@ -137,6 +148,91 @@ def test_outbox_cli_lists_and_requeues_all_dead_rows(
     assert [p.seq for p in pending(factory)] == [2, 3, 4, 5]
     assert cli(["outbox", "--db", url, "retry", "--all-dead"]) == 0     # none left
     assert capsys.readouterr().out.split() == ["re-queued", "0:", "-"]
+    engine.dispose()
+
+
+def aged(factory: sessionmaker[Session], folder: Path, n: int, days: float, decision: str,
+         delivered: bool | None, outbox_days: float | None = None) -> str:
+    """Inspection ``n`` made ``days`` ago; its outbox row delivered (True), pending (None)
+    or dead (False), written ``outbox_days`` (default: ``days``) ago."""
+    iid = add_inspection(factory, folder, n, utcnow() - timedelta(days=days), decision=decision)
+    with factory.begin() as s:
+        s.execute(update(OutboxMessage).where(OutboxMessage.inspection_id == iid).values(
+            created_at=utcnow() - timedelta(days=days if outbox_days is None else outbox_days)))
+    seq = next(r.seq for r in pending(factory) if r.inspection_id == iid)
+    if delivered:
+        mark_delivered(factory, [seq])
+    elif delivered is False:
+        mark_dead(factory, {seq: "refused"})
+    return iid
+
+
+def count(factory: sessionmaker[Session], model: Any) -> int:
+    with factory() as s:
+        return int(s.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_inspection_retention_keeps_undelivered_results(tmp_path: Path) -> None:
+    engine, factory = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+    arts = tmp_path / "artifacts"
+    ids = {n: aged(factory, arts, n, days, decision, delivered, outbox_days)
+           for n, days, decision, delivered, outbox_days in [
+               (1, 40, "PASS", True, None),
+               (2, 40, "FAIL", True, None),       # with 2 artifacts and a review
+               (3, 40, "FAIL", None, None),       # not delivered yet: kept
+               (4, 40, "ERROR", False, None),     # dead, never delivered: kept
+               (5, 10, "PASS", True, None),
+               (6, 10, "FAIL", True, None),       # with 2 artifacts and a review
+               (7, 10, "PASS", True, 40)]}        # young, but its delivered row is old
+    add_review(factory, ids[2], "confirmed-defect")
+    add_review(factory, ids[6], "false-reject")
+    files = {n: [Path(a) for a in _paths(factory, ids[n])] for n in ids}
+    assert [len(files[n]) for n in sorted(files)] == [0, 2, 2, 2, 0, 2, 0]
+    assert (count(factory, Inspection), count(factory, OutboxMessage)) == (7, 7)
+
+    assert prune_inspections(factory, 30, batch=1) == (2, 3)     # several batches
+    with factory() as s:
+        left = set(s.scalars(select(Inspection.id)))
+        outbox_left = set(s.scalars(select(OutboxMessage.inspection_id)))
+    assert left == {ids[n] for n in (3, 4, 5, 6, 7)}
+    assert outbox_left == {ids[n] for n in (3, 4, 5, 6)}
+    assert count(factory, Review) == 1
+    assert count(factory, Artifact) == 6
+    assert [p.exists() for n in (2, 3, 4, 6) for p in files[n]] == [False] * 2 + [True] * 6
+    assert (outbox_depth(factory), dead_count(factory)) == (1, 1)   # both still there
+    assert prune_inspections(factory, 30) == (0, 0)                  # idempotent
+    mark_delivered(factory, [next(r.seq for r in pending(factory))])
+    assert prune_inspections(factory, 30) == (1, 1)                  # #3 goes once delivered
+    assert count(factory, Inspection) == 4
+    assert prune_inspections(factory, 50) == (0, 0)
+    engine.dispose()
+
+
+def _paths(factory: sessionmaker[Session], iid: str) -> list[str]:
+    with factory() as s:
+        return list(s.scalars(select(Artifact.path).where(Artifact.inspection_id == iid)))
+
+
+def test_the_daemon_applies_the_inspection_retention(
+        line_config: Callable[..., Path], tmp_path: Path) -> None:
+    config = line_config(store={"inspection_retention_days": 30})
+    cfg = load_line_config(config)
+    assert cfg.store.inspection_retention_days == 30
+    assert load_line_config(REPO / "config" / "line.yaml").store.inspection_retention_days is None
+    engine, factory = open_store(cfg.db_url)
+    old = aged(factory, tmp_path / "a", 1, 40, "PASS", True)
+    young = aged(factory, tmp_path / "a", 2, 5, "PASS", True)
+    d = Daemon(cfg, load_deciders(cfg))
+    d.start()                                      # prunes at start, then hourly
+    try:
+        deadline = time.monotonic() + 10
+        while count(factory, Inspection) > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        d.stop()
+    with factory() as s:
+        assert list(s.scalars(select(Inspection.id))) == [young]
+    assert old != young
     engine.dispose()
 
 
