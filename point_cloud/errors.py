@@ -24,6 +24,10 @@ class ScanError(ValueError):
             detail += f", found {found}"
         super().__init__(detail)
 
+    def __reduce__(self) -> tuple[type[ScanError], tuple[str, str, str, str]]:
+        """Rebuild from the constructor's arguments (errors cross process-pool boundaries)."""
+        return type(self), (self.path, self.field, self.expected, self.found)
+
 
 class ScanNotFoundError(ScanError, FileNotFoundError):
     """The scan file does not exist."""

@@ -47,6 +47,8 @@ TILT_MARGIN_DEG = 3.0
 TOE_QUANTILE = 12.0
 MIN_POINTS = 1000
 TOE_ZERO_PERCENTILE = 0.1
+CENTRE_DISC_MARGIN_MM = 0.5
+"""Square path: margin of the central fallback disc inside the patch (tilt shifts X, Y)."""
 
 
 @dataclass
@@ -117,6 +119,25 @@ def _ransac(pts: F32, max_tilt: float, where: str, rng: np.random.Generator) -> 
     return found[0]
 
 
+def _square_first_plane(pts: F32, profile: WeldTypeProfile, max_tilt: float, where: str,
+                        rng: np.random.Generator) -> Plane:
+    """First levelling for the square path: RANSAC over the whole cloud. When the outer plate
+    is too oblique for the tilt window and the inner patch too small for random triplets to
+    hit, RANSAC again on the disc around the scanner's origin that lies inside the inner
+    patch at any pose within the scanner's tolerances (offset, rotation)."""
+    try:
+        return _ransac(pts, max_tilt, where, rng)
+    except PrepareError:
+        g, sc = profile.geometry, scanner_model()
+        rot = math.radians(sc.max_rotation_deg)
+        radius = (g.square_side_mm / 2 - g.bead_width_mm / 2 - CENTRE_DISC_MARGIN_MM
+                  - sc.max_offset_mm * (math.cos(rot) + math.sin(rot)))
+        near = disc_mask_xy(pts[:, :2].astype(np.float64), np.zeros(2), radius)
+        if radius <= 0 or near.sum() < 100:
+            raise
+        return _ransac(select_rows(pts, near), max_tilt, where, rng)
+
+
 def fit_reference_plane(pts: F32, profile: WeldTypeProfile, where: str = "",
                         seed: int = 0) -> tuple[Plane, float]:
     """(plane, height that plane gets in the levelled frame) for the type's plate kind."""
@@ -125,7 +146,10 @@ def fit_reference_plane(pts: F32, profile: WeldTypeProfile, where: str = "",
     kind = profile.geometry.plate
     if kind == "isolated":
         return _isolated_plane(pts), 0.0
-    plane = _ransac(pts, max_tilt, where, rng)
+    if kind == "square":
+        plane = _square_first_plane(pts, profile, max_tilt, where, rng)
+    else:
+        plane = _ransac(pts, max_tilt, where, rng)
     if kind == "upper":
         return plane, UPPER_PLATE_MM
     if kind == "square":

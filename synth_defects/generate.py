@@ -204,9 +204,9 @@ def generate_source(job: tuple[GenerateConfig, Source, str]) -> SourceResult:
     if not todo:
         return SourceResult(records, 0)
     profile = weld_type_profile(src.weld_type)
-    good = load_source(src, cfg.points)
-    good.meta = {}
     try:
+        good = load_source(src, cfg.points)
+        good.meta = {}
         frame = bead_frame(good, profile)
     except ScanError as exc:
         raise SourceError(f"{src.path or src.id}: bead: expected a good weld with a bead, "

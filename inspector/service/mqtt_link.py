@@ -160,10 +160,19 @@ class MqttLink:
         return None
 
     def _withdraw(self, mid: int) -> None:
-        """Drop an unacknowledged message from paho's outgoing queue (no public API)."""
+        """Drop an unacknowledged message from paho's outgoing queue.
+
+        paho 2.x has no public call for this; its private queue is used when present (a
+        later paho without it only loses the withdrawal: paho then replays the message on
+        reconnect, as it always did, and the outbox still marks it dead)."""
         c = self.client
-        with c._out_message_mutex:
-            msg = c._out_messages.pop(mid, None)
+        lock, queued = getattr(c, "_out_message_mutex", None), getattr(c, "_out_messages", None)
+        if lock is None or queued is None or not hasattr(c, "_inflight_messages"):
+            log.warning("paho %s: cannot withdraw message %d from its resend queue",
+                        getattr(mqtt, "__version__", "?"), mid)
+            return
+        with lock:
+            msg = queued.pop(mid, None)
             if msg is not None and msg.state == mqtt.mqtt_ms_wait_for_puback:
                 c._inflight_messages = max(0, c._inflight_messages - 1)
 

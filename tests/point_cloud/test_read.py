@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
+import pickle
 
 import cv2
 import numpy as np
 import open3d as o3d
 import pytest
 
+import point_cloud.errors as errors_module
 from point_cloud.errors import (
     CorruptScanError,
     IdentityConflictError,
     IdentityError,
     NoFinitePointsError,
+    ScanError,
     ScanNotFoundError,
     ScanShapeError,
     SidecarError,
@@ -314,3 +317,19 @@ def test_height_map_png_is_refused_with_a_hint(tmp_path):
     with pytest.raises(UnsupportedFormatError, match="read_heightmap") as err:
         read_scan(png)
     assert "map.png" in str(err.value)
+
+
+def _scan_error_classes(cls: type[ScanError]) -> list[type[ScanError]]:
+    return [cls] + [c for sub in cls.__subclasses__() for c in _scan_error_classes(sub)]
+
+
+@pytest.mark.parametrize("cls", [c for c in _scan_error_classes(ScanError)
+                                 if c.__module__ == errors_module.__name__])
+def test_every_scan_error_survives_a_process_boundary(cls):
+    # Generator workers raise these; an error that cannot be unpickled killed the pool's
+    # result thread and hung `synth-defects generate`.
+    err = cls("scan.ply", "plate plane", "a plane", "none")
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is cls
+    assert (str(back), back.path, back.field, back.expected, back.found, back.reason) == (
+        str(err), "scan.ply", "plate plane", "a plane", "none", cls.reason)
