@@ -7,6 +7,7 @@ dataset -> split by source weld -> classifier, Siamese, anomaly -> ONNX export (
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata as md
 import json
 import logging
@@ -115,7 +116,8 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
     members, committee = calibrate_members(files, gallery, cfg, val, notes)
     card = ModelCard(
         format=BUNDLE_FORMAT,
-        bundle_version=f"t{weld_type}-{ds.fingerprint[:12] or 'nofp'}-s{cfg.seed}",
+        bundle_version=bundle_version(weld_type, ds.fingerprint, cfg.model_dump(mode="json"),
+                                      committee),
         weld_type=weld_type, input=spec.to_dict(), classes=ALL_CLASSES, bad_classes=BAD_CLASSES,
         members=members, committee=committee,
         training={"dataset": str(ds.root), "fingerprint": ds.fingerprint,
@@ -149,6 +151,17 @@ def calibrate_members(files: dict[str, Path], gallery: np.ndarray, cfg: TrainCon
     return members, committee
 
 
+def bundle_version(weld_type: int, fingerprint: str, config: dict[str, Any],
+                   committee: CommitteeCard) -> str:
+    """``t<type>-<training data>-<config and operating point>``: a retrain on other data or
+    with another config, and a recalibration, each get a new version (it is published and
+    stored with every result)."""
+    blob = json.dumps({"config": config, "committee": committee.model_dump(mode="json")},
+                      sort_keys=True)
+    return (f"t{weld_type}-{fingerprint[:12] or 'nofp'}-"
+            f"{hashlib.sha256(blob.encode()).hexdigest()[:8]}")
+
+
 def calibrate_type(ds: Dataset, weld_type: int, cfg: TrainConfig, models_root: Path) -> Path:
     """Re-set an existing bundle's calibration and operating point (no retraining).
 
@@ -173,8 +186,10 @@ def calibrate_type(ds: Dataset, weld_type: int, cfg: TrainConfig, models_root: P
     members, committee = calibrate_members(files, load_gallery(out), cfg, val, notes)
     config = {**tr.get("config", {}), "target_false_accept": cfg.target_false_accept,
               "false_reject_budget": cfg.false_reject_budget}
+    version = bundle_version(weld_type, ds.fingerprint, config, committee)
     new = card.model_copy(update={"members": members, "committee": committee,
-                                  "training": {**tr, "config": config}, "test_metrics": {}})
+                                  "training": {**tr, "config": config}, "test_metrics": {},
+                                  "bundle_version": version})
     (out / CARD_NAME).write_text(json.dumps(new.model_dump(mode="json"), indent=1))
     log.info("type %d: recalibrated %s; committee val %s", weld_type, out,
              committee.metrics["val"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -18,7 +20,7 @@ from training.calibrate import (
     fit_logistic,
     simplex_grid,
 )
-from training.config import AugmentCfg
+from training.config import AugmentCfg, TrainConfig
 from training.data import augment, class_weights
 from training.metrics import (
     auroc,
@@ -29,6 +31,7 @@ from training.metrics import (
     threshold_for_far,
 )
 from training.nets import Preprocess
+from training.train import bundle_version
 
 pytestmark = pytest.mark.train
 
@@ -173,6 +176,25 @@ def _member_scores(n: int = 4000, seed: int = 2) -> tuple[dict[str, np.ndarray],
     logit = np.where(bad == 1, 6.0, -6.0) + rng.normal(0, 1.5, n) - 10.0 * hard
     dist = np.exp(rng.normal(0, 0.3, n) + 2.5 * hard)
     return {"a": logit, "b": dist, "c": rng.normal(0, 1, n)}, bad
+
+
+def test_bundle_version_changes_with_data_config_and_operating_point() -> None:
+    raw, bad = _member_scores()
+    members = {"a": calibrate_member(raw["a"], bad, 0.001, "a.onnx", "logit")}
+    com = calibrate_committee(members, {"a": raw["a"]}, bad, 0.001)
+    cfg = TrainConfig().model_dump(mode="json")
+    v = bundle_version(7, "e8caa9e22eab" + "0" * 52, cfg, com)
+    assert v == bundle_version(7, "e8caa9e22eab" + "0" * 52, json.loads(json.dumps(cfg)), com)
+    assert v.startswith("t7-e8caa9e22eab-")
+    assert len(v) == 24
+    cfg_more = {**cfg, "classifier": {**cfg["classifier"], "optim": {
+        **cfg["classifier"]["optim"], "epochs": 18}}}
+    others = {bundle_version(7, "091dcf7cc351" + "0" * 52, cfg, com),
+              bundle_version(7, "e8caa9e22eab" + "0" * 52, cfg_more, com),
+              bundle_version(7, "e8caa9e22eab" + "0" * 52, cfg,
+                             com.model_copy(update={"threshold": com.threshold * 0.9}))}
+    assert len(others) == 3
+    assert v not in others
 
 
 def test_committee_weights_cut_false_rejects_at_the_target_false_accept() -> None:
