@@ -1,7 +1,8 @@
 """Time to train one weld type's full committee at about 5,000 maps, against a same-run baseline.
 
     .venv/bin/python bench/bench_train.py [--sources 420] [--type 3] [--config FILE]
-                                          [--data DATASET]   # -> bench/results/train.json
+                                          [--data DATASET] [--models DIR]
+                                          # -> bench/results/train.json
 
 Generates a dataset with synth-defects (``--sources`` simulated source welds, 6 defects
 each: 12 maps per source, so 420 sources = 5,040 maps) unless ``--data`` names an existing
@@ -60,6 +61,8 @@ def main() -> None:
     ap.add_argument("--config", type=Path, default=None)
     ap.add_argument("--data", type=Path, default=None, help="existing dataset (skip generating)")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--models", type=Path, default=None,
+                    help="keep the trained bundle here (default: a temporary folder)")
     args = ap.parse_args()
     base_before = baseline_step_s()
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,7 +73,8 @@ def main() -> None:
                                             simulate=args.sources), data, workers=2)
         ds = read_dataset(data)
         t0 = time.perf_counter()
-        bundle = train_type(ds, args.type, load_train_config(args.config), Path(tmp) / "models")
+        models = args.models if args.models is not None else Path(tmp) / "models"
+        bundle = train_type(ds, args.type, load_train_config(args.config), models)
         took = time.perf_counter() - t0
         card = json.loads((bundle / "model.json").read_text())
     base = min(base_before, baseline_step_s())   # the machine at its least loaded

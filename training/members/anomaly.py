@@ -28,6 +28,9 @@ from training.data import MapSet
 from training.loop import batched_scores
 from training.nets import IN_CHANS, Preprocess, stride4_8_features
 
+SCALE_MAPS = 512
+"""Good maps whose median score sets the anomaly unit."""
+
 
 class PatchFeatures(nn.Module):
     """Frozen encoder features on the stride-4 patch grid, the input pooled per 4x4 patch and
@@ -73,9 +76,13 @@ class PatchFeatures(nn.Module):
     def dim(self) -> int:
         return int(self.mean.shape[1]) + 2
 
+    def standardise(self, raw: torch.Tensor) -> torch.Tensor:
+        """Standardised raw features with the patch positions appended."""
+        f = (raw - self.mean) / self.std
+        return torch.cat([f, self.pos.expand(raw.shape[0], -1, -1, -1)], 1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = (self.raw(x) - self.mean) / self.std
-        return torch.cat([f, self.pos.expand(x.shape[0], -1, -1, -1)], 1)
+        return self.standardise(self.raw(x))
 
 
 class AnomalyNet(nn.Module):
@@ -136,19 +143,21 @@ def fit_anomaly(spec: InputSpec, cfg: AnomalyCfg, goods: MapSet, seed: int,
         raw = torch.cat(raws)                                   # (N, D0, fr, fc)
         model.features.mean.copy_(raw.mean((0, 2, 3), keepdim=True))
         model.features.std.copy_(raw.std((0, 2, 3), keepdim=True).clamp_min(1e-2))
-        feats = []
-        for i in range(0, len(goods), 128):
-            feats.append(model.features(model.pre(z[i:i + 128], v[i:i + 128])))
-        f = torch.cat(feats)
+        f = model.features.standardise(raw)
+        del raw
         flat = f.permute(0, 2, 3, 1).reshape(-1, f.shape[1])
         gen = torch.Generator().manual_seed(seed)
         if flat.shape[0] > cfg.max_patches:
             flat = flat[torch.randperm(flat.shape[0], generator=gen)[:cfg.max_patches]]
         idx = greedy_coreset(flat, cfg.bank_size, seed)
         model.set_bank(flat[idx])
-        # Unit scale: the median score of the good maps themselves (values of order 1).
-        scores = torch.cat([model(z[i:i + 128], v[i:i + 128])[0]
-                            for i in range(0, len(goods), 128)])
+        # Unit scale: the median score of the good maps themselves (values of order 1), over
+        # at most SCALE_MAPS of them evenly spread (the nearest-neighbour search is the
+        # costly part of fitting; the median of a few hundred maps is as good).
+        pick = torch.linspace(0, len(goods) - 1, min(len(goods), SCALE_MAPS)).round().long()
+        zs, vs = z[pick], v[pick]
+        scores = torch.cat([model(zs[i:i + 128], vs[i:i + 128])[0]
+                            for i in range(0, len(pick), 128)])
         model.scale.copy_(scores.median().clamp_min(1e-6))
     return model
 
