@@ -155,14 +155,17 @@ def _consensus_bins(cx: F64, cy: F64) -> npt.NDArray[np.bool_]:
     return np.asarray(inl[int(np.argmax(score))])
 
 
-def _band_ends(along: F64, off: F64, on_line: Mask) -> tuple[float, float]:
+def _band_ends(along: F64, off: F64, on_line: Mask, split_halves: bool) -> tuple[float, float]:
     """Robust ends of the band along the axis (percentiles of the on-line points).
 
-    A shadow over one flank at a bead end shortens that half of the band only; its other
-    half still reaches the tip. So where the two half-bands' ends differ by more than
-    ``HALF_BAND_GAP_MM``, the outer one is the end; otherwise (no shadow: both halves end
-    alike at the rounded tip) the whole band's percentile is, which is less noisy."""
+    With ``split_halves``: a shadow over one flank at a bead end shortens that half of the
+    band only; its other half still reaches the tip. So where the two half-bands' ends differ
+    by more than ``HALF_BAND_GAP_MM``, the outer one is the end; otherwise (no shadow: both
+    halves end alike at the rounded tip) the whole band's percentile is, which is less
+    noisy."""
     lo, hi = (float(v) for v in np.percentile(along[on_line], EXTENT_Q))
+    if not split_halves:
+        return lo, hi
     halves = [on_line & (off < 0), on_line & (off >= 0)]
     if min(int(h.sum()) for h in halves) < MIN_BAND_POINTS // 2:
         return lo, hi
@@ -190,9 +193,7 @@ def _line_pose(xy: F64, half_width: float, split_halves: bool) -> tuple[float, F
         on_line = np.abs(off) <= half_width
         if on_line.sum() < MIN_BAND_POINTS:
             on_line[:] = True
-        along = uv @ axis
-        lo, hi = (_band_ends(along, off, on_line) if split_halves
-                  else (float(v) for v in np.percentile(along[on_line], EXTENT_Q)))
+        lo, hi = _band_ends(uv @ axis, off, on_line, split_halves)
         normal = np.array([-axis[1], axis[0]])
         local = 0.5 * (lo + hi) * axis + b * axis[0] * normal
         centre = centre + _rot(angle - d_angle) @ local
