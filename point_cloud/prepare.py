@@ -78,20 +78,25 @@ def _where(cloud: Cloud) -> str:
     return str(cloud.source) if cloud.source else ""
 
 
+def _run_indices(total: int, n: int, seed: int) -> npt.NDArray[np.int64]:
+    """Increasing indices of about ``n`` of ``total`` points: one random run of
+    ``SAMPLE_RUN`` in each of ``n / SAMPLE_RUN`` equal strata that together span all
+    ``total`` points (a scan is ordered profile by profile, so a stratum left out at the end
+    would be a strip of the weld left out)."""
+    runs = max(1, n // SAMPLE_RUN)
+    bounds = np.linspace(0, total, runs + 1).astype(np.int64)  # strata of >= SAMPLE_RUN
+    room = bounds[1:] - bounds[:-1] - SAMPLE_RUN + 1
+    starts = bounds[:-1] + (np.random.default_rng(seed).random(runs) * room).astype(np.int64)
+    return (starts[:, None] + np.arange(SAMPLE_RUN)).ravel()
+
+
 def subsample(points: F32, n: int, seed: int = 0) -> F32:
     """Up to ``n`` finite points by stratified random sampling of short runs: the array is
     cut into equal strata and a random run of ``SAMPLE_RUN`` consecutive points is taken
     from each. Indices increase and runs share cache lines, so the gather streams through
     memory instead of jumping at random (several times faster on a 2 M point cloud)."""
     total = points.shape[0]
-    if total <= n:
-        pick = points
-    else:
-        runs = max(1, n // SAMPLE_RUN)
-        step = total // runs
-        starts = np.arange(runs, dtype=np.int64) * step
-        starts += np.random.default_rng(seed).integers(0, max(1, step - SAMPLE_RUN), runs)
-        pick = points.take((starts[:, None] + np.arange(SAMPLE_RUN)).ravel(), axis=0)
+    pick = points if total <= n else points.take(_run_indices(total, n, seed), axis=0)
     return select_rows(pick, finite_rows(pick))
 
 
