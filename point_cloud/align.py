@@ -7,7 +7,9 @@ to plates, the fillet ramp and shadows on one flank.
 
 * line welds: the band is split into 2 mm bins along X; the mid-range Y of each full-width bin
   gives a centreline, fitted by least squares (twice, dropping bins > 0.3 mm off); the centre X
-  is the midpoint of the band's extent along the fitted axis (robust percentiles).
+  is the midpoint of the two rounded end caps' centres (:mod:`point_cloud.end_caps`). Where a
+  cap lies in shadow, it is the midpoint of the band's extent along the fitted axis (robust
+  percentiles), or half a bead length inside the visible end.
 * the square path (type 7): orientation modulo 90 deg from the 4th angular harmonic of
   the band around its centre; the centre is the midpoint of the band's extents along the
   square's axes (iterated twice).
@@ -21,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from point_cloud.config import WeldTypeProfile
+from point_cloud.config import WeldTypeProfile, scanner_model
+from point_cloud.end_caps import cap_centre
 from point_cloud.errors import NoBeadFoundError
 from point_cloud.types import F32, Mask
 
@@ -29,6 +32,12 @@ F64 = npt.NDArray[np.float64]
 CREST_DROP = 0.35
 """Crest band: within this fraction of the nominal bead height below the top."""
 BIN_MM = 2.0
+WIDE_BIN = 1.15
+"""A bin whose band is wider than this x the common width (:func:`_common_width`) holds
+more than the bead: a ball or a lump beside it."""
+WIDTH_AGREE = 0.05
+ROTATION_MARGIN_DEG = 3.0
+"""A line bead's angle stays within the scanner's rotation tolerance plus this."""
 LINE_TOL_MM = 0.3
 """A bin's centre further than this from the fitted centreline is not on the straight bead."""
 EXTENT_Q = (0.2, 99.8)
@@ -41,6 +50,8 @@ TOE_END_FRACTION = 0.2
 TOE_END_INSET_MM = 0.2
 """A rounded bead end falls to 20 % of its height about 0.2 mm inside its tip (measured)."""
 UPPER_PLATE_MM = 1.5
+CAP_PLATE_MARGIN_MM = 0.2
+"""Lap fillet: cap points at least this far south of the centreline (the plate's edge)."""
 """Top face of the upper plate above the lower (reference) plate, kind "upper"."""
 
 
@@ -60,7 +71,7 @@ def _rot(deg: float) -> F64:
     return np.array([[c, -s], [s, c]])
 
 
-def _to_frame(xy: F64, centre: F64, deg: float) -> F64:
+def to_bead_frame(xy: F64, centre: F64, deg: float) -> F64:
     """``(xy - centre) @ _rot(deg)``: coordinates in the frame at ``centre`` turned by ``deg``.
     Column by column, because numpy's (N, 2) broadcasts and matmuls run a 2-element inner
     loop per row (10x slower on the crest band)."""
@@ -70,8 +81,9 @@ def _to_frame(xy: F64, centre: F64, deg: float) -> F64:
 
 
 def crest_band(points: F32, profile: WeldTypeProfile, where: str = "",
-               angle_deg: float = 0.0) -> tuple[F64, float]:
-    """XY of the crest-band points and the bead top height (mm, levelled frame).
+               angle_deg: float = 0.0, top: float | None = None) -> tuple[F64, float]:
+    """XY of the crest-band points and the bead top height (mm, levelled frame; ``top``
+    when given, e.g. from a first fit on a wider area).
 
     For the lap fillet ("upper") the height is first de-ramped across the bead (whose axis
     is at ``angle_deg``) by the plate step over the bead width."""
@@ -84,7 +96,7 @@ def crest_band(points: F32, profile: WeldTypeProfile, where: str = "",
         z -= UPPER_PLATE_MM / g.bead_width_mm * across
     base = float(np.percentile(z, 5.0)) if z.size else 0.0
     length = g.bead_length_mm if g.path == "line" else g.square_side_mm
-    top = _ridge_top(p[:, 0], z, length)
+    top = _ridge_top(p[:, 0], z, length) if top is None else top
     drop = CREST_DROP * g.bead_height_mm
     band = (z >= top - drop) & (z <= top + drop)
     if band.sum() < MIN_BAND_POINTS or top - base < 0.4 * g.bead_height_mm:
@@ -108,8 +120,9 @@ def _ridge_top(x: F64, z: F64, bead_length: float) -> float:
     return float(peak[rank])
 
 
-def _line_fit(xy: F64) -> tuple[float, float, float]:
-    """(slope, intercept, angle) of the median-per-bin centreline y = a x + b."""
+def _line_fit(xy: F64, angles: tuple[float, float] = (-90.0, 90.0)) -> tuple[float, float, float]:
+    """(slope, intercept, angle) of the per-bin centreline y = a x + b, its angle (deg) within
+    ``angles`` (:func:`_consensus_bins`)."""
     bins = np.floor((xy[:, 0] - xy[:, 0].min()) / BIN_MM).astype(np.intp)
     order = np.argsort(bins, kind="stable")
     b_sorted, y_sorted, x_sorted = bins[order], xy[order, 1], xy[order, 0]
@@ -117,28 +130,47 @@ def _line_fit(xy: F64) -> tuple[float, float, float]:
     ends = np.r_[starts[1:], b_sorted.size]
     counts = ends - starts
     spread = np.maximum.reduceat(y_sorted, starts) - np.minimum.reduceat(y_sorted, starts)
-    # Drop thin or narrow bins: end caps and partly shadowed stretches bias the median.
-    keep = (counts >= max(10.0, 0.7 * float(np.median(counts)))) & (
-        spread >= 0.85 * float(np.median(spread)))
+    # Drop thin or narrow bins (end caps and partly shadowed stretches bias them) and wide
+    # ones (a ball or a lump beside the bead adds to the band there).
+    keep = ((counts >= max(10.0, 0.7 * float(np.median(counts))))
+            & (spread >= 0.85 * float(np.median(spread))))
+    narrower = keep & (spread <= WIDE_BIN * _common_width(spread))
+    if narrower.sum() >= max(3.0, 0.5 * keep.sum()):  # else the bead's width itself varies
+        keep = narrower
     cx = np.array([np.median(x_sorted[s:e]) for s, e in zip(starts[keep], ends[keep], strict=True)])
     # Mid-range of the band's edges: far less noisy than the median for a uniform band.
     y_max, y_min = np.maximum.reduceat(y_sorted, starts), np.minimum.reduceat(y_sorted, starts)
     cy = (0.5 * (y_max + y_min))[keep]
-    use = _consensus_bins(cx, cy)
+    use = _consensus_bins(cx, cy, angles)
     a, b = 0.0, float(np.median(cy)) if cy.size else 0.0
+    lo, hi = (math.tan(math.radians(v)) for v in angles)
     for _ in range(2):
         if use.sum() < 2:
             break
-        a, b = (float(v) for v in np.polyfit(cx[use], cy[use], 1))
+        a = min(hi, max(lo, float(np.polyfit(cx[use], cy[use], 1)[0])))
+        b = float(np.median(cy[use] - a * cx[use])) if a in (lo, hi) else float(
+            np.mean(cy[use] - a * cx[use]))  # least squares, or the steepest line allowed
         use = np.abs(cy - (a * cx + b)) <= LINE_TOL_MM
     return a, b, math.degrees(math.atan(a))
 
 
-def _consensus_bins(cx: F64, cy: F64) -> npt.NDArray[np.bool_]:
-    """Bins on the line through the most bins (exhaustive pair RANSAC, ties: least residual).
+def _common_width(spread: F64) -> float:
+    """The band's width where it is the bead's alone: the median of the largest group of bins
+    whose widths agree within ``WIDTH_AGREE`` (shadows narrow bins by differing amounts, a
+    lump widens a few)."""
+    close = np.abs(spread[:, None] - spread[None, :]) <= WIDTH_AGREE * spread[:, None]
+    return float(np.median(spread[close[int(np.argmax(close.sum(axis=1)))]]))
+
+
+def _consensus_bins(cx: F64, cy: F64,
+                    angles: tuple[float, float] = (-90.0, 90.0)) -> npt.NDArray[np.bool_]:
+    """Bins on the line through the most bins (exhaustive pair RANSAC, ties: least residual),
+    among lines at ``angles`` (deg, low and high).
 
     The straight majority of the bead wins over a bent stretch (a deviation), a lump or a
-    one-sided excess, which a least-squares start would follow."""
+    one-sided excess, which a least-squares start would follow. On a short bead (few bins)
+    a line across a bend can tie with the bead's own; the pose's known range of rotation
+    rules out the steep ones."""
     n = cx.size
     if n < 3:
         return np.ones(n, dtype=bool)
@@ -148,6 +180,10 @@ def _consensus_bins(cx: F64, cy: F64) -> npt.NDArray[np.bool_]:
     if i.size == 0:
         return np.ones(n, dtype=bool)
     slope = (cy[j] - cy[i]) / (cx[j] - cx[i])
+    lo, hi = (math.tan(math.radians(v)) for v in angles)
+    allowed = (slope >= lo) & (slope <= hi)
+    if allowed.any():
+        i, j, slope = i[allowed], j[allowed], slope[allowed]
     icpt = cy[i] - slope * cx[i]
     resid = np.abs(cy[None, :] - (slope[:, None] * cx[None, :] + icpt[:, None]))
     inl = resid <= LINE_TOL_MM
@@ -177,16 +213,19 @@ def _band_ends(along: F64, off: F64, on_line: Mask, split_halves: bool) -> tuple
     return lo, hi
 
 
-def _line_pose(xy: F64, half_width: float, split_halves: bool) -> tuple[float, F64, float]:
+def _line_pose(xy: F64, half_width: float, split_halves: bool, max_angle: float,
+               start: tuple[float, F64] = (0.0, np.zeros(2)),
+               fits: int = 2) -> tuple[float, F64, float]:
     """(angle deg, centre xy, extent along the axis) of a crest band; fitted twice, the
     second time in the frame of the first fit, so oblique bins at the tips cannot bias it.
     The extent counts only band points within ``half_width`` of the fitted centreline, so
-    a lump beside the bead cannot stretch it."""
-    angle, centre = 0.0, np.zeros(2)
+    a lump beside the bead cannot stretch it. The angle stays within +-``max_angle``.
+    ``start``: the (angle, centre) whose frame the first fit runs in."""
+    angle, centre = start[0], np.asarray(start[1], dtype=np.float64)
     lo = hi = 0.0
-    for _ in range(2):
-        uv = _to_frame(xy, centre, angle)  # into the current estimate's frame
-        a, b, d_angle = _line_fit(uv)
+    for _ in range(fits):
+        uv = to_bead_frame(xy, centre, angle)  # into the current estimate's frame
+        a, b, d_angle = _line_fit(uv, (-max_angle - angle, max_angle - angle))
         angle += d_angle
         axis = np.array([math.cos(math.radians(d_angle)), math.sin(math.radians(d_angle))])
         off = uv[:, 1] - (a * uv[:, 0] + b)
@@ -223,7 +262,7 @@ def _shadowed_end_correction(points: F32, profile: WeldTypeProfile, angle: float
     if g.plate == "isolated" or length > 2 * half_band - 0.5:
         return centre
     p = np.asarray(points, dtype=np.float64)
-    uv = _to_frame(p, centre, angle)
+    uv = to_bead_frame(p, centre, angle)
     near_axis = np.abs(uv[:, 1]) < 1.5
     ends = (-length / 2, length / 2)
     shadowed = []
@@ -248,16 +287,56 @@ def _shadowed_end_correction(points: F32, profile: WeldTypeProfile, angle: float
     return centre + _rot(angle) @ np.array([shift, 0.0])
 
 
-def find_line_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> BeadPose:
-    """Pose of a straight bead along roughly +X."""
-    xy, top = crest_band(points, profile, where)
+def _cap_heights(p: F64, uv: F64, profile: WeldTypeProfile) -> tuple[F64, Mask]:
+    """Each point's height above the bead's base, and where that is the bead cap's alone.
+    For the lap fillet ("upper") the height is de-ramped across the bead, and only points
+    south of the upper plate's edge (which runs under the centreline) count."""
+    g = profile.geometry
+    if g.plate != "upper":
+        return p[:, 2], np.ones(len(p), dtype=bool)
+    ramp = UPPER_PLATE_MM / 2 + UPPER_PLATE_MM / g.bead_width_mm * uv[:, 1]
+    return p[:, 2] - ramp, uv[:, 1] < -CAP_PLATE_MARGIN_MM
+
+
+def _cap_end_centre(points: F32, profile: WeldTypeProfile, angle: float, centre: F64,
+                    length: float) -> F64 | None:
+    """Bead centre at the midpoint of its two end caps' centres (:mod:`point_cloud.end_caps`),
+    or None when a cap has too few flank points (a shadow over it)."""
+    g = profile.geometry
+    p = np.asarray(points, dtype=np.float64)
+    uv = to_bead_frame(p, centre, angle)
+    height, usable = _cap_heights(p, uv, profile)
+    caps = [cap_centre(uv, height, usable, sign, sign * length / 2, g.bead_width_mm / 2,
+                       g.bead_height_mm) for sign in (-1.0, 1.0)]
+    if caps[0] is None or caps[1] is None:
+        return None
+    return centre + _rot(angle) @ np.array([0.5 * (caps[0] + caps[1]), 0.0])
+
+
+def find_line_bead(points: F32, profile: WeldTypeProfile, where: str = "",
+                   hint: BeadPose | None = None) -> BeadPose:
+    """Pose of a straight bead along roughly +X; refined from ``hint`` (its frame, its top)
+    when given, as on a denser sample of the area around a first fit."""
+    upper = profile.geometry.plate == "upper"
     half_width = 0.5 * profile.geometry.bead_width_mm
     split = profile.geometry.plate != "lower"  # lower plates: shadowed ends by their toes
-    angle, centre, length = _line_pose(xy, half_width, split)
-    if profile.geometry.plate == "upper":
-        xy, top = crest_band(points, profile, where, angle)
-        angle, centre, length = _line_pose(xy, half_width, split)
-    centre = _shadowed_end_correction(points, profile, angle, centre, length, top)
+    max_angle = scanner_model().max_rotation_deg + ROTATION_MARGIN_DEG
+    if hint is not None:
+        xy, top = crest_band(points, profile, where, hint.angle_deg if upper else 0.0,
+                             hint.top_mm)
+        angle, centre, length = _line_pose(xy, half_width, split, max_angle,
+                                           (hint.angle_deg, np.asarray(hint.centre_xy)), 1)
+    else:
+        xy, top = crest_band(points, profile, where)
+        angle, centre, length = _line_pose(xy, half_width, split, max_angle)
+        if upper:  # de-ramped across the fitted axis, then fitted again
+            xy, top = crest_band(points, profile, where, angle)
+            angle, centre, length = _line_pose(xy, half_width, split, max_angle)
+    caps = _cap_end_centre(points, profile, angle, centre, length)
+    if caps is None:  # a cap in shadow: the crest band and the other end's toe
+        centre = _shadowed_end_correction(points, profile, angle, centre, length, top)
+    else:
+        centre = caps
     return BeadPose((float(centre[0]), float(centre[1])), angle, length, top, len(xy))
 
 
@@ -265,7 +344,7 @@ def _side_correction_deg(xy: F64, centre: F64, angle: float, side_mm: float) -> 
     """Median angle error of the four sides' centrelines (corners excluded)."""
     errs = []
     for k in range(4):
-        uv = _to_frame(xy, centre, angle + 90.0 * k)
+        uv = to_bead_frame(xy, centre, angle + 90.0 * k)
         sel = (uv[:, 1] > side_mm / 2 - 3.0) & (np.abs(uv[:, 0]) < side_mm / 2 - 4.0)
         if sel.sum() >= 50:
             errs.append(_line_fit(uv[sel])[2])
@@ -292,7 +371,7 @@ def find_square_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> 
     for _ in range(3):
         s = np.exp(4j * np.arctan2(xy[:, 1] - centre[1], xy[:, 0] - centre[0])).sum()
         angle = math.degrees(float(np.angle(-s))) / 4.0
-        uv = _to_frame(xy, centre, angle)  # coordinates along the square's own axes
+        uv = to_bead_frame(xy, centre, angle)  # coordinates along the square's own axes
         lo, hi = np.percentile(uv, EXTENT_Q, axis=0)
         centre = centre + _rot(angle) @ (0.5 * (lo + hi))
     angle += _side_correction_deg(xy, centre, angle, profile.geometry.square_side_mm)
@@ -300,11 +379,12 @@ def find_square_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> 
     return BeadPose((float(centre[0]), float(centre[1])), angle, side, top, len(xy))
 
 
-def find_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> BeadPose:
-    """Dispatch on the type's path (line or square)."""
+def find_bead(points: F32, profile: WeldTypeProfile, where: str = "",
+              hint: BeadPose | None = None) -> BeadPose:
+    """Dispatch on the type's path (line or square); ``hint``: see :func:`find_line_bead`."""
     if profile.geometry.path == "square":
         return find_square_bead(points, profile, where)
-    return find_line_bead(points, profile, where)
+    return find_line_bead(points, profile, where, hint)
 
 
 def disc_mask_xy(xy: F64, centre: F64, radius_mm: float) -> Mask:
