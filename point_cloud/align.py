@@ -40,6 +40,10 @@ ROTATION_MARGIN_DEG = 3.0
 """A line bead's angle stays within the scanner's rotation tolerance plus this."""
 LINE_TOL_MM = 0.3
 """A bin's centre further than this from the fitted centreline is not on the straight bead."""
+LINE_TOL_LENGTH_MM = 22.5
+"""Bins further than LINE_TOL_MM from the line of a bead this long or longer are off it; on
+a shorter bead proportionally less (type 9, 15 mm: 0.2 mm), so that one bin spoilt at an end
+cannot pull a line through its few others (1.4 deg off, seen on type 9)."""
 EXTENT_Q = (0.2, 99.8)
 HALF_BAND_GAP_MM = 0.3
 """Half-band ends further apart than this mean a shadow over one flank at that end."""
@@ -120,7 +124,8 @@ def _ridge_top(x: F64, z: F64, bead_length: float) -> float:
     return float(peak[rank])
 
 
-def _line_fit(xy: F64, angles: tuple[float, float] = (-90.0, 90.0)) -> tuple[float, float, float]:
+def _line_fit(xy: F64, angles: tuple[float, float] = (-90.0, 90.0),
+              tol: float = LINE_TOL_MM) -> tuple[float, float, float]:
     """(slope, intercept, angle) of the per-bin centreline y = a x + b, its angle (deg) within
     ``angles`` (:func:`_consensus_bins`)."""
     bins = np.floor((xy[:, 0] - xy[:, 0].min()) / BIN_MM).astype(np.intp)
@@ -141,7 +146,7 @@ def _line_fit(xy: F64, angles: tuple[float, float] = (-90.0, 90.0)) -> tuple[flo
     # Mid-range of the band's edges: far less noisy than the median for a uniform band.
     y_max, y_min = np.maximum.reduceat(y_sorted, starts), np.minimum.reduceat(y_sorted, starts)
     cy = (0.5 * (y_max + y_min))[keep]
-    use = _consensus_bins(cx, cy, angles)
+    use = _consensus_bins(cx, cy, angles, tol)
     a, b = 0.0, float(np.median(cy)) if cy.size else 0.0
     lo, hi = (math.tan(math.radians(v)) for v in angles)
     for _ in range(2):
@@ -150,7 +155,7 @@ def _line_fit(xy: F64, angles: tuple[float, float] = (-90.0, 90.0)) -> tuple[flo
         a = min(hi, max(lo, float(np.polyfit(cx[use], cy[use], 1)[0])))
         b = float(np.median(cy[use] - a * cx[use])) if a in (lo, hi) else float(
             np.mean(cy[use] - a * cx[use]))  # least squares, or the steepest line allowed
-        use = np.abs(cy - (a * cx + b)) <= LINE_TOL_MM
+        use = np.abs(cy - (a * cx + b)) <= tol
     return a, b, math.degrees(math.atan(a))
 
 
@@ -162,10 +167,10 @@ def _common_width(spread: F64) -> float:
     return float(np.median(spread[close[int(np.argmax(close.sum(axis=1)))]]))
 
 
-def _consensus_bins(cx: F64, cy: F64,
-                    angles: tuple[float, float] = (-90.0, 90.0)) -> npt.NDArray[np.bool_]:
-    """Bins on the line through the most bins (exhaustive pair RANSAC, ties: least residual),
-    among lines at ``angles`` (deg, low and high).
+def _consensus_bins(cx: F64, cy: F64, angles: tuple[float, float] = (-90.0, 90.0),
+                    tol: float = LINE_TOL_MM) -> npt.NDArray[np.bool_]:
+    """Bins within ``tol`` of the line through the most bins (exhaustive pair RANSAC, ties:
+    least residual), among lines at ``angles`` (deg, low and high).
 
     The straight majority of the bead wins over a bent stretch (a deviation), a lump or a
     one-sided excess, which a least-squares start would follow. On a short bead (few bins)
@@ -186,8 +191,8 @@ def _consensus_bins(cx: F64, cy: F64,
         i, j, slope = i[allowed], j[allowed], slope[allowed]
     icpt = cy[i] - slope * cx[i]
     resid = np.abs(cy[None, :] - (slope[:, None] * cx[None, :] + icpt[:, None]))
-    inl = resid <= LINE_TOL_MM
-    score = inl.sum(axis=1) - np.where(inl, resid, 0.0).sum(axis=1) / (LINE_TOL_MM * n + 1.0)
+    inl = resid <= tol
+    score = inl.sum(axis=1) - np.where(inl, resid, 0.0).sum(axis=1) / (tol * n + 1.0)
     return np.asarray(inl[int(np.argmax(score))])
 
 
@@ -214,7 +219,7 @@ def _band_ends(along: F64, off: F64, on_line: Mask, split_halves: bool) -> tuple
 
 
 def _line_pose(xy: F64, half_width: float, split_halves: bool, max_angle: float,
-               start: tuple[float, F64] = (0.0, np.zeros(2)),
+               tol: float, start: tuple[float, F64] = (0.0, np.zeros(2)),
                fits: int = 2) -> tuple[float, F64, float]:
     """(angle deg, centre xy, extent along the axis) of a crest band; fitted twice, the
     second time in the frame of the first fit, so oblique bins at the tips cannot bias it.
@@ -225,7 +230,7 @@ def _line_pose(xy: F64, half_width: float, split_halves: bool, max_angle: float,
     lo = hi = 0.0
     for _ in range(fits):
         uv = to_bead_frame(xy, centre, angle)  # into the current estimate's frame
-        a, b, d_angle = _line_fit(uv, (-max_angle - angle, max_angle - angle))
+        a, b, d_angle = _line_fit(uv, (-max_angle - angle, max_angle - angle), tol)
         angle += d_angle
         axis = np.array([math.cos(math.radians(d_angle)), math.sin(math.radians(d_angle))])
         off = uv[:, 1] - (a * uv[:, 0] + b)
@@ -314,24 +319,28 @@ def _cap_end_centre(points: F32, profile: WeldTypeProfile, angle: float, centre:
 
 
 def find_line_bead(points: F32, profile: WeldTypeProfile, where: str = "",
-                   hint: BeadPose | None = None) -> BeadPose:
+                   hint: BeadPose | None = None, coarse: bool = False) -> BeadPose:
     """Pose of a straight bead along roughly +X; refined from ``hint`` (its frame, its top)
-    when given, as on a denser sample of the area around a first fit."""
+    when given, as on a denser sample of the area around a first fit. ``coarse``: a first
+    look only (the crest band's midpoint, no end caps), when such a refit follows."""
     upper = profile.geometry.plate == "upper"
     half_width = 0.5 * profile.geometry.bead_width_mm
     split = profile.geometry.plate != "lower"  # lower plates: shadowed ends by their toes
     max_angle = scanner_model().max_rotation_deg + ROTATION_MARGIN_DEG
+    tol = LINE_TOL_MM * min(1.0, profile.geometry.bead_length_mm / LINE_TOL_LENGTH_MM)
     if hint is not None:
         xy, top = crest_band(points, profile, where, hint.angle_deg if upper else 0.0,
                              hint.top_mm)
-        angle, centre, length = _line_pose(xy, half_width, split, max_angle,
+        angle, centre, length = _line_pose(xy, half_width, split, max_angle, tol,
                                            (hint.angle_deg, np.asarray(hint.centre_xy)), 1)
     else:
         xy, top = crest_band(points, profile, where)
-        angle, centre, length = _line_pose(xy, half_width, split, max_angle)
+        angle, centre, length = _line_pose(xy, half_width, split, max_angle, tol)
         if upper:  # de-ramped across the fitted axis, then fitted again
             xy, top = crest_band(points, profile, where, angle)
-            angle, centre, length = _line_pose(xy, half_width, split, max_angle)
+            angle, centre, length = _line_pose(xy, half_width, split, max_angle, tol)
+        if coarse:
+            return BeadPose((float(centre[0]), float(centre[1])), angle, length, top, len(xy))
     caps = _cap_end_centre(points, profile, angle, centre, length)
     if caps is None:  # a cap in shadow: the crest band and the other end's toe
         centre = _shadowed_end_correction(points, profile, angle, centre, length, top)
@@ -380,11 +389,12 @@ def find_square_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> 
 
 
 def find_bead(points: F32, profile: WeldTypeProfile, where: str = "",
-              hint: BeadPose | None = None) -> BeadPose:
-    """Dispatch on the type's path (line or square); ``hint``: see :func:`find_line_bead`."""
+              hint: BeadPose | None = None, coarse: bool = False) -> BeadPose:
+    """Dispatch on the type's path (line or square); ``hint``, ``coarse``: see
+    :func:`find_line_bead`."""
     if profile.geometry.path == "square":
         return find_square_bead(points, profile, where)
-    return find_line_bead(points, profile, where, hint)
+    return find_line_bead(points, profile, where, hint, coarse)
 
 
 def disc_mask_xy(xy: F64, centre: F64, radius_mm: float) -> Mask:
