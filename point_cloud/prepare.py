@@ -57,6 +57,7 @@ CENTRE_DISC_MARGIN_MM = 0.5
 SHORT_BEAD_MM = 18.0
 """Straight beads shorter than this get their pose refitted on a denser sample (type 9)."""
 DENSE_FACTOR = 4
+COARSE_STEP = 3
 DENSE_END_MARGIN_MM = 3.5
 """The refit takes points this far beyond the crest band's ends (the caps, the plate beyond)."""
 DENSE_SIDE_MARGIN_MM = 0.5
@@ -240,7 +241,10 @@ def prepare(cloud: Cloud, profile: WeldTypeProfile, seed: int = 0) -> Preparatio
     level = levelling_matrix(plane, z_plane)
     t2 = time.perf_counter()
     short = _short_bead(profile, cloud, sub)
-    pose = find_bead(_transform(clean, level), profile, where, coarse=short)
+    levelled = _transform(clean, level)
+    # a short bead's first look needs only a third of the subsample: a refit follows
+    pose = find_bead(levelled[::COARSE_STEP] if short else levelled, profile, where,
+                     coarse=short)
     if short:
         pose = _refit_short_bead(cloud, sub, level, pose, profile, where, seed)
     transform = alignment_matrix(pose) @ level
