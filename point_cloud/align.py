@@ -36,6 +36,7 @@ WIDE_BIN = 1.15
 """A bin whose band is wider than this x the common width (:func:`_common_width`) holds
 more than the bead: a ball or a lump beside it."""
 WIDTH_AGREE = 0.05
+"""Bins whose band widths differ by less than this fraction are alike."""
 ROTATION_MARGIN_DEG = 3.0
 """A line bead's angle stays within the scanner's rotation tolerance plus this."""
 LINE_TOL_MM = 0.3
@@ -54,9 +55,9 @@ TOE_END_FRACTION = 0.2
 TOE_END_INSET_MM = 0.2
 """A rounded bead end falls to 20 % of its height about 0.2 mm inside its tip (measured)."""
 UPPER_PLATE_MM = 1.5
+"""Top face of the upper plate above the lower (reference) plate, kind "upper"."""
 CAP_PLATE_MARGIN_MM = 0.2
 """Lap fillet: cap points at least this far south of the centreline (the plate's edge)."""
-"""Top face of the upper plate above the lower (reference) plate, kind "upper"."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def _rot(deg: float) -> F64:
     return np.array([[c, -s], [s, c]])
 
 
-def to_bead_frame(xy: F64, centre: F64, deg: float) -> F64:
+def _to_frame(xy: F64, centre: F64, deg: float) -> F64:
     """``(xy - centre) @ _rot(deg)``: coordinates in the frame at ``centre`` turned by ``deg``.
     Column by column, because numpy's (N, 2) broadcasts and matmuls run a 2-element inner
     loop per row (10x slower on the crest band)."""
@@ -221,15 +222,15 @@ def _band_ends(along: F64, off: F64, on_line: Mask, split_halves: bool) -> tuple
 def _line_pose(xy: F64, half_width: float, split_halves: bool, max_angle: float,
                tol: float, start: tuple[float, F64] = (0.0, np.zeros(2)),
                fits: int = 2) -> tuple[float, F64, float]:
-    """(angle deg, centre xy, extent along the axis) of a crest band; fitted twice, the
-    second time in the frame of the first fit, so oblique bins at the tips cannot bias it.
+    """(angle deg, centre xy, extent along the axis) of a crest band; fitted ``fits`` times,
+    each in the frame of the one before, so oblique bins at the tips cannot bias it.
     The extent counts only band points within ``half_width`` of the fitted centreline, so
     a lump beside the bead cannot stretch it. The angle stays within +-``max_angle``.
     ``start``: the (angle, centre) whose frame the first fit runs in."""
     angle, centre = start[0], np.asarray(start[1], dtype=np.float64)
     lo = hi = 0.0
     for _ in range(fits):
-        uv = to_bead_frame(xy, centre, angle)  # into the current estimate's frame
+        uv = _to_frame(xy, centre, angle)  # into the current estimate's frame
         a, b, d_angle = _line_fit(uv, (-max_angle - angle, max_angle - angle), tol)
         angle += d_angle
         axis = np.array([math.cos(math.radians(d_angle)), math.sin(math.radians(d_angle))])
@@ -267,7 +268,7 @@ def _shadowed_end_correction(points: F32, profile: WeldTypeProfile, angle: float
     if g.plate == "isolated" or length > 2 * half_band - 0.5:
         return centre
     p = np.asarray(points, dtype=np.float64)
-    uv = to_bead_frame(p, centre, angle)
+    uv = _to_frame(p, centre, angle)
     near_axis = np.abs(uv[:, 1]) < 1.5
     ends = (-length / 2, length / 2)
     shadowed = []
@@ -309,7 +310,7 @@ def _cap_end_centre(points: F32, profile: WeldTypeProfile, angle: float, centre:
     or None when a cap has too few flank points (a shadow over it)."""
     g = profile.geometry
     p = np.asarray(points, dtype=np.float64)
-    uv = to_bead_frame(p, centre, angle)
+    uv = _to_frame(p, centre, angle)
     height, usable = _cap_heights(p, uv, profile)
     caps = [cap_centre(uv, height, usable, sign, sign * length / 2, g.bead_width_mm / 2,
                        g.bead_height_mm) for sign in (-1.0, 1.0)]
@@ -353,7 +354,7 @@ def _side_correction_deg(xy: F64, centre: F64, angle: float, side_mm: float) -> 
     """Median angle error of the four sides' centrelines (corners excluded)."""
     errs = []
     for k in range(4):
-        uv = to_bead_frame(xy, centre, angle + 90.0 * k)
+        uv = _to_frame(xy, centre, angle + 90.0 * k)
         sel = (uv[:, 1] > side_mm / 2 - 3.0) & (np.abs(uv[:, 0]) < side_mm / 2 - 4.0)
         if sel.sum() >= 50:
             errs.append(_line_fit(uv[sel])[2])
@@ -380,7 +381,7 @@ def find_square_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> 
     for _ in range(3):
         s = np.exp(4j * np.arctan2(xy[:, 1] - centre[1], xy[:, 0] - centre[0])).sum()
         angle = math.degrees(float(np.angle(-s))) / 4.0
-        uv = to_bead_frame(xy, centre, angle)  # coordinates along the square's own axes
+        uv = _to_frame(xy, centre, angle)  # coordinates along the square's own axes
         lo, hi = np.percentile(uv, EXTENT_Q, axis=0)
         centre = centre + _rot(angle) @ (0.5 * (lo + hi))
     angle += _side_correction_deg(xy, centre, angle, profile.geometry.square_side_mm)

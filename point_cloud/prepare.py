@@ -29,13 +29,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from point_cloud.align import (
-    UPPER_PLATE_MM,
-    BeadPose,
-    disc_mask_xy,
-    find_bead,
-    square_centre,
-)
+from point_cloud.align import UPPER_PLATE_MM, BeadPose, disc_mask_xy, find_bead, square_centre
 from point_cloud.arrays import select_rows
 from point_cloud.config import WeldTypeProfile, scanner_model
 from point_cloud.errors import NoFinitePointsError, PrepareError, TooFewPointsError
@@ -54,15 +48,17 @@ TOE_QUANTILE = 12.0
 MIN_POINTS = 1000
 TOE_ZERO_PERCENTILE = 0.1
 CENTRE_DISC_MARGIN_MM = 0.5
+"""Square path: margin of the central fallback disc inside the patch (tilt shifts X, Y)."""
 SHORT_BEAD_MM = 18.0
 """Straight beads shorter than this get their pose refitted on a denser sample (type 9)."""
 DENSE_FACTOR = 4
+"""The refit draws on this many times the decision subsample's points."""
 COARSE_STEP = 3
+"""The first look before a refit uses every COARSE_STEP-th subsample point."""
 DENSE_END_MARGIN_MM = 3.5
 """The refit takes points this far beyond the crest band's ends (the caps, the plate beyond)."""
 DENSE_SIDE_MARGIN_MM = 0.5
 """... and this far outside the bead's nominal toes."""
-"""Square path: margin of the central fallback disc inside the patch (tilt shifts X, Y)."""
 
 
 @dataclass
@@ -214,7 +210,7 @@ def _refit_short_bead(cloud: Cloud, sub: F32, level: F64, pose: BeadPose,
 
     A line's angle is only as good as its crest band's points and length allow: for a 15 mm
     bead (type 9) the decision subsample alone left it +-0.2 deg noisy (0.57 deg worst of
-    20 welds at 1 M samples; 0.26 with the refit)."""
+    20 welds at 1 M samples; under 0.5 with the refit, bench/alignment_sweep.py)."""
     g = profile.geometry
     dense = gather_runs(cloud.points, DENSE_FACTOR * len(sub), seed + 1)
     local = _transform(dense, alignment_matrix(pose) @ level)  # the first pose's bead frame
