@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from point_cloud.config import WeldTypeProfile, scanner_model
-from point_cloud.end_caps import cap_centre
+from point_cloud.end_caps import cap_centre, on_flank
 from point_cloud.errors import NoBeadFoundError
 from point_cloud.types import F32, Mask
 
@@ -312,7 +312,9 @@ def _cap_end_centre(points: F32, profile: WeldTypeProfile, angle: float, centre:
     p = np.asarray(points, dtype=np.float64)
     uv = _to_frame(p, centre, angle)
     height, usable = _cap_heights(p, uv, profile)
-    caps = [cap_centre(uv, height, usable, sign, sign * length / 2, g.bead_width_mm / 2,
+    flank = on_flank(height, usable, g.bead_height_mm)  # once for both caps
+    uv, height = uv[flank], height[flank]
+    caps = [cap_centre(uv, height, usable[flank], sign, sign * length / 2, g.bead_width_mm / 2,
                        g.bead_height_mm) for sign in (-1.0, 1.0)]
     if caps[0] is None or caps[1] is None:
         return None
@@ -336,7 +338,9 @@ def find_line_bead(points: F32, profile: WeldTypeProfile, where: str = "",
                                            (hint.angle_deg, np.asarray(hint.centre_xy)), 1)
     else:
         xy, top = crest_band(points, profile, where)
-        angle, centre, length = _line_pose(xy, half_width, split, max_angle, tol)
+        # a first look's first pass only sets the axis to de-ramp across: one fit will do
+        angle, centre, length = _line_pose(xy, half_width, split, max_angle, tol,
+                                           fits=1 if coarse and upper else 2)
         if upper:  # de-ramped across the fitted axis, then fitted again
             xy, top = crest_band(points, profile, where, angle)
             angle, centre, length = _line_pose(xy, half_width, split, max_angle, tol)

@@ -60,6 +60,12 @@ def circle_centre(pts: F64, radii: F64, start: F64) -> F64 | None:
     return c
 
 
+def on_flank(height: F64, usable: Mask, bead_height: float) -> Mask:
+    """Where a point may be on a cap's flank: usable, at ``CAP_CONTOUR`` of the bead height."""
+    frac = height / bead_height
+    return usable & (frac >= CAP_CONTOUR[0]) & (frac <= CAP_CONTOUR[1])
+
+
 def cap_centre(uv: F64, height: F64, usable: Mask, sign: float, band_end: float,
                half_width: float, bead_height: float) -> float | None:
     """``u`` of the centre of the end cap at the ``sign`` end (-1 or +1), or None with too
@@ -67,11 +73,10 @@ def cap_centre(uv: F64, height: F64, usable: Mask, sign: float, band_end: float,
 
     ``height``: each point's height above the bead's base; ``usable``: where that height is
     the bead cap's alone; ``band_end``: where the crest band ends at this end."""
-    frac = height / bead_height
     outward = sign * (uv[:, 0] - band_end)
-    near = (usable & (frac >= CAP_CONTOUR[0]) & (frac <= CAP_CONTOUR[1])
+    near = (on_flank(height, usable, bead_height)
             & (outward > CAP_WINDOW_MM[0]) & (outward < CAP_WINDOW_MM[1]))
-    radius = half_width * np.sqrt(1.0 - frac[near] ** (1.0 / CAP_EXPONENT))
+    radius = half_width * np.sqrt(1.0 - (height[near] / bead_height) ** (1.0 / CAP_EXPONENT))
     pts = uv[near]
     axial = np.abs(pts[:, 1]) < CAP_AXIAL * radius
     if int(axial.sum()) < MIN_CAP_POINTS:

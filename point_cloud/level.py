@@ -73,7 +73,10 @@ def ransac_plane(points: Points, rng: np.random.Generator, *, inlier_mm: float =
     normals, anchors = normals[ok], tri[ok, 0]
     d = -np.einsum("ij,ij->i", normals, anchors)
     score = p[rng.integers(0, p.shape[0], min(score_points, p.shape[0]))]
-    counts = (np.abs(score @ normals.T + d) <= inlier_mm).sum(axis=0)
+    resid = normals @ score.T  # (hypotheses, points): rows contiguous for the count
+    resid += d[:, None]
+    np.abs(resid, out=resid)
+    counts = np.count_nonzero(resid <= inlier_mm, axis=1)  # 5x a bool sum over axis 0
     best = int(np.argmax(counts))
     plane = Plane(normals[best], float(d[best]))
     inliers = np.abs(plane.heights(p)) <= inlier_mm

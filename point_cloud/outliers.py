@@ -68,15 +68,17 @@ def inlier_mask(flat: I32, z: F32, surface: F32, keep_mm: float = KEEP_MM) -> Ma
     return np.abs(z - with_dump(surface)[flat]) <= keep_mm
 
 
-def drop_outliers(flat: I32, z: F32, surface: F32, dump: int, keep_mm: float = KEEP_MM) -> None:
-    """In place: send points further than ``keep_mm`` from the surface (or with no surface
-    under them) to the ``dump`` cell. Same test as :func:`inlier_mask`, without temporaries
-    (this runs on the full cloud)."""
-    d = np.take(with_dump(surface), flat)
+def inlier_indices(flat: I32, z: F32, surface_with_dump: F32,
+                   keep_mm: float = KEEP_MM) -> npt.NDArray[np.intp]:
+    """Indices of the points within ``keep_mm`` of the surface at their cell: the test of
+    :func:`inlier_mask` on a gather-ready surface (:func:`with_dump`), so points outside the
+    grid (dump cell, NaN) drop out in the same comparison. This runs on the full cloud:
+    the reduction that follows then touches only the kept points (on a 2 M point scan,
+    40 % of them lie outside the ROI)."""
+    d = np.take(surface_with_dump, flat)
     np.subtract(d, z, out=d)
     np.abs(d, out=d)
-    far = np.logical_not(np.less_equal(d, keep_mm))  # NaN -> far
-    np.putmask(flat, far, dump)
+    return np.flatnonzero(np.less_equal(d, keep_mm))  # NaN -> not kept
 
 
 def bbox_grid(points: F32, cell_mm: float) -> Grid:
@@ -91,7 +93,7 @@ def clean_points(points: F32, cell_mm: float = 0.4) -> tuple[F32, Mask]:
     """Drop gross outliers from a (sub)sample of finite points in any frame where the
     surface is a height field over XY. Returns (kept points, keep mask)."""
     grid = bbox_grid(points, cell_mm)
-    u, v, z = to_pixels(points, grid.pixel_matrix())
+    u, v, z = to_pixels(points, grid.index_matrix())
     flat = cell_indices(u, v, grid)
     keep = inlier_mask(flat, z, robust_surface(flat, z, grid))
     return select_rows(points, keep), keep

@@ -34,7 +34,13 @@ from point_cloud.arrays import select_rows
 from point_cloud.config import WeldTypeProfile, scanner_model
 from point_cloud.errors import NoFinitePointsError, PrepareError, TooFewPointsError
 from point_cloud.level import Plane, fit_plane_lsq, levelling_matrix, ransac_plane
-from point_cloud.outliers import clean_points, drop_outliers, finite_rows, robust_surface
+from point_cloud.outliers import (
+    clean_points,
+    finite_rows,
+    inlier_indices,
+    robust_surface,
+    with_dump,
+)
 from point_cloud.project import CellReducer, Grid, Reduce, cell_indices, to_pixels
 from point_cloud.types import F32, Cloud, HeightMap
 
@@ -254,18 +260,18 @@ def project_prepared(cloud: Cloud, prep: Preparation, profile: WeldTypeProfile,
     """The single full-cloud pass: transform to pixels, drop outliers, reduce per cell."""
     t0 = time.perf_counter()
     grid = Grid.for_roi(profile.roi, mm_per_px)
-    to_px = grid.pixel_matrix() @ prep.transform
+    to_px = grid.index_matrix() @ prep.transform
     su, sv, sz = to_pixels(prep.subsample, to_px)
-    surface = robust_surface(cell_indices(su, sv, grid), sz, grid)
+    surface = with_dump(robust_surface(cell_indices(su, sv, grid), sz, grid))
     reducer = CellReducer(grid.n_cells, how)
     in_roi = kept = 0
     for start in range(0, len(cloud), CHUNK):  # chunks keep the temporaries in cache
         u, v, z = to_pixels(cloud.points[start:start + CHUNK], to_px)
         flat = cell_indices(u, v, grid)
         in_roi += int(np.count_nonzero(flat != grid.n_cells))
-        drop_outliers(flat, z, surface, grid.n_cells)
-        kept += int(np.count_nonzero(flat != grid.n_cells))
-        reducer.add(flat, z)
+        keep = inlier_indices(flat, z, surface)
+        kept += len(keep)
+        reducer.add(flat.take(keep), z.take(keep))
     zc, valid = reducer.result()
     t1 = time.perf_counter()
     timings = {**prep.timings_ms, "project": (t1 - t0) * 1e3}

@@ -3,9 +3,10 @@
 The hot path is fully vectorised: one ``cv2.transform`` maps points straight to fractional
 pixel coordinates (column ``u``, row ``v``) and height, flat cell indices are computed with a
 few array operations, and the per-cell reduction is ``np.maximum.at`` (max) or two
-``np.bincount`` calls (mean). Points outside the grid, non-finite points and points flagged
-as outliers all go to one extra "dump" cell that is dropped at the end, so no boolean
-compaction of the point arrays is needed.
+``np.bincount`` calls (mean). Points outside the grid and non-finite points go to one extra
+"dump" cell that is dropped at the end. The full-cloud pass
+(:func:`point_cloud.prepare.project_prepared`) compacts once, to the points that are in the
+grid and near the outlier reference surface (one comparison tests both), before reducing.
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ class Grid:
                          [0.0, 0.0, 1.0, 0.0]])
 
 
+    def index_matrix(self) -> npt.NDArray[np.float64]:
+        """:meth:`pixel_matrix` one cell up (u + 1, v + 1), the input :func:`cell_indices`
+        wants: truncation to int is then a floor for every value above -1 (the shift rides
+        on the transform instead of two more passes over the points)."""
+        m = self.pixel_matrix()
+        m[:2, 3] += 1.0
+        return m
+
+
 def to_pixels(points: F32, matrix: npt.ArrayLike) -> tuple[F32, F32, F32]:
     """Apply a 3x4 affine ``matrix`` to (N, 3) points; returns contiguous u, v, z arrays."""
     m = np.asarray(matrix, dtype=np.float64)
@@ -66,22 +76,21 @@ def to_pixels(points: F32, matrix: npt.ArrayLike) -> tuple[F32, F32, F32]:
     return out[0], out[1], out[2]
 
 
-def cell_indices(u: F32, v: F32, grid: Grid) -> I32:
-    """Flat cell index ``row * cols + col`` per point; ``grid.n_cells`` (the dump cell) for
-    points outside the grid or with non-finite coordinates.
-
-    Shifting by one cell before truncation makes ``astype`` a floor for every value above
-    -1, so one unsigned comparison per axis tests both bounds (NaN casts to a negative)."""
+def cell_indices(u1: F32, v1: F32, grid: Grid) -> I32:
+    """Flat cell index ``row * cols + col`` per point from coordinates of
+    :meth:`Grid.index_matrix`; ``grid.n_cells`` (the dump cell) for points outside the grid
+    or with non-finite coordinates. One unsigned comparison per axis tests both bounds (NaN
+    casts to a negative)."""
     with np.errstate(invalid="ignore"):
-        col = np.add(u, np.float32(1.0)).astype(np.int32)
-        row = np.add(v, np.float32(1.0)).astype(np.int32)
+        col = u1.astype(np.int32)
+        row = v1.astype(np.int32)
     col -= 1
     row -= 1
     inside = col.view(np.uint32) < grid.cols
     inside &= row.view(np.uint32) < grid.rows
     row *= grid.cols
     row += col
-    np.putmask(row, ~inside, grid.n_cells)
+    np.putmask(row, np.logical_not(inside, out=inside), grid.n_cells)
     return row
 
 
@@ -135,7 +144,7 @@ def project(points_aligned: F32, roi: Roi, mm_per_px: float | None = None,
     invalid (z = 0). ``mm_per_px`` overrides ``roi.mm_per_px``.
     """
     grid = Grid.for_roi(roi, mm_per_px, centre_mm)
-    u, v, z = to_pixels(points_aligned, grid.pixel_matrix())
+    u, v, z = to_pixels(points_aligned, grid.index_matrix())
     flat = cell_indices(u, v, grid)
     flat[~np.isfinite(z)] = grid.n_cells
     zc, valid = reduce_cells(flat, z, grid.n_cells, how)

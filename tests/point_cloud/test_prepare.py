@@ -7,11 +7,13 @@ import math
 import numpy as np
 import pytest
 
+from point_cloud import prepare as prepare_module
 from point_cloud.align import ROTATION_MARGIN_DEG
 from point_cloud.config import scanner_model, weld_type_profile
 from point_cloud.errors import NoBeadFoundError, NoFinitePointsError, PrepareError
-from point_cloud.outliers import clean_points
+from point_cloud.outliers import KEEP_MM, clean_points, robust_surface
 from point_cloud.prepare import SAMPLE_RUN, SUBSAMPLE, prepare, project_prepared, subsample
+from point_cloud.project import Grid, cell_indices, to_pixels
 from point_cloud.simulator import SimPose, SimulatedScan, simulate_weld
 from point_cloud.types import Cloud
 from synth_defects.scan_defects import defect_edit
@@ -146,6 +148,39 @@ def test_a_dense_isolated_bead_is_centred_along_its_whole_length(weld_type, seed
     m = project_prepared(scan.cloud, prep, scan.profile).meta
     expected = scan.params["outlier_count"] * m["points_in_roi"] / m["points"]
     assert m["outliers_dropped"] == pytest.approx(expected, rel=0.15)
+
+
+def test_the_chunked_full_cloud_pass_equals_a_one_shot_reference(monkeypatch):
+    # The pass compacts each chunk to in-grid inliers before the per-cell max; the
+    # reference floors float64 coordinates and takes each cell's max after a sort.
+    scan = simulate_weld(4, 3, points=400_000)
+    prep = prepare(scan.cloud, scan.profile)
+    monkeypatch.setattr(prepare_module, "CHUNK", 10_007)  # ~10 chunks, ragged last one
+    hm = project_prepared(scan.cloud, prep, scan.profile)
+    grid = Grid.for_roi(scan.profile.roi)
+    pts = scan.cloud.points.astype(np.float64)
+    px = (grid.index_matrix() @ prep.transform) @ np.c_[pts, np.ones(len(pts))].T
+    col, row = np.floor(px[0]).astype(np.int64) - 1, np.floor(px[1]).astype(np.int64) - 1
+    z = px[2]
+    inside = (col >= 0) & (col < grid.cols) & (row >= 0) & (row < grid.rows)
+    su, sv, sz = to_pixels(prep.subsample, grid.index_matrix() @ prep.transform)
+    surface = robust_surface(cell_indices(su, sv, grid), sz, grid).ravel()
+    flat = (row * grid.cols + col)[inside]
+    kept = np.abs(z[inside] - surface[flat]) <= KEEP_MM
+    flat, zk = flat[kept], z[inside][kept]
+    order = np.argsort(flat, kind="stable")
+    cells, starts = np.unique(flat[order], return_index=True)
+    ref = np.zeros(grid.n_cells)
+    ref[cells] = np.maximum.reduceat(zk[order], starts)
+    valid = np.zeros(grid.n_cells, dtype=bool)
+    valid[cells] = True
+    # float32 vs float64 coordinates may put a point on a cell edge either side
+    assert np.count_nonzero(hm.valid.ravel() != valid) <= 2
+    both = hm.valid.ravel() & valid
+    assert np.count_nonzero(np.abs(hm.z.ravel()[both] - ref[both]) > 1e-4) <= 2
+    assert hm.meta["points_in_roi"] == pytest.approx(int(inside.sum()), abs=5)
+    assert hm.meta["outliers_dropped"] == pytest.approx(int((~kept).sum()), abs=5)
+    assert hm.meta["outliers_dropped"] > 0
 
 
 @pytest.mark.parametrize(("weld_type", "seed"), [
