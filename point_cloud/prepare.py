@@ -61,6 +61,11 @@ DENSE_FACTOR = 4
 """The refit draws on this many times the decision subsample's points."""
 COARSE_STEP = 3
 """The first look before a refit uses every COARSE_STEP-th subsample point."""
+REFIT_CELL_MM = 0.2
+"""The refit's outlier test runs on cells this size (the dense sample fills them): on the
+subsample's 0.4 mm cells the local mean over a steep flank varies enough that an outlier
+1 mm off passes, and where it lands at crest height beside the band it tilted a 15 mm
+bead's line by up to 0.65 deg."""
 DENSE_END_MARGIN_MM = 3.5
 """The refit takes points this far beyond the crest band's ends (the caps, the plate beyond)."""
 DENSE_SIDE_MARGIN_MM = 0.5
@@ -202,35 +207,47 @@ def alignment_matrix(pose: BeadPose) -> F64:
     return m
 
 
-def _short_bead(profile: WeldTypeProfile, cloud: Cloud, sub: F32) -> bool:
-    """A straight bead too short for the decision subsample to give its angle (type 9),
-    in a cloud with more points to draw on."""
+def _samples(cloud: Cloud, profile: WeldTypeProfile, seed: int) -> tuple[F32, F32 | None]:
+    """(decision subsample, dense sample or None). A straight bead too short for the
+    subsample to give its angle (type 9) gets a dense sample, ``DENSE_FACTOR`` x the
+    subsample's points, when the cloud has more points to draw on. From a cloud larger than
+    that, the subsample is then drawn out of the dense sample (one of each stratum's
+    ``DENSE_FACTOR`` runs, at random: still one random run per subsample stratum), which
+    saves a second pass over the cloud's memory."""
     g = profile.geometry
-    return g.path == "line" and g.bead_length_mm < SHORT_BEAD_MM and len(cloud) > len(sub)
+    n = len(cloud)
+    if g.path != "line" or g.bead_length_mm >= SHORT_BEAD_MM or n <= SUBSAMPLE:
+        return subsample(cloud.points, SUBSAMPLE, seed), None
+    dense = gather_runs(cloud.points, DENSE_FACTOR * SUBSAMPLE, seed + 1)
+    if n <= DENSE_FACTOR * SUBSAMPLE:  # the dense sample is the whole cloud
+        return subsample(cloud.points, SUBSAMPLE, seed), dense
+    groups = dense.reshape(-1, DENSE_FACTOR, SAMPLE_RUN, 3)
+    which = np.random.default_rng(seed).integers(0, DENSE_FACTOR, len(groups))
+    pick = groups[np.arange(len(groups)), which].reshape(-1, 3)
+    return select_rows(pick, finite_rows(pick)), dense
 
 
-def _refit_short_bead(cloud: Cloud, sub: F32, level: F64, pose: BeadPose,
-                      profile: WeldTypeProfile, where: str, seed: int) -> BeadPose:
-    """Refit a short straight bead's pose from a first look, on ``DENSE_FACTOR`` x the points
-    of the decision subsample, taken from around the bead.
+def _refit_short_bead(dense: F32, level: F64, pose: BeadPose, profile: WeldTypeProfile,
+                      where: str) -> BeadPose:
+    """Refit a short straight bead's pose from a first look, on the points of the dense
+    sample (:func:`_samples`) around the bead.
 
     A line's angle is only as good as its crest band's points and length allow: for a 15 mm
     bead (type 9) the decision subsample alone left it +-0.2 deg noisy (0.57 deg worst of
     20 welds at 1 M samples; under 0.5 with the refit, bench/alignment_sweep.py)."""
     g = profile.geometry
-    dense = gather_runs(cloud.points, DENSE_FACTOR * len(sub), seed + 1)
     local = _transform(dense, alignment_matrix(pose) @ level)  # the first pose's bead frame
     near = ((np.abs(local[:, 0]) < pose.length_mm / 2 + DENSE_END_MARGIN_MM)  # NaN: False
             & (np.abs(local[:, 1]) < g.bead_width_mm / 2 + DENSE_SIDE_MARGIN_MM))
     levelled = _transform(select_rows(dense, near), level)
-    return find_bead(clean_points(levelled)[0], profile, where, pose)
+    return find_bead(clean_points(levelled, REFIT_CELL_MM)[0], profile, where, pose)
 
 
 def prepare(cloud: Cloud, profile: WeldTypeProfile, seed: int = 0) -> Preparation:
     """Level and align ``cloud`` (decisions on a subsample; the cloud itself is untouched)."""
     where = _where(cloud)
     t0 = time.perf_counter()
-    sub = subsample(cloud.points, SUBSAMPLE, seed)
+    sub, dense = _samples(cloud, profile, seed)
     if sub.shape[0] == 0:
         raise NoFinitePointsError(where or None, "points", "finite x, y, z values",
                                   f"{len(cloud)} points, none finite")
@@ -242,13 +259,12 @@ def prepare(cloud: Cloud, profile: WeldTypeProfile, seed: int = 0) -> Preparatio
     plane, z_plane = fit_reference_plane(clean, profile, where, seed)
     level = levelling_matrix(plane, z_plane)
     t2 = time.perf_counter()
-    short = _short_bead(profile, cloud, sub)
     levelled = _transform(clean, level)
-    # a short bead's first look needs only a third of the subsample: a refit follows
-    pose = find_bead(levelled[::COARSE_STEP] if short else levelled, profile, where,
-                     coarse=short)
-    if short:
-        pose = _refit_short_bead(cloud, sub, level, pose, profile, where, seed)
+    if dense is None:
+        pose = find_bead(levelled, profile, where)
+    else:  # a first look on a third of the subsample, then the refit
+        pose = find_bead(levelled[::COARSE_STEP], profile, where, coarse=True)
+        pose = _refit_short_bead(dense, level, pose, profile, where)
     transform = alignment_matrix(pose) @ level
     t3 = time.perf_counter()
     return Preparation(transform, plane, pose, sub, {
