@@ -49,7 +49,7 @@ LINE_TOL_LENGTH_MM = 22.5
 a shorter bead proportionally less (type 9, 15 mm: 0.2 mm), so that one bin spoilt at an end
 cannot pull a line through its few others (1.4 deg off, seen on type 9)."""
 EXTENT_Q = (0.2, 99.8)
-SIDE_FITS = 3
+SIDE_FITS = 2
 SIDE_SETTLED_DEG = 0.05
 """The square's sides are refitted in the corrected frame until they turn it less than this
 (one correction from the four-fold moment's angle left 0.9 deg, type 7 at 2 M points)."""
