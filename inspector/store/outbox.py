@@ -41,12 +41,20 @@ class Pending:
 def record_inspection(factory: sessionmaker[Session], rec: InspectionRecord) -> bool:
     """Insert the inspection, its artifacts and its outbox row atomically.
 
-    Returns False (and writes nothing) when the inspection id exists already: a scan
-    re-processed after a crash keeps its first decision.
+    Returns False when the inspection id exists already: a scan re-processed after a crash,
+    or delivered again, keeps its first decision. That decision is queued to be published
+    again unless it is still waiting to go out: whoever sent the scan again waits for an
+    answer (consumers tell repeats by the inspection id).
     """
     r = rec.result
     with factory.begin() as s:
-        if s.get(Inspection, rec.inspection_id) is not None:
+        first = s.get(Inspection, rec.inspection_id)
+        if first is not None:
+            waiting = s.scalar(select(OutboxMessage.seq).where(
+                OutboxMessage.inspection_id == rec.inspection_id, *_PENDING).limit(1))
+            if waiting is None:
+                s.add(OutboxMessage(inspection_id=rec.inspection_id, topic=rec.topic,
+                                    payload=json.dumps(first.result, sort_keys=True)))
             return False
         s.add(Inspection(
             id=rec.inspection_id, created_at=datetime.fromisoformat(r["timestamp"]),

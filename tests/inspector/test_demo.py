@@ -51,16 +51,21 @@ def test_the_scanner_plan_is_seeded_and_mixes_defects(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_demo_runs_the_whole_line_and_scores_it(tmp_path: Path) -> None:
-    count = 8
+def run_demo(workdir: Path, count: int) -> tuple[str, list[str]]:
+    """The demo's output and its per-scan result lines (one per result over MQTT)."""
     proc = subprocess.run(
         [sys.executable, "-m", "inspector.cli", "demo", "--count", str(count), "--rate", "0",
          "--defect-rate", "0.5", "--seed", "1", "--points", "150000",
-         "--workdir", str(tmp_path / "demo")],
+         "--workdir", str(workdir)],
         cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
-    lines = [ln for ln in proc.stdout.splitlines() if re.match(r"\[\s*\d+\]", ln)]
+    return out, [ln for ln in proc.stdout.splitlines() if re.match(r"\[\s*\d+\]", ln)]
+
+
+def test_demo_runs_the_whole_line_and_scores_it(tmp_path: Path) -> None:
+    count = 8
+    out, lines = run_demo(tmp_path / "demo", count)
     assert len(lines) == count, out                 # every scan's result arrived over MQTT
     m = re.search(r"good welds\s+(\d+): passed (\d+), falsely rejected (\d+)", out)
     b = re.search(r"bad welds\s+(\d+): caught (\d+), escaped (\d+)", out)
@@ -76,3 +81,12 @@ def test_demo_runs_the_whole_line_and_scores_it(tmp_path: Path) -> None:
     assert rows[0] == count
     undelivered = db.execute("select count(*) from outbox where delivered_at is null").fetchone()
     assert undelivered[0] == 0                      # the outbox drained before exit
+    # Run again in the same workdir: the same seeded scans arrive again. Each keeps its first
+    # decision and gets its result again (before, the daemon kept the decision silently and
+    # a second `inspector demo` waited for results that never came: 0 of 30).
+    again, lines_again = run_demo(tmp_path / "demo", count)
+    assert len(lines_again) == count, again
+    verdict = re.compile(r"-> (PASS|FAIL)")
+    assert all(verdict.search(ln) for ln in lines), out
+    assert [verdict.findall(ln) for ln in lines_again] == [verdict.findall(ln) for ln in lines]
+    assert db.execute("select count(*) from inspections").fetchone()[0] == count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -47,8 +48,15 @@ def exercise_store(url: str) -> dict[str, Any]:
         decision = first.decision
     mark_delivered(factory, [rows[0].seq])
     left = [r.inspection_id for r in pending(factory)]
+    depth_after = outbox_depth(factory)
+    # scan 1 delivered again (a re-sent scan): its first decision goes out once more
+    assert not record_inspection(factory, make_record(1, "FAIL"))
+    assert not record_inspection(factory, make_record(1, "FAIL"))  # while waiting: no second
+    resent = [json.loads(r.payload) for r in pending(factory)
+              if r.inspection_id == f"{1:032x}"]
     out = {"pending_ids": [r.inspection_id for r in rows], "decision_1": decision,
-           "depth_after": outbox_depth(factory), "left": left}
+           "depth_after": depth_after, "left": left,
+           "resent": [(m["inspection_id"], m["decision"]) for m in resent]}
     engine.dispose()
     return out
 
@@ -59,6 +67,7 @@ def test_sqlite_store_round_trip(tmp_path: Path) -> None:
     assert out["decision_1"] == "PASS"
     assert out["depth_after"] == 1
     assert out["left"] == [f"{2:032x}"]
+    assert out["resent"] == [(f"{1:032x}", "PASS")]
 
 
 def test_sqlite_is_wal_and_migrations_match_models(tmp_path: Path) -> None:
@@ -242,3 +251,4 @@ def test_postgres_store_round_trip(pg_database: str) -> None:
     assert out["pending_ids"] == [f"{1:032x}", f"{2:032x}"]
     assert out["decision_1"] == "PASS"
     assert out["left"] == [f"{2:032x}"]
+    assert out["resent"] == [(f"{1:032x}", "PASS")]
