@@ -57,7 +57,6 @@ class Grid:
                          [0.0, -inv, 0.0, y_top * inv],
                          [0.0, 0.0, 1.0, 0.0]])
 
-
     def index_matrix(self) -> npt.NDArray[np.float64]:
         """:meth:`pixel_matrix` one cell up (u + 1, v + 1), the input :func:`cell_indices`
         wants: truncation to int is then a floor for every value above -1 (the shift rides
