@@ -5,14 +5,17 @@ for the lap fillet of the "upper" kind) lies within ``CREST_DROP`` x the nominal
 height of the top. The band is symmetric about the bead centreline, which makes it robust
 to plates, the fillet ramp and shadows on one flank.
 
-* line welds: the band is split into 2 mm bins along X; the mid-range Y of each full-width bin
-  gives a centreline, fitted by least squares (twice, dropping bins > 0.3 mm off); the centre X
+* line welds: the band is split into 2 mm bins along X. Thin bins, and bins narrower or wider
+  than the common band width (shadows, end caps; a ball or a lump) are left out; the
+  mid-range Y of each remaining bin gives a centreline, fitted by least squares through the
+  consensus of the bins (twice, dropping bins > 0.3 mm off, less on a short bead) within the
+  scanner's rotation range; the centre X
   is the midpoint of the two rounded end caps' centres (:mod:`point_cloud.end_caps`). Where a
   cap lies in shadow, it is the midpoint of the band's extent along the fitted axis (robust
   percentiles), or half a bead length inside the visible end.
 * the square path (type 7): orientation modulo 90 deg from the 4th angular harmonic of
-  the band around its centre; the centre is the midpoint of the band's extents along the
-  square's axes (iterated twice).
+  the band around its centre, then corrected by the four sides' centrelines (twice at
+  most); the centre is the midpoint of the band's extents along the square's axes.
 """
 
 from __future__ import annotations
