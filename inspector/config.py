@@ -59,6 +59,8 @@ class MqttSettings(Strict):
     # an outbox message that failed this many attempts in a row, each on a new connection,
     # is set aside as dead (see inspector/service/publisher.py)
     dead_after_attempts: int = Field(default=5, ge=1)
+    # at start, READY=1 waits this long for the broker (then results queue in the outbox)
+    ready_timeout_s: float = Field(default=30.0, ge=0)
     tls: TlsSettings = TlsSettings()
     credentials_file: Path | None = None   # "username=..." / "password=..." lines
     trigger: bool = True                   # subscribe to <prefix>/<line>/<station>/trigger
@@ -75,6 +77,8 @@ class SpoolSettings(Strict):
     dir: Path = Path("spool")
     watch: bool = True                # poll the top level of the spool for new scans
     poll_s: float = Field(default=0.2, gt=0)
+    # partial (.tmp/.part), hidden and orphan-sidecar entries untouched this long are refused
+    abandon_after_s: float = Field(default=900.0, gt=0)
 
 
 class ArtifactSettings(Strict):

@@ -14,13 +14,17 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from point_cloud.errors import PermanentError
+
 WELD_TYPES: tuple[int, ...] = (2, 3, 4, 5, 7, 8, 9, 10, 11)
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 M = TypeVar("M", bound=BaseModel)
 
 
-class ConfigError(ValueError):
+class ConfigError(PermanentError, ValueError):
     """A configuration file is unreadable or invalid; the message names file, line and key."""
+
+    reason = "bad_config"
 
 
 class Strict(BaseModel):
@@ -161,6 +165,11 @@ class ScannerModel(Strict):
     max_rotation_deg: float = 5.0
     max_tilt_deg: float = 3.0
     min_points: int = 1000
+    # bounds checked before a scan is parsed (4x the contract's 4 M points)
+    max_points: int = 16_000_000
+    max_file_mb: float = 1024.0
+    # any coordinate beyond this is no measurement (e.g. a wrong byte order): dropped
+    max_abs_coordinate_mm: float = 1_000_000.0
 
 
 class TypesFile(Strict):

@@ -21,11 +21,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from point_cloud.bounded_json import JsonBoundsError, loads_bounded
 from point_cloud.config import WELD_TYPES
 from point_cloud.errors import IdentityConflictError, IdentityError, SidecarError
 from point_cloud.types import ScanIdentity
 
 FIELDS = ("part_serial", "weld_id", "weld_type")
+MAX_SIDECAR_BYTES = 64 * 1024
 _STEM = re.compile(r"^(?P<part_serial>[^_]+)_(?P<weld_id>[^_]+)_t(?P<weld_type>\d+)$")
 
 
@@ -41,19 +43,30 @@ def load_sidecar(scan: str | Path) -> dict[str, Any] | None:
     if not side.is_file():
         return None
     try:
-        data = json.loads(side.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SidecarError(side, "json", "a readable JSON object", str(exc)) from exc
+        with side.open("rb") as fh:
+            data = loads_bounded(fh.read(MAX_SIDECAR_BYTES + 1), max_bytes=MAX_SIDECAR_BYTES)
+    except OSError as exc:
+        raise SidecarError(side, "file", "a readable JSON file",
+                           exc.strerror or type(exc).__name__) from None
+    except JsonBoundsError as exc:
+        raise SidecarError(side, "json", "a small JSON object", str(exc)) from None
     if not isinstance(data, dict):
         raise SidecarError(side, "json", "a JSON object", type(data).__name__)
     return data
 
 
+def _shown(value: Any) -> str:
+    """A field value for an error message: short ones as they are, long ones by length."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{type(value).__name__} of {len(text)} characters"
+
+
 def _weld_type(value: Any, where: str | Path, source: str) -> int:
     integral = isinstance(value, int) and not isinstance(value, bool)
-    if not (integral or (isinstance(value, str) and value.strip().isdigit())):
+    digits = isinstance(value, str) and value.strip().isdigit() and len(value) <= 6
+    if not (integral or digits):
         raise IdentityError(where, f"{source} weld_type", f"an integer in {WELD_TYPES}",
-                            repr(value))
+                            _shown(value))
     t = int(value)
     if t not in WELD_TYPES:
         raise IdentityError(where, f"{source} weld_type", f"one of {WELD_TYPES}", str(t))
@@ -63,7 +76,7 @@ def _weld_type(value: Any, where: str | Path, source: str) -> int:
 def _token(value: Any, where: str | Path, source: str, key: str) -> str:
     if not isinstance(value, str | int) or not ScanIdentity.is_safe_token(str(value)):
         raise IdentityError(where, f"{source} {key}",
-                            "1-64 letters, digits, '.' or '-' (no '_')", repr(value))
+                            "1-64 letters, digits, '.' or '-' (no '_')", _shown(value))
     return str(value)
 
 

@@ -28,7 +28,9 @@ Non-finite points are dropped; all-NaN is :class:`NoFinitePointsError`, fewer th
 
 from __future__ import annotations
 
+import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,10 +44,13 @@ import open3d as o3d
 from point_cloud.arrays import select_rows
 from point_cloud.config import scanner_model
 from point_cloud.errors import (
+    CoordinateRangeError,
     CorruptScanError,
     NoFinitePointsError,
+    ScanError,
     ScanNotFoundError,
     ScanShapeError,
+    ScanTooLargeError,
     SidecarError,
     TooFewPointsError,
     UnsupportedFormatError,
@@ -80,15 +85,56 @@ def as_points(arr: npt.NDArray[Any], path: Path, what: str = "array") -> F32:
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
-def _finite(points: F32, path: Path) -> F32:
-    fin = np.isfinite(points)
+def _finite(points: F32, path: Path, limit_mm: float) -> F32:
+    """Drop points with a NaN, infinite or out-of-range coordinate (one comparison pass)."""
+    fin = np.abs(points) < limit_mm                 # False for NaN and inf too
     if fin.all():                       # a flat reduction: 20x faster than all(axis=1)
         return points
     ok = fin[:, 0] & fin[:, 1] & fin[:, 2]
     if points.shape[0] and not ok.any():
-        raise NoFinitePointsError(path, "points", "at least one finite (x, y, z)",
-                                  f"{points.shape[0]} points, all NaN or infinite")
+        if not np.isfinite(points).any():
+            raise NoFinitePointsError(path, "points", "at least one finite (x, y, z)",
+                                      f"{points.shape[0]} points, all NaN or infinite")
+        raise CoordinateRangeError(path, "points", f"coordinates within +-{limit_mm:g} mm",
+                                   f"{points.shape[0]} points, none in range (wrong byte "
+                                   "order or units?)")
     return points if ok.all() else select_rows(points, ok)
+
+
+# errors a third-party parser (numpy, open3d, opencv, zipfile) raises on a malformed file
+_PARSER_ERRORS = (ValueError, TypeError, OverflowError, IndexError, KeyError, EOFError,
+                  OSError, RuntimeError, MemoryError, zipfile.BadZipFile, zlib.error, cv2.error)
+
+
+def _small_int(text: str) -> int:
+    """A header count: a whole number of at most 12 digits."""
+    if not text.isdigit() or len(text) > 12:
+        raise ValueError("not a small whole number")
+    return int(text)
+
+
+def _check_count(path: Path, count: int, header_bytes: int, min_item_bytes: int) -> None:
+    """A declared point count must be within bounds and, for a text body of at least
+    ``min_item_bytes`` per point, possible for the file's size."""
+    limit = scanner_model().max_points
+    if count > limit:
+        raise ScanTooLargeError(path, "point count", f"at most {limit} points", str(count))
+    if not min_item_bytes:               # binary bodies are checked byte-exactly later
+        return
+    room = (path.stat().st_size - header_bytes) // min_item_bytes
+    if count > room + 1:
+        raise CorruptScanError(path, "point count", f"at most {room + 1} points for the file's "
+                               "size", f"{count} declared (truncated or corrupt)")
+
+
+_NOT_A_NUMBER = re.compile(r"at row (\d+), column (\d+)")
+
+
+def _where_not_a_number(message: str) -> str:
+    """Where numpy's loadtxt found a non-number, without quoting the offending text."""
+    m = _NOT_A_NUMBER.search(message)
+    return (f"a non-numeric value at data row {int(m[1]) + 1}, column {int(m[2]) + 1}" if m
+            else "a non-numeric or missing value")
 
 
 # --------------------------------------------------------------------------- open3d formats
@@ -147,8 +193,9 @@ def _ply_elements(lines: list[str], path: Path) -> list[_PlyElement]:
     for ln in lines:
         parts = ln.split()
         if parts[:1] == ["element"] and len(parts) == 3:
-            if not parts[2].isdigit():
-                raise CorruptScanError(path, "header", "an element count", repr(ln))
+            if not parts[2].isdigit() or len(parts[2]) > 12:
+                raise CorruptScanError(path, "header", "a whole-number element count",
+                                       "another value")
             elements.append(_PlyElement(parts[1], int(parts[2])))
         elif parts[:1] == ["property"] and elements and len(parts) >= 3:
             el = elements[-1]
@@ -167,13 +214,15 @@ def _check_ply(path: Path) -> tuple[int, _BinaryLayout | None]:
     layout of the vertices when numpy can read them directly."""
     lines, hdr_len = _header(path, b"end_header")
     if lines[0] != "ply":
-        raise CorruptScanError(path, "magic", "'ply' on the first line", repr(lines[0][:20]))
+        raise CorruptScanError(path, "magic", "'ply' on the first line", "another line")
     fmt = next((ln.split()[1] for ln in lines if ln.startswith("format ")), "")
     elements = _ply_elements(lines, path)
     vertex = next((e for e in elements if e.name == "vertex"), None)
     if vertex is None or not {"x", "y", "z"} <= set(vertex.props):
         raise ScanShapeError(path, "vertex properties", "an element 'vertex' with x, y, z",
-                             ", ".join(vertex.props) if vertex else "no vertex element")
+                             f"{len(vertex.props)} other properties" if vertex
+                             else "no vertex element")
+    _check_count(path, vertex.count, hdr_len, 6 if fmt == "ascii" else 0)
     if fmt.startswith("binary"):
         need = hdr_len + sum(e.count * (e.fixed_bytes + e.list_bytes) for e in elements)
         have = path.stat().st_size
@@ -190,7 +239,8 @@ def _check_ply(path: Path) -> tuple[int, _BinaryLayout | None]:
             raise CorruptScanError(path, "body", f"{need_lines} data lines",
                                    f"{have_lines} (truncated)")
     else:
-        raise CorruptScanError(path, "format", "ascii or binary_*_endian", fmt or "none")
+        raise CorruptScanError(path, "format", "ascii or binary_*_endian",
+                               "another format" if fmt else "none")
     return vertex.count, None
 
 
@@ -204,14 +254,20 @@ def _check_pcd(path: Path) -> tuple[int, _BinaryLayout | None]:
     keys = {ln.split()[0]: ln.split()[1:] for ln in lines if ln and not ln.startswith("#")}
     fields = keys.get("FIELDS", [])
     if not {"x", "y", "z"} <= set(fields):
-        raise ScanShapeError(path, "FIELDS", "x, y and z", " ".join(fields) or "none")
+        raise ScanShapeError(path, "FIELDS", "x, y and z",
+                             f"{len(fields)} other fields" if fields else "none")
     try:
-        n = int(keys["POINTS"][0])
-        sizes = [int(s) for s in keys["SIZE"]]
-        counts = [int(c) for c in keys.get("COUNT", ["1"] * len(sizes))]
+        n = _small_int(keys["POINTS"][0])
+        sizes = [_small_int(s) for s in keys["SIZE"]]
+        counts = [_small_int(c) for c in keys.get("COUNT", ["1"] * len(sizes))]
         data = keys["DATA"][0]
     except (KeyError, IndexError, ValueError) as exc:
-        raise CorruptScanError(path, "header", "POINTS, SIZE and DATA entries", str(exc)) from exc
+        raise CorruptScanError(path, "header", "POINTS, SIZE and DATA entries",
+                               f"a missing or malformed entry ({type(exc).__name__})") from None
+    if any(sz not in (1, 2, 4, 8) for sz in sizes) or any(c < 1 for c in counts):
+        raise CorruptScanError(path, "SIZE/COUNT", "sizes of 1, 2, 4 or 8 bytes, counts >= 1",
+                               "another size or count")
+    _check_count(path, n, hdr_len, 6 if data == "ascii" else 0)
     if data == "binary":
         need = hdr_len + n * sum(s * c for s, c in zip(sizes, counts, strict=False))
         if path.stat().st_size < need:
@@ -290,7 +346,7 @@ def _read_text(path: Path, sidecar: Sidecar) -> F32:
                          usecols=(0, 1, 2), dtype=np.float64, ndmin=2, comments="#")
     except ValueError as exc:
         raise CorruptScanError(path, "text", "numbers 'x y z' on every line",
-                               str(exc).splitlines()[0][:200]) from exc
+                               _where_not_a_number(str(exc))) from None
     return as_points(arr, path)
 
 
@@ -312,7 +368,8 @@ def _read_npy(path: Path, sidecar: Sidecar) -> F32:
     try:
         arr = np.load(path, allow_pickle=False)
     except (ValueError, EOFError, OSError) as exc:
-        raise CorruptScanError(path, "npy", "a complete NPY array", str(exc)[:200]) from exc
+        raise CorruptScanError(path, "npy", "a complete NPY array",
+                               f"unreadable ({type(exc).__name__})") from None
     if GridSpec.is_grid_sidecar(sidecar):
         return _grid_points(arr, path, sidecar)
     return as_points(arr, path)
@@ -328,16 +385,30 @@ def _read_npz(path: Path, sidecar: Sidecar) -> F32:
                 key = keys[0]
             else:
                 raise ScanShapeError(path, "arrays", "'points' or a single array",
-                                     ", ".join(keys) or "none")
+                                     f"{len(keys)} other arrays" if keys else "none")
             arr = npz[key]
     except (ValueError, EOFError, OSError, zipfile.BadZipFile) as exc:
         if isinstance(exc, ScanShapeError):
             raise
-        raise CorruptScanError(path, "npz", "a complete NPZ archive", str(exc)[:200]) from exc
+        raise CorruptScanError(path, "npz", "a complete NPZ archive",
+                               f"unreadable ({type(exc).__name__})") from None
     return as_points(arr, path, f"array '{key}'")
 
 
+def _png_pixels(path: Path) -> int | None:
+    """Width x height from a PNG's IHDR chunk (None for other files)."""
+    with path.open("rb") as fh:
+        head = fh.read(24)
+    if len(head) < 24 or not head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    return int.from_bytes(head[16:20], "big") * int.from_bytes(head[20:24], "big")
+
+
 def _read_image_grid(path: Path, sidecar: Sidecar) -> F32:
+    pixels = _png_pixels(path)
+    if pixels is not None and pixels > scanner_model().max_points:
+        raise ScanTooLargeError(path, "image size", f"at most {scanner_model().max_points} "
+                                "pixels", str(pixels))
     img = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if img is None:
         raise CorruptScanError(path, "image", "a readable 16-bit PNG/TIFF", "undecodable")
@@ -362,14 +433,24 @@ def _read(path: Path) -> tuple[F32, Sidecar]:
     reader = _READERS.get(ext)
     if reader is None:
         raise UnsupportedFormatError(path, "extension", "one of " + " ".join(SUPPORTED_EXTENSIONS),
-                                     repr(ext or path.name))
+                                     repr(ext[:12]) if ext else "none")
+    size_mb = path.stat().st_size / 2**20
+    if size_mb > scanner_model().max_file_mb:
+        raise ScanTooLargeError(path, "file size", f"at most {scanner_model().max_file_mb:g} MB",
+                                f"{size_mb:.0f} MB")
     sidecar = load_sidecar(path)
     if sidecar is not None and sidecar.get("format") == HEIGHTMAP_FORMAT:
         raise UnsupportedFormatError(
             path, "content", "a scan (point cloud or profile grid)",
             f"a height map ({HEIGHTMAP_FORMAT} sidecar): read it with "
             "point_cloud.heightmap_io.read_heightmap")
-    return reader(path, sidecar), sidecar
+    try:
+        return reader(path, sidecar), sidecar
+    except ScanError:
+        raise
+    except _PARSER_ERRORS as exc:            # a parser's own error: name its type, not content
+        raise CorruptScanError(path, "content", f"a readable {ext[1:]} scan",
+                               f"unparseable ({type(exc).__name__})") from None
 
 
 def read_points(path: str | Path) -> F32:
@@ -383,7 +464,7 @@ def read_scan(path: str | Path, *, identity: ScanIdentity | None = None,
     path = Path(path)
     points, sidecar = _read(path)
     ident = resolve_identity(path, identity, sidecar)
-    points = _finite(points, path)
+    points = _finite(points, path, scanner_model().max_abs_coordinate_mm)
     minimum = scanner_model().min_points if min_points is None else min_points
     if points.shape[0] < minimum:
         raise TooFewPointsError(path, "points", f"at least {minimum} finite points",

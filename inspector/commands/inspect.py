@@ -1,6 +1,7 @@
 """``inspector inspect SCAN [--type T] [--json]``: one scan through the daemon's pipeline.
 
-Exit code: 0 PASS, 1 FAIL, 3 ERROR (unusable scan or capture failure).
+Exit code: 0 PASS, 1 FAIL, 3 ERROR (unusable scan or capture failure). With ``--json`` the
+result message is printed for every decision, ERROR included.
 """
 
 from __future__ import annotations
@@ -8,14 +9,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 from inspector.commands.run import default_config
-from inspector.config import load_line_config
-from inspector.inspection import InspectionResult, inspect_scan
+from inspector.config import LineConfig, load_line_config
+from inspector.inspection import InspectionResult, inspect_scan, known_identity
 from inspector.service.deciders import BundleError, load_deciders
-from inspector.service.messages import inspection_id, result_message
+from inspector.service.messages import (
+    ResultMessage,
+    inspection_id,
+    result_message,
+    unusable_verdict,
+)
 from point_cloud.config import WELD_TYPES, ConfigError
 from point_cloud.errors import ScanError
 from point_cloud.types import Cloud, ScanIdentity
@@ -65,18 +72,33 @@ def main(args: argparse.Namespace) -> int:
     except (ConfigError, BundleError) as exc:
         print(f"inspector: {exc}", file=sys.stderr)
         return 2
+    t0 = time.perf_counter()
     try:
         res = inspect_scan(args.scan, deciders, types_file=cfg.weld_types_file,
                            reader=_reader_with_type(args.type))
     except ScanError as exc:
         print(f"ERROR  {exc.reason}: {exc}", file=sys.stderr)
-        return EXIT["ERROR"]
+        if not args.json:
+            return EXIT["ERROR"]
+        res = InspectionResult(known_identity(args.scan, None), None, unusable_verdict(exc),
+                               {"total": round((time.perf_counter() - t0) * 1e3, 3)})
     if args.json:
-        msg = result_message(inspection_id=inspection_id(args.scan, args.scan.name, None),
-                             line=cfg.line, station=cfg.station, scan_name=args.scan.name,
-                             identity=res.identity, verdict=res.verdict,
-                             timings_ms=res.timings_ms)
-        print(json.dumps(msg, indent=1))
+        print(json.dumps(_message(args.scan, cfg, res).model_dump(mode="json"), indent=1))
     else:
         print(summary(res))
     return EXIT[res.verdict.decision]
+
+
+def _message(scan: Path, cfg: LineConfig, res: InspectionResult) -> ResultMessage:
+    """The result message the daemon would publish for this scan (ERROR ones too)."""
+    return result_message(inspection_id=_inspection_id(scan), line=cfg.line,
+                          station=cfg.station, scan_name=scan.name, identity=res.identity,
+                          verdict=res.verdict, timings_ms=res.timings_ms)
+
+
+def _inspection_id(scan: Path) -> str:
+    """The daemon's idempotency key; a file that cannot be read is keyed by its name."""
+    try:
+        return inspection_id(scan, scan.name, None)
+    except OSError:
+        return inspection_id(scan, scan.name, None, readable=False)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from inspector.decision.model_input import InputSpec
 from point_cloud.config import WeldTypeProfile, weld_type_profile
+from point_cloud.errors import PermanentError
 
 BUNDLE_FORMAT = "weld-bundle/1"
 CARD_NAME = "model.json"
@@ -23,8 +24,10 @@ GALLERY_NAME = "gallery.npy"
 MEMBERS: tuple[str, ...] = ("classifier", "siamese", "anomaly")
 
 
-class BundleError(ValueError):
+class BundleError(PermanentError, ValueError):
     """A bundle cannot be used; the message names the bundle path and what is wrong."""
+
+    reason = "bad_bundle"
 
 
 class BundleVersionError(BundleError):

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TextIO
+
+from pydantic import ValidationError
 
 from inspector.demo.scanner import ScanPlan
+from inspector.service.messages import ResultMessage
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -17,7 +22,7 @@ class Scoreboard:
 
     truth: dict[str, ScanPlan]
     out: TextIO
-    results: list[dict[str, Any]] = field(default_factory=list)
+    results: list[ResultMessage] = field(default_factory=list)
     tally: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -33,25 +38,28 @@ class Scoreboard:
         return "false-reject" if decision == "FAIL" else "passed"
 
     def on_message(self, topic: str, payload: bytes) -> None:
+        """Score one MQTT message; a payload that is not a valid result is logged and skipped."""
         if not topic.endswith("/result"):
             return
-        r = json.loads(payload)
-        plan = self.truth.get(str(r.get("part_serial")))
+        try:
+            r = ResultMessage.model_validate_json(payload)
+        except ValidationError as exc:
+            log.warning("demo: not a valid result on %s: %s", topic, exc)
+            return
+        plan = self.truth.get(str(r.part_serial))
         truth = None if plan is None else (plan.defect or "good")
-        kind = self.outcome(None if plan is None else plan.defect is not None, r["decision"])
-        total_ms = float(r.get("timings_ms", {}).get("total", float("nan")))
+        kind = self.outcome(None if plan is None else plan.defect is not None, r.decision)
         with self.lock:
             self.results.append(r)
             self.tally[kind] += 1
             n = len(self.results)
-        defect = r.get("defect") or "-"
-        size = r.get("size")
-        if size:
-            defect += f" {size['value_mm']:.1f}/{size['limit_mm']:.1f} mm"
+        defect = r.defect or "-"
+        if r.size:
+            defect += f" {r.size.value_mm:.1f}/{r.size.limit_mm:.1f} mm"
         self.out.write(
-            f"[{n:4d}] {r['part_serial']} t{r['weld_type']:<2} truth {truth or '?':<10} -> "
-            f"{r['decision']:<5} {defect:<24} score {r['score']:.3f}/{r['threshold']:.3f} "
-            f"{total_ms:6.0f} ms  {_mark(kind)}\n")
+            f"[{n:4d}] {r.part_serial} t{r.weld_type!s:<2} truth {truth or '?':<10} -> "
+            f"{r.decision:<5} {defect:<24} score {r.score:.3f}/{r.threshold:.3f} "
+            f"{r.timings_ms.get('total', float('nan')):6.0f} ms  {_mark(kind)}\n")
         self.out.flush()
 
     def count(self) -> int:
@@ -63,8 +71,8 @@ class Scoreboard:
         with self.lock:
             rs = list(self.results)
             tally = dict(self.tally)
-        decisions = Counter(r["decision"] for r in rs)
-        lat = sorted(float(r.get("timings_ms", {}).get("total", 0.0)) for r in rs)
+        decisions = Counter(r.decision for r in rs)
+        lat = sorted(r.timings_ms.get("total", 0.0) for r in rs)
         p50 = lat[len(lat) // 2] if lat else 0.0
         p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else 0.0
         good = tally.get("passed", 0) + tally.get("false-reject", 0)

@@ -12,12 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from inspector.config import LineConfig
+from inspector.decision.bundle import BundleError
 from inspector.inspection import Decider, Deciders
 from point_cloud.config import ConfigError, weld_type_profile
-
-
-class BundleError(RuntimeError):
-    """A model bundle is missing or does not match the configuration."""
 
 
 def resolve_loader(spec: str) -> Callable[[LineConfig], Deciders]:

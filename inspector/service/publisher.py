@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from inspector.service.mqtt_link import Delivery, MqttLink
+from inspector.service.retry import retry
+from inspector.service.stage import Stage
 from inspector.store import outbox
 
 log = logging.getLogger(__name__)
@@ -36,33 +37,33 @@ class Settled:
     dead_reason: str | None = None
 
 
-class Publisher:
+class Publisher(Stage):
     """The publish thread's loop; ``acks`` receives every settled outbox seq."""
 
     def __init__(self, link: MqttLink, factory: sessionmaker[Session],
                  acks: queue.Queue[Settled], ack_timeout_s: float, dead_after: int) -> None:
+        super().__init__("publish")
         self.link = link
         self.factory = factory
         self.acks = acks
         self.ack_timeout_s = ack_timeout_s
         self.dead_after = dead_after
         self.wake = threading.Event()
-        self.stop_event = threading.Event()
         self.idle = threading.Event()        # set when nothing is left to send
         self._unwritten: set[int] = set()    # settled here, not yet written by the store
         self._lock = threading.Lock()
         self._strikes = (0, 0, 0)            # (seq, failed attempts, last connection)
-        self.heartbeat = time.monotonic()    # refreshed every loop (watchdog)
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            self.heartbeat = time.monotonic()
+            self.beat()
             if not self.link.wait_connected(0.2):
                 self.idle.clear()
                 continue
-            with self._lock:
-                skip = set(self._unwritten)
-            batch = outbox.pending(self.factory, limit=100, skip=skip)
+            ok, batch = retry(self._pending, "reading the outbox", self.stop_event,
+                              on_wait=self.beat)
+            if not ok or batch is None:
+                continue
             if not batch:
                 self.idle.set()
                 self.wake.wait(0.5)
@@ -72,6 +73,12 @@ class Publisher:
             for msg in batch:
                 if self.stop_event.is_set() or not self._send(msg):
                     break
+
+    def _pending(self) -> list[outbox.Pending]:
+        """The next batch to send, leaving out what the store has not recorded yet."""
+        with self._lock:
+            skip = set(self._unwritten)
+        return outbox.pending(self.factory, limit=100, skip=skip)
 
     def written(self, seqs: Iterable[int]) -> None:
         """The store thread wrote these seqs' outcomes (they leave the pending query)."""

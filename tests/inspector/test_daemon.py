@@ -274,7 +274,8 @@ def test_a_decider_crash_is_an_error_result_not_a_dead_daemon(
     assert subscriber.wait_for(lambda s: len(s.results()) >= 2, 60)
     res = {r["part_serial"]: r for r in subscriber.results()}
     assert res["T10"]["decision"] == "ERROR"
-    assert "internal_error: RuntimeError: model exploded" in res["T10"]["reason"]
+    # the type only: an unexpected error's text may quote anything (it goes to the log)
+    assert res["T10"]["reason"] == "internal_error: RuntimeError while inspecting"
     assert res["T3"]["decision"] == "PASS"
     assert d.healthy()
     reason = json.loads(next((cfg.spool.dir / "quarantine").glob("*.reason.json")).read_text())

@@ -6,6 +6,7 @@ SQLite; the results seen over MQTT are scored against the scanner's truth.
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import sqlite3
@@ -17,8 +18,12 @@ import pytest
 
 from inspector.commands.demo import bundled_types, starter_models
 from inspector.config import load_line_config
-from inspector.demo.scanner import SimulatedScanner
+from inspector.demo.scanner import ScanPlan, SimulatedScanner
+from inspector.demo.scoreboard import Scoreboard
 from inspector.service.deciders import load_deciders
+from inspector.service.messages import ResultMessage, result_message
+from inspector.verdict import Measurement, Verdict
+from point_cloud.types import ScanIdentity
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -48,6 +53,39 @@ def test_the_scanner_plan_is_seeded_and_mixes_defects(tmp_path: Path) -> None:
     assert 0.3 * 200 <= bad <= 0.5 * 200
     assert {p.identity.weld_type for p in plan} == {3, 7}
     assert len({p.defect for p in plan if p.defect}) >= 5
+
+
+def test_the_scoreboard_reads_typed_results_and_skips_invalid_ones(
+        caplog: pytest.LogCaptureFixture) -> None:
+    plans = {f"P{n}": ScanPlan(n, ScanIdentity(f"P{n}", "W1", 3), defect, n)
+             for n, defect in [(1, None), (2, "ball"), (3, "ball"), (4, None)]}
+    verdicts = {1: Verdict("PASS", 0.1, 0.5), 2: Verdict(
+        "FAIL", 0.9, 0.5, defect="ball", location_mm=(1.0, 2.0),
+        measurement=Measurement("ball_diameter", 2.14, 1.5)),
+        3: Verdict("PASS", 0.2, 0.5), 4: Verdict("ERROR", 1.0, 0.5, reason="corrupt")}
+    out = io.StringIO()
+    board = Scoreboard(plans, out)
+    board.on_message("welds/L1/S1/status", b"online")            # not a result: ignored
+    for n, v in verdicts.items():
+        msg = result_message(inspection_id=f"{n:032x}", line="L1", station="S1",
+                             scan_name=f"P{n}_W1_t3.npy", identity=plans[f"P{n}"].identity,
+                             verdict=v, timings_ms={"total": 10.0 * n})
+        board.on_message("welds/L1/S1/result", msg.model_dump_json().encode())
+    bad = json.loads(msg.model_dump_json()) | {"decision": "MAYBE"}
+    board.on_message("welds/L1/S1/result", json.dumps(bad).encode())
+    assert "not a valid result" in caplog.text
+    assert board.count() == 4
+    assert all(isinstance(r, ResultMessage) for r in board.results)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4
+    assert "P2 t3  truth ball       -> FAIL  ball 2.1/1.5 mm" in lines[1]
+    assert lines[1].endswith("20 ms  ok")
+    assert lines[2].endswith("ESCAPE")
+    assert lines[3].endswith("error")
+    report = board.report()
+    assert "results     4  (ERROR 1, FAIL 1, PASS 2)" in report
+    assert "bad welds   2: caught 1, escaped 1" in report
+    assert "latency     p50 30 ms, p95 40 ms" in report
 
 
 @pytest.mark.slow

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from inspector.service.intake import Spool, TriggerError
+from inspector.service.intake import Spool
+from inspector.service.triggers import TriggerError
 from point_cloud.types import ScanIdentity
 
 

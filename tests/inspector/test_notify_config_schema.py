@@ -1,21 +1,16 @@
-"""sd_notify over a real datagram socket, the strict line config, the result schema."""
+"""sd_notify over a real datagram socket and the strict line config."""
 
 from __future__ import annotations
 
 import os
 import socket
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pytest
 
 from inspector.config import load_line_config, mqtt_credentials
 from inspector.service import notify
-from inspector.service.messages import result_message, result_schema
-from inspector.verdict import Measurement, Verdict
 from point_cloud.config import ConfigError
-from point_cloud.types import ScanIdentity
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -106,57 +101,3 @@ def test_credentials_from_env_then_file(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 # ------------------------------------------------------------------ a tiny JSON Schema checker
-_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": (int, float), "object": dict,
-                          "array": list, "null": type(None), "boolean": bool}
-
-
-def schema_errors(value: Any, schema: dict[str, Any], where: str = "$") -> list[str]:
-    """The subset of JSON Schema the result schema uses (type, enum, const, required, ...)."""
-    errs: list[str] = []
-    if "const" in schema and value != schema["const"]:
-        errs.append(f"{where}: expected {schema['const']!r}")
-    if "enum" in schema and value not in schema["enum"]:
-        errs.append(f"{where}: expected one of {schema['enum']}")
-    if "type" in schema:
-        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-        ok = any(isinstance(value, _TYPES[n]) and not (n in ("integer", "number")
-                                                       and isinstance(value, bool))
-                 for n in names)
-        if not ok:
-            return [*errs, f"{where}: expected {names}, found {type(value).__name__}"]
-    if isinstance(value, dict):
-        errs += [f"{where}: missing {k}" for k in schema.get("required", []) if k not in value]
-        props = schema.get("properties", {})
-        for k, v in value.items():
-            if k in props:
-                errs += schema_errors(v, props[k], f"{where}.{k}")
-            elif schema.get("additionalProperties") is False:
-                errs.append(f"{where}: unexpected key {k}")
-            elif isinstance(schema.get("additionalProperties"), dict):
-                errs += schema_errors(v, schema["additionalProperties"], f"{where}.{k}")
-    if isinstance(value, list) and "items" in schema:
-        for i, v in enumerate(value):
-            errs += schema_errors(v, schema["items"], f"{where}[{i}]")
-        if len(value) < schema.get("minItems", 0) or len(value) > schema.get("maxItems", 1 << 30):
-            errs.append(f"{where}: wrong length {len(value)}")
-    return errs
-
-
-def test_result_messages_follow_the_shipped_schema() -> None:
-    schema = result_schema()
-    full = Verdict("FAIL", 0.93, 0.4, member_scores={"classifier": 0.9, "siamese": 0.95},
-                   defect="ball", defect_probs={"ball": 0.8, "none": 0.2},
-                   location_mm=(np.float32(5.0), 0.5),  # type: ignore[arg-type]
-                   measurement=Measurement("ball_diameter", 2.1, 1.5),
-                   anomaly_map=np.zeros((2, 2), np.float32), bundle_version="t3-2026.11")
-    msg = result_message(inspection_id="0" * 32, line="L1", station="S1", scan_name="a.npy",
-                         identity=ScanIdentity("P1", "W1", 3), verdict=full,
-                         timings_ms={"read": 1.0, "total": 2.5})
-    assert schema_errors(msg, schema) == []
-    err = result_message(inspection_id="1" * 32, line="L1", station="S1", scan_name="b.xyz",
-                         identity=None, verdict=Verdict("ERROR", 1.0, 0.5, reason="corrupt"),
-                         timings_ms={})
-    assert schema_errors(err, schema) == []
-    broken = {**msg, "decision": "MAYBE", "score": "high"}
-    del broken["inspection_id"]
-    assert len(schema_errors(broken, schema)) == 3      # the checker can fail

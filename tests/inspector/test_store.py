@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from factories import add_inspection, make_record
+from jsonschema import Draft202012Validator
 from sqlalchemy import func, inspect, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,6 +20,7 @@ from inspector.config import load_line_config
 from inspector.review.queries import add_review
 from inspector.service.daemon import Daemon
 from inspector.service.deciders import load_deciders
+from inspector.service.messages import ResultMessage, result_schema
 from inspector.store import Artifact, Inspection, OutboxMessage, Review, open_store
 from inspector.store.db import make_engine, migrate
 from inspector.store.models import Base, utcnow
@@ -32,6 +34,7 @@ from inspector.store.outbox import (
     prune_inspections,
     record_inspection,
 )
+from inspector.verdict import Measurement, Verdict
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,6 +71,27 @@ def test_sqlite_store_round_trip(tmp_path: Path) -> None:
     assert out["depth_after"] == 1
     assert out["left"] == [f"{2:032x}"]
     assert out["resent"] == [(f"{1:032x}", "PASS")]
+
+
+def test_the_store_writes_the_typed_message_as_json(tmp_path: Path) -> None:
+    """The row's columns come from the message's typed fields; the JSON column and the
+    outbox payload are its ``model_dump(mode="json")`` and parse back to the same message."""
+    engine, factory = open_store(f"sqlite:///{tmp_path / 't.db'}")
+    rec = make_record(4, verdict=Verdict("FAIL", 0.9, 0.5, defect="ball", location_mm=(1.0, -2.0),
+                                         measurement=Measurement("ball_diameter", 2.0, 1.5)))
+    assert isinstance(rec.result, ResultMessage)
+    assert record_inspection(factory, rec)
+    (out,) = pending(factory)
+    with factory() as s:
+        row = s.get(Inspection, rec.inspection_id)
+        assert row is not None
+        assert (row.decision, row.score, row.defect, row.weld_type, row.part_serial) == \
+            ("FAIL", 0.9, "ball", 3, "P4")
+        assert row.result == rec.result.model_dump(mode="json")
+    assert out.payload == json.dumps(rec.result.model_dump(mode="json"), sort_keys=True)
+    assert ResultMessage.model_validate_json(out.payload) == rec.result
+    assert Draft202012Validator(result_schema()).is_valid(json.loads(out.payload))
+    engine.dispose()
 
 
 def test_sqlite_is_wal_and_migrations_match_models(tmp_path: Path) -> None:
