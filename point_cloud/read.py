@@ -392,6 +392,9 @@ def _read_npz(path: Path, sidecar: Sidecar) -> F32:
             raise
         raise CorruptScanError(path, "npz", "a complete NPZ archive",
                                f"unreadable ({type(exc).__name__})") from None
+    if not isinstance(arr, np.ndarray):           # a member that is no .npy comes as bytes
+        raise CorruptScanError(path, f"array '{key}'", "an NPY array in the NPZ archive",
+                               f"{type(arr).__name__}")
     return as_points(arr, path, f"array '{key}'")
 
 

@@ -7,6 +7,7 @@ SQLAlchemy models the daemon writes). Every route sits behind :class:`AuthMiddle
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,17 +39,19 @@ from inspector.web.auth import (
     safe_next,
     session_of,
     set_session_cookie,
+    try_token,
 )
 from inspector.web.images import ArtifactMissingError, artifact_png, heightmap_scale
 from inspector.web.listing import (
     DECISIONS,
     PER_PAGE,
     REVIEW_STATES,
-    BadQueryError,
     PageQuery,
     next_to_review,
     page_of_inspections,
 )
+from inspector.web.params import BadParamError, choice, one_of, query_of
+from inspector.web.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,8 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
 }
 MAX_BODY_BYTES = 64 * 1024          # forms only: a note, a verdict, a token
+MAX_DB_ID = 2**63 - 1               # larger artifact ids cannot exist (and overflow drivers)
+INSPECTION_ID = re.compile(r"[0-9a-f]{1,32}")    # the id or a prefix of it
 PLAIN_500 = ("<!doctype html><title>Server error</title><h1>500: server error</h1>"
              "<p>Something went wrong on the server. It has been logged; "
              "please tell the line engineer.</p>")
@@ -99,14 +104,13 @@ def settings_of(request: Request) -> WebSettings:
 
 # ----------------------------------------------------------------------------- login
 def login_page(request: Request) -> Response:
-    return render(request, "login.html", {"next": safe_next(request.query_params.get("next"))})
+    return render(request, "login.html", {"next": safe_next(query_of(request).get("next"))})
 
 
 async def login(request: Request, form: FormData) -> Response:
     keys: Keys = request.app.state.keys
     target = safe_next(str(form.get("next") or "/"))
-    if not keys.token_ok(str(form.get("token") or "")):
-        log.warning("failed review login from %s", request.client.host if request.client else "?")
+    if not try_token(keys, request.app.state.throttle, request, str(form.get("token") or "")):
         return render(request, "login.html", {"next": target, "error": "wrong token"}, 401)
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, keys, keys.new_session(authenticated=True))
@@ -114,6 +118,8 @@ async def login(request: Request, form: FormData) -> Response:
 
 
 async def logout(request: Request, form: FormData) -> Response:
+    """End the session server-side too: its cookie is refused from now on."""
+    request.app.state.keys.revoke(session_of(request))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/")
     return response
@@ -124,11 +130,16 @@ def home(request: Request) -> Response:
     return RedirectResponse("/inspections", status_code=303)
 
 
+def inspection_id(request: Request) -> str:
+    """The inspection id (or unique prefix) in the path; 404 when it cannot be one."""
+    iid: str = request.path_params["iid"]
+    if not INSPECTION_ID.fullmatch(iid):
+        raise HTTPException(404, "no such inspection")
+    return iid
+
+
 def inspection_list(request: Request) -> Response:
-    try:
-        q = PageQuery.from_params(request.query_params)
-    except BadQueryError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    q = PageQuery.from_params(query_of(request))
     settings = settings_of(request)
     page = page_of_inspections(settings.factory, q, settings.page_size)
     return render(request, "list.html", {"q": q, "page": page,
@@ -136,26 +147,25 @@ def inspection_list(request: Request) -> Response:
 
 
 def inspection_detail(request: Request) -> Response:
+    saved = choice(query_of(request), "saved", ("1",))
     try:
-        insp = get_inspection(settings_of(request).factory, request.path_params["iid"])
+        insp = get_inspection(settings_of(request).factory, inspection_id(request))
     except ReviewError as exc:
         raise HTTPException(404, "no such inspection") from exc
     heightmap = next((a for a in insp.artifacts if a.kind == "heightmap"), None)
     scale = heightmap_scale(heightmap) if heightmap is not None else None
     return render(request, "detail.html", {
-        "d": views.detail(insp, scale), "saved": request.query_params.get("saved"),
+        "d": views.detail(insp, scale), "saved": saved,
         "next_id": next_to_review(settings_of(request).factory, insp.id)})
 
 
 async def post_review(request: Request, form: FormData) -> Response:
-    verdict = str(form.get("verdict") or "")
-    if verdict not in VERDICTS:
-        raise HTTPException(400, f"verdict: expected one of {VERDICTS}, found {verdict!r}")
+    verdict = one_of(form, "verdict", VERDICTS)
     note = str(form.get("note") or "").strip()[:2000] or None
     reviewer = str(form.get("reviewer") or "").strip()[:64] or None
     try:
         review = await run_in_threadpool(add_review, settings_of(request).factory,
-                                         request.path_params["iid"], verdict, note, reviewer)
+                                         inspection_id(request), verdict, note, reviewer)
     except ReviewError as exc:
         raise HTTPException(404, "no such inspection") from exc
     log.info("review %s: %s (%s)", review.inspection_id, verdict, reviewer or "anonymous")
@@ -165,8 +175,9 @@ async def post_review(request: Request, form: FormData) -> Response:
 # ---------------------------------------------------------------------------- images
 def artifact_image(request: Request) -> Response:
     """An artifact by its DB id only; ``/thumb`` gives the list's thumbnail."""
+    aid: int = request.path_params["aid"]
     with settings_of(request).factory() as s:
-        art = s.get(Artifact, request.path_params["aid"])
+        art = s.get(Artifact, aid) if aid <= MAX_DB_ID else None
     if art is None:
         raise HTTPException(404, "no such artifact")
     try:
@@ -185,9 +196,7 @@ def export_page(request: Request) -> Response:
 
 async def run_export(request: Request, form: FormData) -> Response:
     settings = settings_of(request)
-    verdict = str(form.get("verdict") or "false-reject")
-    if verdict not in VERDICTS:
-        raise HTTPException(400, f"verdict: expected one of {VERDICTS}, found {verdict!r}")
+    verdict = choice(form, "verdict", VERDICTS) or "false-reject"
     if settings.export_dir is None:
         raise HTTPException(409, "export is off: start the server with --export-dir")
     out = settings.export_dir / f"{verdict}-{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}"
@@ -200,10 +209,7 @@ async def run_export(request: Request, form: FormData) -> Response:
 
 # ---------------------------------------------------------------------------- trends
 def trends_page(request: Request) -> Response:
-    try:
-        t = views.trends(settings_of(request).factory, request.query_params)
-    except BadQueryError as exc:
-        raise HTTPException(400, str(exc)) from exc
+    t = views.trends(settings_of(request).factory, query_of(request))
     return render(request, "trends.html", {"t": t})
 
 
@@ -216,14 +222,22 @@ async def http_error(request: Request, exc: Exception) -> Response:
                   exc.status_code)
 
 
+async def bad_param(request: Request, exc: Exception) -> Response:
+    """400 naming the parameter and what it expects (the message quotes little of it)."""
+    return render(request, "error.html", {"status": 400, "message": str(exc)}, 400)
+
+
 async def server_error(request: Request, exc: Exception) -> Response:
     """Log the traceback; the browser gets a fixed page without any detail."""
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
     return HTMLResponse(PLAIN_500, status_code=500)
 
 
-def create_app(settings: WebSettings) -> Starlette:
-    """The ASGI app; serve it with uvicorn (``inspector review serve``)."""
+def create_app(settings: WebSettings, throttle: Throttle | None = None) -> Starlette:
+    """The ASGI app; serve it with uvicorn (``inspector review serve``).
+
+    ``throttle``: the wrong-token backoff (default: :class:`Throttle`'s settings).
+    """
     routes = [
         Route("/login", login_page, methods=["GET"]),
         Route("/login", csrf_protected(login), methods=["POST"]),
@@ -240,13 +254,16 @@ def create_app(settings: WebSettings) -> Starlette:
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     keys = Keys(settings.token)
+    throttle = Throttle() if throttle is None else throttle
     app = Starlette(
         routes=routes,
         middleware=[Middleware(SecurityHeadersMiddleware, headers=SECURITY_HEADERS),
-                    Middleware(AuthMiddleware, keys=keys)],
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+                    Middleware(AuthMiddleware, keys=keys, throttle=throttle)],
+        exception_handlers={HTTPException: http_error, BadParamError: bad_param,
+                            Exception: server_error},
         max_body_size=MAX_BODY_BYTES,
     )
     app.state.settings = settings
     app.state.keys = keys
+    app.state.throttle = throttle
     return app

@@ -5,6 +5,10 @@ The shared token comes from ``WELD_REVIEW_TOKEN`` or a credentials file with a
 and gets an HttpOnly, SameSite=Strict cookie signed with a per-process key; scripts may
 send ``Authorization: Bearer <token>`` instead. Every POST must carry the CSRF token of
 its session (an HMAC of the session id) and must not come from another origin.
+
+A logged-in session is also recorded server-side until it expires; logout removes the
+record, so a replayed cookie is refused. Wrong tokens back off per client address
+(:class:`~inspector.web.throttle.Throttle`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import os
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from inspector.web.throttle import Throttle
 from point_cloud.config import ConfigError
 
 log = logging.getLogger(__name__)
@@ -35,6 +41,8 @@ MIN_TOKEN_CHARS = 16
 COOKIE = "weld_review_session"
 CSRF_FIELD = "csrf_token"
 SESSION_TTL_S = 12 * 3600
+MAX_SESSIONS = 10_000           # logged-in sessions kept; beyond, the oldest is logged out
+MAX_NEXT_CHARS = 2048
 PUBLIC_PATHS = ("/login",)
 
 
@@ -82,11 +90,15 @@ class WebSession:
 
 
 class Keys:
-    """The token check and the HMAC key that signs cookies and CSRF tokens (per process)."""
+    """The token check, the HMAC key that signs cookies and CSRF tokens, and the record of
+    logged-in sessions (all per process)."""
 
-    def __init__(self, token: str, key: bytes | None = None) -> None:
+    def __init__(self, token: str, key: bytes | None = None,
+                 max_sessions: int = MAX_SESSIONS) -> None:
         self._token = token.encode()
         self._key = key or os.urandom(32)
+        self._live: OrderedDict[str, int] = OrderedDict()   # sid -> issued, oldest first
+        self.max_sessions = max_sessions
 
     def token_ok(self, candidate: str) -> bool:
         return hmac.compare_digest(candidate.encode(), self._token)
@@ -95,14 +107,29 @@ class Keys:
         return hmac.new(self._key, text.encode(), hashlib.sha256).hexdigest()
 
     def new_session(self, authenticated: bool) -> WebSession:
-        return WebSession(secrets.token_hex(16), authenticated, int(time.time()))
+        """A fresh session; a logged-in one is recorded (dropping expired and surplus ones)."""
+        s = WebSession(secrets.token_hex(16), authenticated, int(time.time()))
+        if authenticated:
+            while self._live and (len(self._live) >= self.max_sessions or
+                                  s.issued - next(iter(self._live.values())) > SESSION_TTL_S):
+                self._live.popitem(last=False)
+            self._live[s.sid] = s.issued
+        return s
+
+    def revoke(self, s: WebSession) -> None:
+        """Log ``s`` out: its cookie is refused from now on."""
+        self._live.pop(s.sid, None)
+
+    @property
+    def live_sessions(self) -> int:
+        return len(self._live)
 
     def cookie_value(self, s: WebSession) -> str:
         body = f"{s.sid}.{s.issued}.{int(s.authenticated)}"
         return f"{body}.{self._sign(body)}"
 
     def read_cookie(self, value: str | None, now: float | None = None) -> WebSession | None:
-        """The session of a cookie value; None when absent, forged or expired."""
+        """The session of a cookie value; None when absent, forged, expired or logged out."""
         parts = (value or "").split(".")
         if len(parts) != 4 or not parts[1].isdigit():
             return None
@@ -112,7 +139,8 @@ class Keys:
         issued = int(parts[1])
         if (now or time.time()) - issued > SESSION_TTL_S:
             return None
-        return WebSession(parts[0], parts[2] == "1", issued)
+        s = WebSession(parts[0], parts[2] == "1", issued)
+        return None if s.authenticated and s.sid not in self._live else s
 
     def csrf(self, s: WebSession) -> str:
         return self._sign(f"csrf:{s.sid}")
@@ -128,10 +156,31 @@ def set_session_cookie(response: Response, request: Request, keys: Keys,
 
 
 def safe_next(target: str | None) -> str:
-    """A local path to go back to after login (never another site)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A local path to go back to after login (never another site, never overlong)."""
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or len(target) > MAX_NEXT_CHARS):
         return "/"
     return target
+
+
+def client_of(request: Request) -> str:
+    """The peer's address (the throttle's key); uvicorn runs without proxy headers."""
+    return request.client.host if request.client else "unknown"
+
+
+def try_token(keys: Keys, throttle: Throttle, request: Request, candidate: str) -> bool:
+    """Check a token attempt and count its outcome against the client's address."""
+    if keys.token_ok(candidate):
+        throttle.succeeded(client_of(request))
+        return True
+    throttle.failed(client_of(request))
+    return False
+
+
+def _throttled(wait: int) -> Response:
+    return PlainTextResponse(f"429 Too Many Requests: too many wrong tokens from this address;"
+                             f" try again in {wait} s", status_code=429,
+                             headers={"Retry-After": str(wait)})
 
 
 def _bearer(request: Request) -> str | None:
@@ -158,14 +207,16 @@ def _unauthorised(request: Request) -> Response:
 
 
 class AuthMiddleware:
-    """Token (bearer or session cookie) on every route but /login; origin check on POSTs.
+    """Token (bearer or session cookie) on every route but /login; origin check on POSTs;
+    429 for every token attempt (bearer, ``?token=``, login form) of a throttled client.
 
     Plain ASGI (no body buffering), so request-size limits and streaming pass through.
     """
 
-    def __init__(self, app: ASGIApp, keys: Keys) -> None:
+    def __init__(self, app: ASGIApp, keys: Keys, throttle: Throttle) -> None:
         self.app = app
         self.keys = keys
+        self.throttle = throttle
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -184,13 +235,18 @@ class AuthMiddleware:
             log.warning("cross-origin POST to %s refused", request.url.path)
             return PlainTextResponse("403 Forbidden: cross-origin request", 403), send
         bearer = _bearer(request)
+        link_token = request.query_params.get("token") if request.method == "GET" else None
+        login_form = request.method == "POST" and request.url.path == "/login"
+        if bearer is not None or link_token is not None or login_form:
+            wait = self.throttle.retry_after(client_of(request))
+            if wait:
+                return _throttled(wait), send
         if bearer is not None:
-            if not self.keys.token_ok(bearer):
+            if not try_token(self.keys, self.throttle, request, bearer):
                 return _unauthorised(request), send
             request.state.session = WebSession("bearer", True, 0)
             return None, send
-        link_token = request.query_params.get("token")
-        if link_token is not None and request.method == "GET":
+        if link_token is not None:
             return self._login_by_link(request, link_token), send
         session = self.keys.read_cookie(request.cookies.get(COOKIE))
         if request.url.path in PUBLIC_PATHS:
@@ -218,7 +274,7 @@ class AuthMiddleware:
 
     def _login_by_link(self, request: Request, token: str) -> Response:
         """``?token=`` only sets the cookie, then redirects to the same URL without it."""
-        if not self.keys.token_ok(token):
+        if not try_token(self.keys, self.throttle, request, token):
             return _unauthorised(request)
         query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "token"])
         response = RedirectResponse(request.url.path + (f"?{query}" if query else ""),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -12,20 +11,19 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from inspector.store.models import Inspection
+from inspector.web.params import BadParamError, Params, choice, day, whole
 from point_cloud.config import WELD_TYPES
 
 DECISIONS = ("PASS", "FAIL", "ERROR")
 REVIEW_STATES = ("reviewed", "unreviewed")
 PER_PAGE = 25
-
-
-class BadQueryError(ValueError):
-    """A filter value in the URL is not one the page offers."""
+MAX_PER_PAGE = 100
+MAX_PAGE = 1_000_000                   # keeps the row offset far inside a 64-bit integer
 
 
 @dataclass(frozen=True)
 class PageQuery:
-    """The list filters; dates are UTC days, ``date_to`` inclusive."""
+    """The list filters; dates are UTC days, ``date_to`` inclusive; ``per_page`` None: default."""
 
     decision: str | None = None
     weld_type: int | None = None
@@ -33,33 +31,20 @@ class PageQuery:
     date_to: date | None = None
     review: str | None = None          # "reviewed" / "unreviewed" / None (all)
     page: int = 1
+    per_page: int | None = None
 
     @classmethod
-    def from_params(cls, params: Mapping[str, str]) -> PageQuery:
-        """Parse the query string; empty values mean "any"; ``BadQueryError`` names the field."""
-        def get(name: str) -> str | None:
-            value = params.get(name, "").strip()
-            return value or None
-
-        decision = get("decision")
-        if decision is not None and decision.upper() not in DECISIONS:
-            raise BadQueryError(f"decision: expected one of {DECISIONS}, found {decision!r}")
-        review = get("review")
-        if review is not None and review not in REVIEW_STATES:
-            raise BadQueryError(f"review: expected one of {REVIEW_STATES}, found {review!r}")
-        weld_type = _int(get("weld_type"), "weld_type")
-        if weld_type is not None and weld_type not in WELD_TYPES:
-            raise BadQueryError(f"weld_type: expected one of {WELD_TYPES}, found {weld_type}")
-        page = _int(get("page"), "page")
-        page = 1 if page is None else page
-        if page < 1:
-            raise BadQueryError(f"page: expected a number >= 1, found {page}")
-        q = cls(decision.upper() if decision else None, weld_type,
-                _date(get("date_from"), "date_from"), _date(get("date_to"), "date_to"),
-                review, page)
+    def from_params(cls, params: Params) -> PageQuery:
+        """Parse the query string; empty values mean "any"; ``BadParamError`` names the field."""
+        weld_type = choice(params, "weld_type", [str(t) for t in WELD_TYPES])
+        q = cls(choice(params, "decision", DECISIONS), int(weld_type) if weld_type else None,
+                day(params, "date_from"), day(params, "date_to"),
+                choice(params, "review", REVIEW_STATES),
+                whole(params, "page", 1, MAX_PAGE) or 1,
+                whole(params, "per_page", 1, MAX_PER_PAGE))
         if q.date_from and q.date_to and q.date_to < q.date_from:
-            raise BadQueryError(f"date_to: expected a day on or after {q.date_from}, "
-                           f"found {q.date_to}")
+            raise BadParamError(f"date_to: expected a day on or after {q.date_from}, "
+                                f"found {q.date_to}")
         return q
 
     def conditions(self) -> list[ColumnElement[bool]]:
@@ -87,24 +72,6 @@ class PageQuery:
                           if v is not None and not (k == "page" and v == 1)])
 
 
-def _int(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise BadQueryError(f"{name}: expected a whole number, found {value!r}") from None
-
-
-def _date(value: str | None, name: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise BadQueryError(f"{name}: expected a date YYYY-MM-DD, found {value!r}") from None
-
-
 @dataclass(frozen=True)
 class Page:
     rows: list[Inspection]
@@ -116,6 +83,7 @@ class Page:
 def page_of_inspections(factory: sessionmaker[Session], q: PageQuery,
                         per_page: int = PER_PAGE) -> Page:
     """One page of matching inspections (artifacts and reviews loaded) and the match count."""
+    per_page = q.per_page or per_page
     where = q.conditions()
     with factory() as s:
         total = int(s.scalar(select(func.count()).select_from(Inspection).where(*where)) or 0)

@@ -12,7 +12,7 @@ from inspector.review.queries import latest_verdict
 from inspector.store.models import Inspection, as_utc
 from inspector.web import charts
 from inspector.web.images import colour_stops
-from inspector.web.listing import BadQueryError
+from inspector.web.params import Params, choice, whole
 from inspector.web.trends import BIN_SECONDS, defect_mix, reject_series, window
 from synth_defects.classes import BAD_CLASSES
 
@@ -64,16 +64,12 @@ def detail(insp: Inspection, scale_mm: tuple[float, float] | None = None) -> dic
                         for r in reversed(insp.reviews)]}
 
 
-def trends(factory: sessionmaker[Session], params: Mapping[str, str],
+def trends(factory: sessionmaker[Session], params: Params,
            now: datetime | None = None) -> dict[str, Any]:
     """Reject rate per weld type per bin and the FAIL defect-class mix over the same window."""
-    bin_name = params.get("bin") or "day"
-    if bin_name not in BIN_SECONDS:
-        raise BadQueryError(f"bin: expected one of {tuple(BIN_SECONDS)}, found {bin_name!r}")
-    raw = params.get("bins") or str(DEFAULT_BINS[bin_name])
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_BINS:
-        raise BadQueryError(f"bins: expected a whole number 1..{MAX_BINS}, found {raw!r}")
-    since, until = window(now or datetime.now(UTC), int(raw), bin_name)
+    bin_name = choice(params, "bin", tuple(BIN_SECONDS)) or "day"
+    bins = whole(params, "bins", 1, MAX_BINS) or DEFAULT_BINS[bin_name]
+    since, until = window(now or datetime.now(UTC), bins, bin_name)
     series = reject_series(factory, since, until, bin_name)
     labels = [f"{t:{LABEL_FORMAT[bin_name]}}" for t in series.starts]
     rates = {f"type {wt}": series.rates(wt) for wt in series.totals}
@@ -86,7 +82,7 @@ def trends(factory: sessionmaker[Session], params: Mapping[str, str],
     table = [{"weld_type": wt, "scans": int(series.totals[wt].sum()),
               "fails": int(series.fails[wt].sum()), "errors": int(series.errors[wt].sum())}
              for wt in series.totals]
-    return {"bin": bin_name, "bins": int(raw), "since": since, "until": until,
+    return {"bin": bin_name, "bins": bins, "since": since, "until": until,
             "table": table, "mix": mix, "classes": classes,
             "rate_chart": charts.line_chart(labels, rates, notes=notes,
                                             title="reject rate per weld type"),

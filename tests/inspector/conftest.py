@@ -16,6 +16,10 @@ import pytest
 from broker import Broker, free_port, wait_port
 from daemon_helpers import write_line_config
 
+from inspector.config import load_line_config
+from inspector.service.daemon import Daemon
+from inspector.service.deciders import load_deciders
+
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
 
@@ -25,6 +29,22 @@ def broker(tmp_path: Path) -> Iterator[Broker]:
     b.start()
     yield b
     b.stop()
+
+
+@pytest.fixture
+def daemon_factory() -> Iterator[Callable[[Path], Daemon]]:
+    started: list[Daemon] = []
+
+    def make(config: Path) -> Daemon:
+        cfg = load_line_config(config)
+        d = Daemon(cfg, load_deciders(cfg))
+        d.start()
+        started.append(d)
+        return d
+    yield make
+    for d in started:
+        if d.running:
+            d.stop()
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from sqlalchemy import select
 
 from inspector.config import LineConfig, load_line_config
 from inspector.service.daemon import Daemon
-from inspector.service.deciders import load_deciders
 from inspector.store import Inspection, OutboxMessage, open_store
 
 TOPICS = ["welds/L1/S1/#"]
@@ -32,22 +31,6 @@ def subscriber(broker: Broker) -> Iterator[Subscriber]:
     sub = Subscriber(broker.port, TOPICS)
     yield sub
     sub.close()
-
-
-@pytest.fixture
-def daemon_factory() -> Iterator[Callable[[Path], Daemon]]:
-    started: list[Daemon] = []
-
-    def make(config: Path) -> Daemon:
-        cfg = load_line_config(config)
-        d = Daemon(cfg, load_deciders(cfg))
-        d.start()
-        started.append(d)
-        return d
-    yield make
-    for d in started:
-        if d.running:
-            d.stop()
 
 
 def db_rows(cfg: LineConfig) -> list[Inspection]:

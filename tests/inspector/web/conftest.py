@@ -12,6 +12,7 @@ from web_helpers import PAGE_SIZE, TOKEN, Line, csrf_of, seed
 
 from inspector.store import open_store
 from inspector.web import WebSettings, create_app
+from inspector.web.throttle import Throttle
 
 
 @pytest.fixture
@@ -31,8 +32,13 @@ def export_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def client(line: Line, export_dir: Path) -> Iterator[TestClient]:
-    """No credentials; server errors come back as responses (not raised)."""
-    app = create_app(WebSettings(line.factory, TOKEN, export_dir, page_size=PAGE_SIZE))
+    """No credentials; server errors come back as responses (not raised).
+
+    Its throttle never blocks (these tests send many wrong tokens on purpose); the backoff
+    has its own tests in ``test_web_throttle.py``.
+    """
+    app = create_app(WebSettings(line.factory, TOKEN, export_dir, page_size=PAGE_SIZE),
+                     throttle=Throttle(free=10**6))
     with TestClient(app, raise_server_exceptions=False, follow_redirects=False) as c:
         yield c
 

@@ -238,3 +238,41 @@ def test_oversized_form_bodies_are_refused(browser: TestClient, line: Line) -> N
                                 "csrf_token": csrf})
     assert r.status_code == 413
     assert review_count(line) == 1
+
+
+def test_logout_revokes_the_session_server_side(browser: TestClient, line: Line) -> None:
+    keys = browser.app.state.keys                   # type: ignore[attr-defined]
+    old = browser.cookies[COOKIE]
+    replay = TestClient(browser.app, follow_redirects=False, cookies={COOKIE: old})
+    assert replay.get("/inspections").status_code == 200        # a copy of the cookie works
+    other = TestClient(browser.app, follow_redirects=False)     # a second operator
+    assert other.get(f"/inspections?token={TOKEN}").status_code == 303
+    assert keys.live_sessions == 2
+    url = f"/inspections/{line.ids['ball']}/review"
+    csrf = csrf_of(browser.get("/inspections").text)
+    assert browser.post("/logout", data={"csrf_token": csrf}).status_code == 303
+    assert keys.live_sessions == 1
+    assert replay.get("/inspections").status_code == 401        # ... until the logout
+    assert replay.get("/inspections", headers={"Accept": "text/html"}
+                      ).headers["location"] == "/login?next=%2Finspections"
+    assert replay.post(url, data={"verdict": "false-reject", "csrf_token": csrf}
+                       ).status_code == 401
+    assert review_count(line) == 1
+    assert keys.read_cookie(old) is None
+    assert other.get("/inspections").status_code == 200          # only that session ended
+    page = browser.get("/login")                                 # log in again: a new session
+    r = browser.post("/login", data={"token": TOKEN, "csrf_token": csrf_of(page.text),
+                                     "next": "/"})
+    assert r.status_code == 303
+    assert browser.cookies[COOKIE] != old
+    assert browser.get("/inspections").status_code == 200
+    assert keys.live_sessions == 2
+
+
+def test_logged_in_sessions_are_bounded_in_memory() -> None:
+    keys = Keys(TOKEN, key=b"k" * 32, max_sessions=3)
+    cookies = [keys.cookie_value(keys.new_session(authenticated=True)) for _ in range(5)]
+    anonymous = keys.cookie_value(keys.new_session(authenticated=False))
+    assert keys.live_sessions == 3                               # anonymous ones aren't kept
+    assert [keys.read_cookie(c) is not None for c in cookies] == [False, False, True, True, True]
+    assert keys.read_cookie(anonymous) is not None

@@ -2,7 +2,8 @@
 
 Logs in with the token, opens the list, opens a rejected weld, clicks "false reject"
 with a note and finds the review row in the SQLite file. Keeps a screenshot in
-``test-artifacts/review_e2e.png``.
+``test-artifacts/review_e2e.png``. Also: a session cookie copied before "Log out" is
+refused afterwards.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from web_helpers import TOKEN, Line
 
 from inspector.store.models import Review
 from inspector.web import WebSettings, create_app
+from inspector.web.auth import COOKIE
 
 CHROMIUM = Path("/usr/bin/chromium")
 REPO = Path(__file__).resolve().parents[3]
@@ -94,3 +96,30 @@ def test_operator_marks_a_reject_as_false_in_chromium(server: str, line: Line) -
     assert shot.shape[0] >= 1000
     assert shot.shape[1] == 1400
     assert len(np.unique(shot.reshape(-1, 3), axis=0)) > 200         # a rendered page, not blank
+
+
+def test_logged_out_cookie_replayed_in_chromium_is_refused(server: str) -> None:
+    """Log in, copy the session cookie, log out with the button, put the copy back."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+        try:
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(f"{server}/login")
+            page.fill("input[name=token]", TOKEN)
+            page.click("button:has-text('Log in')")
+            page.wait_for_url(f"{server}/inspections")               # next=/ -> /inspections
+            saved = [c for c in context.cookies() if c["name"] == COOKIE]
+            assert len(saved) == 1
+            assert context.request.get(f"{server}/inspections").status == 200
+            page.click("button:has-text('Log out')")
+            page.wait_for_url(f"{server}/login")
+            assert [c for c in context.cookies() if c["name"] == COOKIE] != saved
+            context.clear_cookies()
+            context.add_cookies(saved)                               # replay the copy
+            assert context.request.get(f"{server}/inspections", max_redirects=0).status == 401
+            page.goto(f"{server}/inspections")
+            assert page.url == f"{server}/login?next=%2Finspections"
+        finally:
+            browser.close()

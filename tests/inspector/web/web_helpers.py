@@ -70,8 +70,20 @@ def seed(factory: sessionmaker[Session], artifacts_dir: Path, day0: datetime) ->
     return ids
 
 
-
 def csrf_of(html: str) -> str:
     found = re.search(r'name="csrf_token" value="([0-9a-f]+)"', html)
     assert found, "no CSRF field in the page"
     return found.group(1)
+
+
+class FakeClock:
+    """A settable clock for the throttle: tests move time instead of sleeping."""
+
+    def __init__(self, t: float = 1000.0) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += seconds
