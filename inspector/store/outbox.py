@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Result, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from inspector.service.messages import ResultMessage
 from inspector.store.models import Artifact, Inspection, OutboxMessage, Review, utcnow
 
 
@@ -19,13 +20,13 @@ from inspector.store.models import Artifact, Inspection, OutboxMessage, Review, 
 class InspectionRecord:
     """Everything the store writes for one scan: the row, its message and its artifacts."""
 
-    result: dict[str, Any]                 # the result message (see inspector/schemas)
+    result: ResultMessage
     topic: str
     artifacts: dict[str, Path] = field(default_factory=dict)   # kind -> file
 
     @property
     def inspection_id(self) -> str:
-        return str(self.result["inspection_id"])
+        return self.result.inspection_id
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ def record_inspection(factory: sessionmaker[Session], rec: InspectionRecord) -> 
     answer (consumers tell repeats by the inspection id).
     """
     r = rec.result
+    data = r.model_dump(mode="json")            # the JSON column and the payload
     with factory.begin() as s:
         first = s.get(Inspection, rec.inspection_id)
         if first is not None:
@@ -57,16 +59,16 @@ def record_inspection(factory: sessionmaker[Session], rec: InspectionRecord) -> 
                                     payload=json.dumps(first.result, sort_keys=True)))
             return False
         s.add(Inspection(
-            id=rec.inspection_id, created_at=datetime.fromisoformat(r["timestamp"]),
-            scan_name=r["scan"], part_serial=r["part_serial"], weld_id=r["weld_id"],
-            weld_type=r["weld_type"], decision=r["decision"], score=r["score"],
-            threshold=r["threshold"], defect=r["defect"], reason=r["reason"],
-            bundle_version=r["bundle_version"], result=r,
+            id=rec.inspection_id, created_at=datetime.fromisoformat(r.timestamp),
+            scan_name=r.scan, part_serial=r.part_serial, weld_id=r.weld_id,
+            weld_type=r.weld_type, decision=r.decision, score=r.score,
+            threshold=r.threshold, defect=r.defect, reason=r.reason,
+            bundle_version=r.bundle_version, result=data,
             artifacts=[Artifact(kind=k, path=str(p)) for k, p in rec.artifacts.items()],
         ))
         s.flush()
         s.add(OutboxMessage(inspection_id=rec.inspection_id, topic=rec.topic,
-                            payload=json.dumps(r, sort_keys=True)))
+                            payload=json.dumps(data, sort_keys=True)))
     return True
 
 
