@@ -19,6 +19,7 @@ from inspector.review.queries import (
     latest_verdict,
     list_inspections,
 )
+from inspector.service.messages import stored_message
 from inspector.store.models import as_utc
 from point_cloud.config import ConfigError
 
@@ -103,12 +104,14 @@ def cmd_list(args: argparse.Namespace, factory: Any) -> int:
 @_guard
 def cmd_show(args: argparse.Namespace, factory: Any) -> int:
     r = get_inspection(factory, args.id)
-    res = r.result
+    msg = stored_message(r.result)
+    location, size = (msg.location_mm, msg.size) if msg else (None, None)
+    members = msg.member_scores if msg else None
     print(f"inspection  {r.id}\ntime        {as_utc(r.created_at).isoformat()}\n"
           f"scan        {r.scan_name}\nidentity    {r.part_serial} / {r.weld_id} / type "
           f"{r.weld_type}\ndecision    {r.decision}  score {r.score:.3f}  threshold "
-          f"{r.threshold:.3f}\ndefect      {r.defect or '-'}  at {res.get('location_mm')}  "
-          f"size {res.get('size')}\nmembers     {res.get('member_scores')}\n"
+          f"{r.threshold:.3f}\ndefect      {r.defect or '-'}  at {location}  "
+          f"size {size}\nmembers     {members}\n"
           f"reason      {r.reason or '-'}\nbundle      {r.bundle_version or '-'}")
     for a in r.artifacts:
         print(f"{a.kind:<11} {a.path}")

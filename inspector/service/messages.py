@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import GenerateJsonSchema
 
 from inspector.verdict import Decision, Verdict
@@ -113,6 +113,14 @@ def result_message(*, inspection_id: str, line: str, station: str, scan_name: st
         size=Size(quantity=m.quantity, value_mm=float(m.value_mm), limit_mm=float(m.limit_mm))
         if m else None,
         reason=v.reason, bundle_version=v.bundle_version, timings_ms=_floats(timings_ms))
+
+
+def stored_message(data: Any) -> ResultMessage | None:
+    """The typed message of a stored result; None for a row written before it was typed."""
+    try:
+        return ResultMessage.model_validate(data, strict=False)
+    except ValidationError:
+        return None
 
 
 def scan_error_reason(exc: ScanError) -> str:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from inspector.review.queries import latest_verdict
+from inspector.service.messages import ResultMessage, stored_message
 from inspector.store.models import Inspection, as_utc
 from inspector.web import charts
 from inspector.web.images import colour_stops
@@ -34,12 +34,12 @@ def row(insp: Inspection) -> dict[str, Any]:
             "thumb": _artifact_ids(insp).get("heightmap")}
 
 
-def _size(res: Mapping[str, Any]) -> dict[str, Any] | None:
-    size = res.get("size")
-    if not size:
+def _size(msg: ResultMessage | None) -> dict[str, Any] | None:
+    size = msg.size if msg else None
+    if size is None:
         return None
-    value, limit = float(size["value_mm"]), float(size["limit_mm"])
-    return {"quantity": str(size["quantity"]).replace("_", " "), "value_mm": value,
+    value, limit = size.value_mm, size.limit_mm
+    return {"quantity": size.quantity.replace("_", " "), "value_mm": value,
             "limit_mm": limit, "percent": 100 * value / limit if limit else None,
             "over": value > limit}
 
@@ -49,16 +49,16 @@ def detail(insp: Inspection, scale_mm: tuple[float, float] | None = None) -> dic
 
     ``scale_mm``: the heights at the ends of the height map's colour scale.
     """
-    res = insp.result or {}
-    probs = sorted(res.get("defect_probs", {}).items(), key=lambda kv: -kv[1])
+    msg = stored_message(insp.result)
+    probs = sorted(msg.defect_probs.items(), key=lambda kv: -kv[1]) if msg else []
     return {**row(insp), "scan": insp.scan_name, "reason": insp.reason,
             "bundle_version": insp.bundle_version, "artifacts": _artifact_ids(insp),
-            "location_mm": res.get("location_mm"), "size": _size(res),
-            "members": sorted(res.get("member_scores", {}).items()),
-            "defect_probs": probs[:5], "timings": res.get("timings_ms", {}),
+            "location_mm": msg.location_mm if msg else None, "size": _size(msg),
+            "members": sorted(msg.member_scores.items()) if msg else [],
+            "defect_probs": probs[:5], "timings": msg.timings_ms if msg else {},
             "gauge": charts.score_gauge(insp.score, insp.threshold),
             "colour_bar": charts.colour_bar(colour_stops(), *scale_mm) if scale_mm else None,
-            "line": res.get("line"), "station": res.get("station"),
+            "line": msg.line if msg else None, "station": msg.station if msg else None,
             "reviews": [{"time": f"{as_utc(r.created_at):%Y-%m-%d %H:%M}",
                          "verdict": r.verdict, "note": r.note, "reviewer": r.reviewer}
                         for r in reversed(insp.reviews)]}
