@@ -88,7 +88,7 @@ def test_two_ranks_with_half_batches_match_one_process_with_whole_batches(tmp_pa
     assert np.abs(single[:-1] - init.weight.detach().numpy().ravel()).max() > 1e-3
 
 
-def test_torchrun_trains_one_bundle_on_two_cpu_processes(easy_dataset: Path,
+def test_torchrun_trains_one_bundle_on_two_cpu_processes(easy_dataset: Path, bundle: Path,
                                                          tmp_path: Path) -> None:
     cfg = tmp_path / "tiny.yaml"
     cfg.write_text(yaml.safe_dump(tiny_config().model_dump(mode="json")))
@@ -104,4 +104,7 @@ def test_torchrun_trains_one_bundle_on_two_cpu_processes(easy_dataset: Path,
     card = json.loads((out / "type3" / "model.json").read_text())
     assert card["training"]["world_size"] == 2
     val = card["committee"]["metrics"]["val"]
-    assert val["auroc"] >= 0.95, val
+    # as good as one process on the same data (the ranks' augmentations differ, so not equal)
+    single = json.loads((bundle / "model.json").read_text())["committee"]["metrics"]["val"]
+    assert val["auroc"] >= min(0.95, single["auroc"] - 0.02), (val, single)
+    assert val["false_accept"] <= max(0.05, single["false_accept"]), (val, single)
