@@ -16,8 +16,8 @@ def notify(message: str) -> bool:
         return False
     target = "\0" + addr[1:] if addr.startswith("@") else addr
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-        try:
-            sock.sendto(message.encode(), target)
+        try:      # never block: a notify socket nobody reads must not stall the watchdog
+            sock.sendto(message.encode(), socket.MSG_DONTWAIT, target)
         except OSError:
             return False
     return True
