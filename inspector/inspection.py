@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from inspector import quality_gate
-from inspector.decision.defect_size import measure_defect
+from inspector.decision.gauge import gauge_weld, vote
 from inspector.verdict import Verdict
 from point_cloud.config import WeldTypeProfile, weld_type_profile
 from point_cloud.errors import IdentityError, NoBeadFoundError, ScanError
@@ -124,7 +124,6 @@ def inspect_scan(path: str | Path, deciders: Deciders, identity: ScanIdentity | 
         return InspectionResult(ident, hm, gate, watch.total())
     with watch.stage("decide"):
         verdict = deciders[ident.weld_type].decide(hm)
-    if verdict.decision == "FAIL" and verdict.measurement is None:
-        with watch.stage("measure"):
-            verdict.measurement = measure_defect(hm, profile, verdict.defect)
+    with watch.stage("gauge"):
+        verdict = vote(verdict, gauge_weld(hm, profile))
     return InspectionResult(ident, hm, verdict, watch.total())

@@ -17,6 +17,7 @@ class Measurement:
     quantity: str            # e.g. "cut_length", "ball_diameter", "deviation_offset"
     value_mm: float
     limit_mm: float
+    uncertainty_mm: float | None = None   # the gauge's, when it measured it
 
 
 @dataclass
@@ -47,7 +48,9 @@ class Verdict:
             "location_mm": list(self.location_mm) if self.location_mm else None,
             "measurement": (
                 {"quantity": self.measurement.quantity, "value_mm": self.measurement.value_mm,
-                 "limit_mm": self.measurement.limit_mm} if self.measurement else None),
+                 "limit_mm": self.measurement.limit_mm,
+                 "uncertainty_mm": self.measurement.uncertainty_mm}
+                if self.measurement else None),
             "reason": self.reason,
             "bundle_version": self.bundle_version,
         }

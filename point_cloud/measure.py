@@ -38,7 +38,7 @@ def compare(good: HeightMap, bad: HeightMap,
 
 
 # --------------------------------------------------------------------------- gaps (cuts)
-def _runs(flags: B) -> list[tuple[int, int]]:
+def runs(flags: B) -> list[tuple[int, int]]:
     """[start, end) index pairs of the True runs of a 1-D array."""
     d = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
     return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
@@ -65,10 +65,10 @@ def gaps(geom: BeadGeometry) -> list[Gap]:
         k = int(np.argmax(geom.present))  # rotate so the sequence starts on bead
         rolled = np.roll(~seen_or_bead, -k)
         return [Gap((e - s) * step, ((s + k) % n) * step, ((e + k) % n) * step)
-                for s, e in _runs(rolled)]
+                for s, e in runs(rolled)]
     idx = np.flatnonzero(geom.present)
     inner = ~seen_or_bead[idx[0]: idx[-1] + 1]
-    return [Gap((e - s) * step, (s + idx[0]) * step, (e + idx[0]) * step) for s, e in _runs(inner)]
+    return [Gap((e - s) * step, (s + idx[0]) * step, (e + idx[0]) * step) for s, e in runs(inner)]
 
 
 def longest_gap_mm(geom: BeadGeometry) -> float:
@@ -182,14 +182,14 @@ class Shift:
 def centreline_shift(good: HeightMap, bad: HeightMap, profile: WeldTypeProfile) -> Shift:
     g, b = compare(good, bad, profile)
     d = b.offset_mm - g.offset_mm
-    ok = np.isfinite(d) & _off_end_caps(g)
+    ok = np.isfinite(d) & off_end_caps(g)
     if not ok.any():
         return Shift(0.0, 0.0)
     i = int(np.nanargmax(np.where(ok, np.abs(d), -1.0)))
     return Shift(float(d[i]), float(g.s_mm[i]))
 
 
-def _off_end_caps(geom: BeadGeometry) -> B:
+def off_end_caps(geom: BeadGeometry) -> B:
     """Samples where a cross-section is well defined: clear of a line bead's rounded ends
     (half a bead width in from each end) or of a square path's corners (3/4 bead width)."""
     margin = 0.5 * geom.median_width_mm
@@ -218,10 +218,10 @@ def imbalance_profile(geom: BeadGeometry) -> F64:
     mid = 0.5 * (geom.toe_pos_mm + geom.toe_neg_mm)
     q = 0.25 * geom.width_mm
     out = _profile_at(geom, mid + q) - _profile_at(geom, mid - q)
-    return np.where(_whole_sections(geom) & _off_end_caps(geom), out, np.nan)
+    return np.where(whole_sections(geom) & off_end_caps(geom), out, np.nan)
 
 
-def _whole_sections(geom: BeadGeometry, margin_mm: float = 0.0, width_tol: float = 0.15) -> B:
+def whole_sections(geom: BeadGeometry, margin_mm: float = 0.0, width_tol: float = 0.15) -> B:
     """Cross-sections seen whole: every point from toe to toe measured, and a
     width near the bead's median (a shadow can truncate a section at a false toe)."""
     t = geom.profile_t_mm[None, :]
@@ -266,7 +266,7 @@ def imbalance(bad: HeightMap, profile: WeldTypeProfile, good: HeightMap | None =
 TOE_SMOOTH_MM = 1.0  # toe positions are compared as running medians over this length
 
 
-def _running_median(a: F64, k: int) -> F64:
+def running_median(a: F64, k: int) -> F64:
     """Median over a window of ``k`` samples (NaNs ignored; all-NaN windows give NaN)."""
     pad = np.pad(np.asarray(a, np.float64), k // 2, mode="edge")
     win = np.lib.stride_tricks.sliding_window_view(pad, k)
@@ -287,12 +287,12 @@ class ToeRetreat:
 def _retreat(north_mm: F64, south_mm: F64, geom: BeadGeometry,
              min_retreat_mm: float) -> ToeRetreat:
     """The side whose toe retreats most (smoothed along the bead, end caps left out)."""
-    keep = _off_end_caps(geom)
+    keep = off_end_caps(geom)
     k = max(3, round(TOE_SMOOTH_MM / geom.path.step_mm) | 1)
-    north = np.where(keep, np.nan_to_num(_running_median(north_mm, k)), 0.0)
-    south = np.where(keep, np.nan_to_num(_running_median(south_mm, k)), 0.0)
+    north = np.where(keep, np.nan_to_num(running_median(north_mm, k)), 0.0)
+    south = np.where(keep, np.nan_to_num(running_median(south_mm, k)), 0.0)
     side, r = max((("north", north), ("south", south)), key=lambda kv: float(kv[1].max()))
-    run = max(((e - s) for s, e in _runs(r > min_retreat_mm)), default=0)
+    run = max(((e - s) for s, e in runs(r > min_retreat_mm)), default=0)
     return ToeRetreat(side, float(r.max()), float(run * geom.path.step_mm))
 
 
@@ -307,7 +307,7 @@ def toe_retreat_on_map(hm: HeightMap, profile: WeldTypeProfile,
     """:func:`toe_retreat` against the bead's own median toe lines (a bead is uniform along
     the weld; lack of material pulls one toe in over a stretch)."""
     b = analyse_bead(hm, profile)
-    keep = _off_end_caps(b) & np.isfinite(b.toe_pos_mm) & np.isfinite(b.toe_neg_mm)
+    keep = off_end_caps(b) & np.isfinite(b.toe_pos_mm) & np.isfinite(b.toe_neg_mm)
     if not keep.any():
         return ToeRetreat("north", 0.0, 0.0)
     pos, neg = float(np.median(b.toe_pos_mm[keep])), float(np.median(b.toe_neg_mm[keep]))

@@ -7,9 +7,7 @@ and training imports it, so calibration and inference cannot drift apart.
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,14 +16,11 @@ import onnxruntime as ort
 
 from inspector.decision.bundle import ModelCard, load_bundle, load_gallery
 from inspector.decision.model_input import model_input
-from inspector.verdict import Measurement, Verdict
+from inspector.verdict import Verdict
 from point_cloud.config import WeldTypeProfile, weld_type_profile
 from point_cloud.types import HeightMap
 
 log = logging.getLogger(__name__)
-
-MeasureHook = Callable[[HeightMap, str, WeldTypeProfile], Measurement | None]
-
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, np.float64)))
@@ -90,36 +85,6 @@ def pick_providers(requested: list[str] | None = None) -> list[str]:
     return ["CPUExecutionProvider"]
 
 
-def measure_on_map(hm: HeightMap, defect: str, profile: WeldTypeProfile) -> Measurement | None:
-    """Size in mm of the guessed defect where it can be measured on the map alone.
-
-    Cuts: the longest gap along the bead; excess material: the north/south imbalance. Other
-    classes need a reference good map of the same weld and are left unmeasured (None), as is
-    any map on which no bead can be analysed.
-    """
-    measure = importlib.import_module("point_cloud.measure")
-    lim = profile.limits
-    try:
-        if defect == "cut":
-            gap = measure.bead_continuity(hm, profile).longest_gap_mm
-            return Measurement("cut_length", float(gap), lim.cut_reject_mm)
-        if defect == "excess":
-            imb = measure.imbalance(hm, profile).imbalance_mm
-            return Measurement("excess_imbalance", abs(float(imb)), lim.excess_reject_imbalance_mm)
-    except (ValueError, IndexError) as exc:   # ScanError is a ValueError
-        log.debug("no %s measurement: %s", defect, exc)
-    return None
-
-
-def _default_measure_hook() -> MeasureHook | None:
-    """:func:`measure_on_map` when ``point_cloud.measure`` is installed."""
-    try:
-        importlib.import_module("point_cloud.measure")
-    except ImportError:
-        return None
-    return measure_on_map
-
-
 def member_raw_scores(sessions: dict[str, ort.InferenceSession], gallery: np.ndarray, k: int,
                       z: np.ndarray, valid: np.ndarray
                       ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
@@ -162,20 +127,17 @@ class Committee:
     """A loaded bundle: ONNX sessions + card + gallery."""
 
     def __init__(self, bundle: Path, card: ModelCard, sessions: dict[str, ort.InferenceSession],
-                 gallery: np.ndarray, profile: WeldTypeProfile,
-                 measure_hook: MeasureHook | None = None) -> None:
+                 gallery: np.ndarray, profile: WeldTypeProfile) -> None:
         self.bundle = bundle
         self.card = card
         self.sessions = sessions
         self.gallery = gallery
         self.profile = profile
         self.spec = card.input_spec
-        self.measure_hook = measure_hook
 
     @classmethod
     def from_bundle(cls, bundle: str | Path, providers: list[str] | None = None,
-                    profile: WeldTypeProfile | None = None,
-                    measure_hook: MeasureHook | None = None) -> Committee:
+                    profile: WeldTypeProfile | None = None) -> Committee:
         """Load and validate a bundle against the configured profile of its weld type."""
         bundle = Path(bundle)
         card = load_bundle(bundle, profile)
@@ -183,8 +145,7 @@ class Committee:
         sessions = open_sessions({n: bundle / m.file for n, m in card.members.items()}, providers)
         used = sessions[next(iter(sessions))].get_providers()[0]
         log.info("bundle %s (type %d) on %s", bundle, card.weld_type, used)
-        return cls(bundle, card, sessions, load_gallery(bundle), prof,
-                   measure_hook if measure_hook is not None else _default_measure_hook())
+        return cls(bundle, card, sessions, load_gallery(bundle), prof)
 
     # ------------------------------------------------------------------ scoring
     def score_arrays(self, z: np.ndarray, valid: np.ndarray) -> BatchScores:
@@ -220,6 +181,4 @@ class Committee:
                           anomaly_map=amap, bundle_version=self.card.bundle_version)
         if verdict.decision == "FAIL":
             verdict.defect = max(self.card.bad_classes, key=lambda k: probs.get(k, 0.0))
-            if self.measure_hook is not None:
-                verdict.measurement = self.measure_hook(hm, verdict.defect, self.profile)
         return verdict

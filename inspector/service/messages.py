@@ -37,6 +37,8 @@ class Size(BaseModel):
     quantity: str = Field(description="e.g. cut_length, ball_diameter, deviation_offset")
     value_mm: float
     limit_mm: float
+    uncertainty_mm: float | None = Field(
+        default=None, description="the norm gauge's measurement uncertainty (null: unknown)")
 
 
 class ResultMessage(BaseModel):
@@ -110,7 +112,8 @@ def result_message(*, inspection_id: str, line: str, station: str, scan_name: st
         member_scores=_floats(v.member_scores), defect=v.defect,
         defect_probs=_floats(v.defect_probs),
         location_mm=[float(x) for x in v.location_mm] if v.location_mm else None,
-        size=Size(quantity=m.quantity, value_mm=float(m.value_mm), limit_mm=float(m.limit_mm))
+        size=Size(quantity=m.quantity, value_mm=float(m.value_mm), limit_mm=float(m.limit_mm),
+                  uncertainty_mm=None if m.uncertainty_mm is None else float(m.uncertainty_mm))
         if m else None,
         reason=v.reason, bundle_version=v.bundle_version, timings_ms=_floats(timings_ms))
 

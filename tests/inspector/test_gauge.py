@@ -1,20 +1,24 @@
-"""A FAIL's defect size, measured on the map alone, against what the generator made."""
+"""The norm gauge: sizes measured on the map alone against what the generator made, and
+its vote in the committee's verdict."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from inspector.decision.defect_size import measure_defect
+from inspector.decision.gauge import Finding, GaugeReport, gauge_weld, vote
+from inspector.verdict import Verdict
 from point_cloud.config import weld_type_profile
 from synth_defects.defects import MAKERS
 from synth_defects.frame import bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import simulate_map
 
-# defect class -> (parameter drawn by the generator, tolerance of the measurement in mm)
-CASES = {"cut": ("length_mm", 0.3), "deviation": ("offset_mm", 0.3),
-         "excess": ("imbalance_mm", 0.1), "lack": ("length_mm", 1.5)}
+# defect class -> (parameter drawn by the generator, tolerance of the measurement in mm);
+# a deviation's parameter is its offset at the bead's very tip, which the end cap hides
+CASES = {"cut": ("length_mm", 0.3), "deviation": ("offset_mm", 0.4),
+         "excess": ("imbalance_mm", 0.15), "lack": ("length_mm", 1.5),
+         "hole": ("diameter_mm", 0.3), "ball": ("diameter_mm", 0.3)}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -22,10 +26,44 @@ def test_sizes_match_the_generated_defect_and_exceed_the_limit(seed: int) -> Non
     prof = weld_type_profile(4)
     good = simulate_map(4, seed, 300_000, prof)
     frame = bead_frame(good, prof)
+    clean = gauge_weld(good, prof)
+    assert clean.exceeding == []                             # a good weld: nothing beyond
+    assert clean.bead is not None
+    assert clean.bead.width_mm == pytest.approx(prof.geometry.bead_width_mm, abs=1.0)
     for defect, (key, tol) in CASES.items():
         made = MAKERS[defect](frame, np.random.default_rng(seed), ranges_for(prof))
-        m = measure_defect(made.hm, prof, defect)
-        assert m is not None, defect
-        assert m.value_mm == pytest.approx(abs(made.params[key]), abs=tol), defect
-        assert m.value_mm > m.limit_mm, defect          # a bad example is beyond the norm
-        assert measure_defect(good, prof, defect).value_mm < m.limit_mm, defect  # type: ignore[union-attr]
+        f = gauge_weld(made.hm, prof).findings[defect]
+        assert f.value_mm == pytest.approx(abs(made.params[key]), abs=tol), defect
+        assert f.value_mm > f.limit_mm, defect              # a bad example is beyond the norm
+        assert clean.findings[defect].value_mm < f.limit_mm, defect
+
+
+def _report(value: float, unc: float = 0.1) -> GaugeReport:
+    return GaugeReport({"hole": Finding("hole", "hole_diameter", value, unc, 1.0, (3.0, -1.0))},
+                       None)
+
+
+def test_a_clear_exceedance_fails_the_weld_whatever_the_committee_said() -> None:
+    v = vote(Verdict("PASS", 0.01, 0.5), _report(1.6))
+    assert (v.decision, v.defect, v.location_mm) == ("FAIL", "hole", (3.0, -1.0))
+    assert v.measurement is not None
+    assert (v.measurement.value_mm, v.measurement.limit_mm) == (1.6, 1.0)
+    assert v.member_scores["gauge"] == 1.0
+
+
+def test_inside_the_uncertainty_band_the_committee_decides() -> None:
+    assert vote(Verdict("PASS", 0.01, 0.5), _report(1.05)).decision == "PASS"
+    v = vote(Verdict("FAIL", 0.9, 0.5, defect="hole"), _report(0.95))
+    assert v.decision == "FAIL"
+    assert v.measurement is not None
+    assert v.measurement.value_mm == 0.95                 # the named class's size, measured
+    assert v.member_scores["gauge"] == 0.0
+
+
+def test_a_ball_exceeds_only_when_its_height_does_too() -> None:
+    wide_but_flat = Finding("ball", "ball_diameter", 2.5, 0.1, 1.5, None,
+                            {"height_mm": (0.5, 0.8)})
+    assert not wide_but_flat.exceeds
+    assert wide_but_flat.within
+    tall = Finding("ball", "ball_diameter", 2.5, 0.1, 1.5, None, {"height_mm": (1.2, 0.8)})
+    assert tall.exceeds

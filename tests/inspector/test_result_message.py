@@ -100,7 +100,8 @@ def test_the_published_json_keeps_its_keys_and_values() -> None:
         "decision": "FAIL", "score": 0.93, "threshold": 0.4,
         "member_scores": {"classifier": 0.9, "siamese": 0.95}, "defect": "ball",
         "defect_probs": {"ball": 0.8, "none": 0.2}, "location_mm": [5.0, 0.5],
-        "size": {"quantity": "ball_diameter", "value_mm": 2.1, "limit_mm": 1.5},
+        "size": {"quantity": "ball_diameter", "value_mm": 2.1, "limit_mm": 1.5,
+                 "uncertainty_mm": None},
         "reason": None, "bundle_version": "t3-2026.11",
         "timings_ms": {"read": 1.0, "total": 2.5}}
 

@@ -14,6 +14,8 @@ import pytest
 import yaml
 
 from inspector.decision.committee import Committee
+from inspector.decision.gauge import gauge_weld, vote
+from point_cloud.config import weld_type_profile
 from point_cloud.heightmap_io import read_heightmap
 from tests.training.conftest import tiny_config
 from training.data import read_dataset
@@ -146,10 +148,12 @@ def test_loading_and_deciding_needs_no_torch(bundle: Path, easy_testset: Path) -
 def test_failed_cut_is_measured_in_mm(bundle: Path, easy_testset: Path) -> None:
     ds = read_dataset(easy_testset)
     com = Committee.from_bundle(bundle)
+    prof = weld_type_profile(3)
     cuts = [r for r in ds.records if r["defect"] == "cut"]
     measured = []
     for rec in cuts:
-        v = com.decide(read_heightmap(ds.root / rec["path"]))
+        hm = read_heightmap(ds.root / rec["path"])
+        v = vote(com.decide(hm), gauge_weld(hm, prof))         # the gauge measures the size
         if v.defect == "cut" and v.measurement is not None:
             measured.append((v.measurement, rec["params"]))
     assert measured, "no cut was both guessed and measured"

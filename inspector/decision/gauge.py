@@ -1,0 +1,421 @@
+"""The norm gauge: every defect class measured in mm on the height map alone, with its
+uncertainty, against the weld norm of the type, and a vote.
+
+No learning: a 1.5 mm hole is a 1.5 mm hole on any scanner. The bead is analysed once
+(:func:`point_cloud.bead_geometry.analyse_bead`), then each registered :class:`Gauge`
+measures its defect class. A finding *exceeds* when its value minus its uncertainty is
+beyond the limit (a ball: its diameter and its height above the bead); the committee then
+fails the weld whatever the learned members say. Inside the uncertainty band the learned
+members decide. Adding a defect class's measurement means adding one :class:`Gauge` to
+:data:`GAUGES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from inspector.verdict import Measurement, Verdict
+from point_cloud.bead_geometry import BeadGeometry, analyse_bead
+from point_cloud.config import Limits, WeldTypeProfile
+from point_cloud.errors import NoBeadFoundError
+from point_cloud.measure import (
+    TOE_SMOOTH_MM,
+    gaps,
+    imbalance_profile,
+    off_end_caps,
+    running_median,
+    runs,
+    self_reference,
+    whole_sections,
+)
+from point_cloud.types import HeightMap
+
+F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
+
+BLOB_CORE_MM = 0.2        # a lump or pit must stand out this far somewhere ...
+BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far (its rim)
+MIN_UNCERTAINTY_MM = 0.05
+LACK_RETREAT_MM = 1.0     # a toe this far short of its line: the bead misses the plate
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One defect class measured on a map: its largest instance against the norm's limit."""
+
+    defect: str
+    quantity: str
+    value_mm: float
+    uncertainty_mm: float
+    limit_mm: float
+    location_mm: tuple[float, float] | None = None
+    # further conditions of the norm, all of which must be exceeded too: name -> (value, limit)
+    also: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def exceeds(self) -> bool:
+        """Beyond the limit by more than the uncertainty (on every condition)."""
+        u = self.uncertainty_mm
+        return self.value_mm - u > self.limit_mm and all(v - u > lim
+                                                         for v, lim in self.also.values())
+
+    @property
+    def within(self) -> bool:
+        """Clearly inside the limit (on some condition)."""
+        u = self.uncertainty_mm
+        return self.value_mm + u < self.limit_mm or any(v + u < lim
+                                                        for v, lim in self.also.values())
+
+    @property
+    def margin(self) -> float:
+        """(value - limit) / limit: how far beyond (> 0) or inside (< 0) the limit."""
+        return (self.value_mm - self.limit_mm) / self.limit_mm if self.limit_mm else 0.0
+
+
+@dataclass(frozen=True)
+class BeadSummary:
+    """The bead's measured shape: median width and height, and the length it spans."""
+
+    width_mm: float
+    height_mm: float
+    length_mm: float
+
+
+@dataclass
+class GaugeReport:
+    """Every finding of one map, and the bead summary (None when no bead was analysed)."""
+
+    findings: dict[str, Finding]
+    bead: BeadSummary | None
+
+    @property
+    def exceeding(self) -> list[Finding]:
+        """Findings beyond their limits, worst first."""
+        return sorted((f for f in self.findings.values() if f.exceeds),
+                      key=lambda f: -f.margin)
+
+
+@dataclass
+class _Context:
+    """What the gauges share for one map (computed once)."""
+
+    hm: HeightMap
+    profile: WeldTypeProfile
+    geom: BeadGeometry
+    reference: HeightMap | None
+
+    @property
+    def limits(self) -> Limits:
+        return self.profile.limits
+
+    @property
+    def px(self) -> float:
+        return self.hm.mm_per_px
+
+    def xy_at(self, i: int) -> tuple[float, float]:
+        """The centreline point of path sample ``i`` (the nominal path where no bead)."""
+        xy = self.geom.path.xy[i]
+        off = self.geom.offset_mm[i]
+        if np.isfinite(off):
+            xy = xy + off * self.geom.path.normal[i]
+        return float(xy[0]), float(xy[1])
+
+
+Measure = Callable[[_Context], Finding | None]
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """A defect class's measurement (registered in :data:`GAUGES`)."""
+
+    defect: str
+    quantity: str
+    measure: Measure
+
+
+# --------------------------------------------------------------------------- cuts
+def _cut(ctx: _Context) -> Finding:
+    step = ctx.geom.path.step_mm
+    found = gaps(ctx.geom)
+    g = max(found, key=lambda x: x.length_mm, default=None)
+    where = None
+    if g is not None:
+        where = ctx.xy_at(min(len(ctx.geom.path.xy) - 1,
+                              round(0.5 * (g.s_start_mm + g.s_end_mm) / step)))
+    return Finding("cut", "cut_length", g.length_mm if g else 0.0, step + ctx.px,
+                   ctx.limits.cut_reject_mm, where)
+
+
+# --------------------------------------------------------------------------- blobs
+@dataclass(frozen=True)
+class _Blob:
+    diameter_mm: float
+    peak_mm: float
+    centre: tuple[float, float]
+
+
+def _largest_blob(ctx: _Context, sign: int) -> _Blob | None:
+    """The largest patch standing out from the self-reference (``sign`` +1: up, -1: down):
+    seeded where it stands out by :data:`BLOB_CORE_MM`, grown to :data:`BLOB_EDGE_MM`
+    (hysteresis, so a bowl's diameter is its rim's, not its deep centre's). Cells that lost
+    their measurement inside the bead count as sunk (a pit whose bottom was not seen)."""
+    ref, hm = ctx.reference, ctx.hm
+    if ref is None:
+        return None
+    inner = _inner_columns(ctx)
+    both = ref.valid & hm.valid & inner
+    delta = np.where(both, (hm.z - ref.z) * sign, 0.0)
+    unseen = np.zeros_like(both)
+    if sign < 0:     # a pit seen without its bottom; sparse sampling's lone empty cells are not
+        gone = (ref.valid & ~hm.valid & inner & (ctx.geom.excess > BLOB_CORE_MM))
+        unseen = cv2.morphologyEx(gone.astype(np.uint8), cv2.MORPH_OPEN,
+                                  cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))) > 0
+    # on a steep flank a cell's height is uncertain by its slope times a pixel (sampling)
+    gy, gx = np.gradient(np.where(ref.valid, ref.z, 0.0).astype(np.float32))
+    slack = np.hypot(gx, gy)
+    core = (delta > BLOB_CORE_MM + slack) | unseen
+    edge = (delta > BLOB_EDGE_MM + slack) | unseen
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(edge.astype(np.uint8),
+                                                           connectivity=8)
+    if n <= 1:
+        return None
+    has_core = np.zeros(n, bool)
+    has_core[np.unique(labels[core])] = True
+    has_core[0] = False
+    if not has_core.any():
+        return None
+    areas = np.where(has_core, stats[:, cv2.CC_STAT_AREA], 0)
+    k = int(np.argmax(areas))
+    comp = labels == k
+    r, c = np.nonzero(comp)
+    x, y = hm.xy_of(r.mean(), c.mean())
+    peak = float(delta[comp].max())
+    return _Blob(float(2 * np.sqrt(areas[k] / np.pi) * ctx.px), peak, (float(x), float(y)))
+
+
+def _inner_columns(ctx: _Context) -> B:
+    """Columns clear of the bead's rounded ends (the self-reference is not valid there)."""
+    g = ctx.geom
+    margin = 0.5 * g.median_width_mm
+    x0 = g.path.xy[0, 0]
+    x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0]
+    inner = (x >= x0 + g.start_s_mm + margin) & (x <= x0 + g.end_s_mm - margin)
+    return np.broadcast_to(inner[None, :], ctx.hm.shape)
+
+
+def _blob_uncertainty(ctx: _Context) -> float:
+    """Two pixels on the diameter, plus the rim's uncertainty from the surface noise."""
+    return max(MIN_UNCERTAINTY_MM, 2.0 * ctx.px)
+
+
+def _hole(ctx: _Context) -> Finding | None:
+    if ctx.reference is None:
+        return None
+    b = _largest_blob(ctx, -1)
+    return Finding("hole", "hole_diameter", b.diameter_mm if b else 0.0, _blob_uncertainty(ctx),
+                   ctx.limits.hole_reject_diameter_mm, b.centre if b else None)
+
+
+def _ball(ctx: _Context) -> Finding | None:
+    if ctx.reference is None:
+        return None
+    b = _largest_blob(ctx, +1)
+    lim = ctx.limits
+    return Finding("ball", "ball_diameter", b.diameter_mm if b else 0.0, _blob_uncertainty(ctx),
+                   lim.ball_reject_diameter_mm, b.centre if b else None,
+                   {"height_mm": (b.peak_mm if b else 0.0, lim.ball_reject_height_mm)})
+
+
+# --------------------------------------------------------------------------- deviation
+def _straight_line(s: F64, off: F64, tol_mm: float = 0.15, candidates: int = 32
+                   ) -> tuple[F64, B]:
+    """Residuals of ``off`` from the line that most samples follow within ``tol_mm``
+    (lines through pairs of a coarse subsample, the best refitted on its inliers): a bend
+    of any part of the bead leaves the straight rest's line. Also the inlier mask."""
+    pick = np.unique(np.linspace(0, len(s) - 1, min(candidates, len(s))).astype(int))
+    i, j = np.triu_indices(len(pick), 1)
+    s1, s2, o1, o2 = s[pick[i]], s[pick[j]], off[pick[i]], off[pick[j]]
+    slope = (o2 - o1) / np.where(s2 != s1, s2 - s1, 1.0)
+    res = off[None, :] - (o1[:, None] + slope[:, None] * (s[None, :] - s1[:, None]))
+    inliers = np.abs(res) < tol_mm
+    best = inliers[int(np.argmax(inliers.sum(1)))]
+    for _ in range(2):                       # refit, then take the refit's own inliers
+        a, b = np.polyfit(s[best], off[best], 1)
+        fit = off - (a * s + b)
+        best = np.abs(fit) < tol_mm
+    return fit, best
+
+
+def _sides(ctx: _Context) -> F64:
+    """Per path sample, the straight stretch it belongs to (a line: one; a square: four)."""
+    g = ctx.geom
+    if g.path.kind != "square":
+        return np.zeros(len(g.s_mm))
+    return np.floor(g.s_mm / (2 * g.path.half_side_mm)).clip(0, 3)
+
+
+def _deviation(ctx: _Context) -> Finding:
+    """Centreline offset from each straight stretch's own trimmed line, on cross-sections
+    seen whole (a shadow cutting one toe shifts a section's centre), end caps left out."""
+    g = ctx.geom
+    lim = ctx.limits.deviation_reject_mm
+    # a bend at the bead's start or end peaks at its very end: end caps count (corners don't)
+    caps_ok = off_end_caps(g) if g.path.kind == "square" else g.present
+    # end caps narrow to a point, so their sections are never whole; a wide one is a mess
+    cap = ~off_end_caps(g) & (np.nan_to_num(g.width_mm) <= 1.15 * g.median_width_mm)
+    seen = whole_sections(g, width_tol=1.0) | cap
+    usable = np.isfinite(g.offset_mm) & seen & caps_ok
+    side = _sides(ctx)
+    res = np.full(len(g.s_mm), np.nan)
+    inlier = np.zeros(len(g.s_mm), bool)
+    for k in np.unique(side):
+        on = usable & (side == k)
+        if on.sum() >= 8:
+            res[on], inlier[on] = _straight_line(g.s_mm[on], g.offset_mm[on])
+    ok = np.isfinite(res)
+    if ok.sum() < 8:
+        return Finding("deviation", "deviation_offset", 0.0, lim, lim)   # nothing to say
+    idx = np.flatnonzero(ok)
+    r = res[ok]
+    k = max(3, round(1.0 / g.path.step_mm) | 1)           # 1 mm running mean: no speckle
+    smooth = np.convolve(np.pad(r, k // 2, mode="edge"), np.ones(k) / k, "valid")
+    i = int(np.argmax(np.abs(smooth)))
+    fit = res[inlier]
+    spread = 1.4826 * float(np.median(np.abs(fit - np.median(fit)))) if fit.size else lim
+    # a stretch seen only in part measures its offset on fewer sections
+    coverage = ok.sum() / max(1, (g.present & caps_ok).sum())
+    u = max(MIN_UNCERTAINTY_MM, ctx.px, 2 * spread) / max(coverage, 0.25)
+    return Finding("deviation", "deviation_offset", float(abs(smooth[i])), float(u), lim,
+                   ctx.xy_at(int(idx[i])))
+
+
+# --------------------------------------------------------------------------- excess
+def _excess(ctx: _Context) -> Finding:
+    g = ctx.geom
+    d = imbalance_profile(g)
+    ok = np.isfinite(d)
+    lim = ctx.limits
+    if ok.sum() < 3:
+        return Finding("excess", "excess_imbalance", 0.0, MIN_UNCERTAINTY_MM,
+                       lim.excess_reject_imbalance_mm)
+    n = max(1, round(lim.excess_reject_length_mm / g.path.step_mm))
+    dz = np.where(ok, d, 0.0)
+    sums = np.convolve(dz, np.ones(n), "same")
+    cnt = np.convolve(ok.astype(float), np.ones(n), "same")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(cnt >= 0.8 * n, sums / cnt, 0.0)
+    i = int(np.argmax(np.abs(mean)))
+    steps = np.diff(d[ok])                    # sample-to-sample scatter: the noise
+    spread = 1.4826 * float(np.median(np.abs(steps))) / np.sqrt(2) if steps.size else 0.0
+    return Finding("excess", "excess_imbalance", float(abs(mean[i])),
+                   max(MIN_UNCERTAINTY_MM, 3 * spread / np.sqrt(n)),
+                   lim.excess_reject_imbalance_mm, ctx.xy_at(i))
+
+
+# --------------------------------------------------------------------------- lack
+def _filled(a: F64, ok: B) -> F64:
+    """``a`` with its not-``ok`` samples replaced by the previous ok one (the first ok one
+    before any), so a short shadow neither ends nor starts a run."""
+    idx = np.where(ok, np.arange(len(a)), 0)
+    np.maximum.accumulate(idx, out=idx)
+    first = int(np.argmax(ok))
+    idx[: first] = first
+    return a[idx]
+
+
+def _lack(ctx: _Context) -> Finding:
+    """The longest stretch over which one toe stops short of its median line by more than
+    :data:`LACK_RETREAT_MM` while the other does not, and the bead is narrower by most of
+    that: a bend moves both toes (no width lost), an end cap pulls in both."""
+    g = ctx.geom
+    lim = ctx.limits.lack_reject_length_mm
+    core = whole_sections(g, width_tol=1.0) & off_end_caps(g)
+    seen = whole_sections(g, width_tol=1.0) & g.present
+    if core.sum() < 8:
+        return Finding("lack", "lack_length", 0.0, lim, lim)
+    k = max(3, round(TOE_SMOOTH_MM / g.path.step_mm) | 1)
+
+    def smooth(a: F64) -> F64:
+        return running_median(_filled(a, seen), k)
+
+    north = float(np.median(g.toe_pos_mm[core])) - smooth(g.toe_pos_mm)
+    south = smooth(g.toe_neg_mm) - float(np.median(g.toe_neg_mm[core]))
+    narrower = g.median_width_mm - smooth(g.width_mm)
+    span = np.zeros(len(g.s_mm), bool)
+    span[np.argmax(seen): len(seen) - np.argmax(seen[::-1])] = True
+    best = (0, 0, 0)
+    for mine, other in ((north, south), (south, north)):
+        flags = ((mine > LACK_RETREAT_MM) & (other < 0.5 * mine)
+                 & (narrower > 0.7 * LACK_RETREAT_MM) & span)
+        for a, e in runs(np.nan_to_num(flags).astype(bool)):
+            best = max(best, (e - a, a, e))
+    n, a, e = best
+    where = ctx.xy_at((a + e) // 2) if n else None
+    coverage = seen.sum() / max(1, g.present.sum())
+    u = (g.path.step_mm + ctx.px) / max(coverage, 0.25)
+    return Finding("lack", "lack_length", n * g.path.step_mm, float(u), lim, where)
+
+
+GAUGES: tuple[Gauge, ...] = (
+    Gauge("cut", "cut_length", _cut),
+    Gauge("hole", "hole_diameter", _hole),
+    Gauge("ball", "ball_diameter", _ball),
+    Gauge("deviation", "deviation_offset", _deviation),
+    Gauge("excess", "excess_imbalance", _excess),
+    Gauge("lack", "lack_length", _lack),
+)
+
+
+def gauge_weld(hm: HeightMap, profile: WeldTypeProfile) -> GaugeReport:
+    """Measure every defect class on ``hm``; an empty report when no bead can be analysed."""
+    try:
+        geom = analyse_bead(hm, profile)
+    except NoBeadFoundError:
+        return GaugeReport({}, None)
+    ctx = _Context(hm, profile, geom, self_reference(hm, profile))
+    findings: dict[str, Finding] = {}
+    for g in GAUGES:
+        try:
+            found = g.measure(ctx)
+        except NoBeadFoundError:
+            found = None
+        if found is not None:
+            findings[g.defect] = found
+    present = geom.present
+    top = geom.top_mm[present]
+    bead = BeadSummary(float(geom.median_width_mm),
+                       float(np.median(top)) if top.size else 0.0,
+                       float(geom.end_s_mm - geom.start_s_mm))
+    return GaugeReport(findings, bead)
+
+
+def _measurement(f: Finding) -> Measurement:
+    return Measurement(f.quantity, round(f.value_mm, 2), f.limit_mm, round(f.uncertainty_mm, 2))
+
+
+def vote(verdict: Verdict, report: GaugeReport) -> Verdict:
+    """The gauge's vote in the committee's verdict.
+
+    A finding beyond its limit by more than its uncertainty fails the weld whatever the
+    learned members said, naming that defect, its size and where it is. Otherwise the
+    learned members' decision stands, and a FAIL gets the size and place of the defect
+    class they named, as measured here.
+    """
+    worst = report.exceeding
+    verdict.member_scores["gauge"] = 1.0 if worst else 0.0
+    if verdict.decision == "ERROR":
+        return verdict
+    named = report.findings.get(verdict.defect or "")
+    if worst and (verdict.decision != "FAIL" or named is None or not named.exceeds):
+        named = worst[0]
+        verdict.decision, verdict.defect = "FAIL", named.defect
+    if verdict.decision == "FAIL" and named is not None:
+        verdict.measurement = _measurement(named)
+        if named.location_mm is not None:
+            verdict.location_mm = named.location_mm
+    return verdict
