@@ -43,6 +43,7 @@ class InspectionResult:
     heightmap: HeightMap | None
     verdict: Verdict
     timings_ms: dict[str, float] = field(default_factory=dict)
+    measurements: dict[str, float] = field(default_factory=dict)   # the gauge's, in mm
 
 
 class _Stopwatch:
@@ -125,5 +126,6 @@ def inspect_scan(path: str | Path, deciders: Deciders, identity: ScanIdentity | 
     with watch.stage("decide"):
         verdict = deciders[ident.weld_type].decide(hm)
     with watch.stage("gauge"):
-        verdict = vote(verdict, gauge_weld(hm, profile))
-    return InspectionResult(ident, hm, verdict, watch.total())
+        report = gauge_weld(hm, profile)
+        verdict = vote(verdict, report)
+    return InspectionResult(ident, hm, verdict, watch.total(), report.values())

@@ -93,6 +93,17 @@ class GaugeReport:
     findings: dict[str, Finding]
     bead: BeadSummary | None
 
+    def values(self) -> dict[str, float]:
+        """Flat figures to keep per inspection (SPC): the bead's width, height and length,
+        and every finding's value, e.g. ``{"bead_width_mm": 6.1, "hole_diameter_mm": 0.0}``."""
+        out: dict[str, float] = {}
+        if self.bead is not None:
+            out.update(bead_width_mm=self.bead.width_mm, bead_height_mm=self.bead.height_mm,
+                       bead_length_mm=self.bead.length_mm)
+        for f in self.findings.values():
+            out[f"{f.quantity}_mm"] = f.value_mm
+        return {k: round(float(v), 3) for k, v in out.items()}
+
     @property
     def exceeding(self) -> list[Finding]:
         """Findings beyond their limits, worst first."""

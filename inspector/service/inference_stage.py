@@ -114,5 +114,5 @@ class InferenceStage(Stage):
                              station=self.cfg.station, scan_name=job.display,
                              identity=res.identity, verdict=res.verdict,
                              timings_ms=res.timings_ms)
-        rec = InspectionRecord(msg, self.cfg.topic("result"), artifacts)
+        rec = InspectionRecord(msg, self.cfg.topic("result"), artifacts, res.measurements)
         return Outcome(job, rec, quarantine, claimed)

@@ -23,6 +23,7 @@ class InspectionRecord:
     result: ResultMessage
     topic: str
     artifacts: dict[str, Path] = field(default_factory=dict)   # kind -> file
+    measurements: dict[str, float] = field(default_factory=dict)   # quantity -> mm (gauge)
 
     @property
     def inspection_id(self) -> str:
