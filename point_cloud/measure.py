@@ -135,20 +135,24 @@ def blob(good: HeightMap, bad: HeightMap, sign: int = 1,
 REFERENCE_WINDOW_MM = 6.0  # along-X median window of the self-reference (wider than a lump)
 
 
-def self_reference(hm: HeightMap, profile: WeldTypeProfile) -> HeightMap | None:
+def self_reference(hm: HeightMap, profile: WeldTypeProfile,
+                   window_mm: float = REFERENCE_WINDOW_MM, *,
+                   where_unseen: bool = False) -> HeightMap | None:
     """A stand-in good map for a line weld measured alone: each cell replaced by the median
     of its row over ``REFERENCE_WINDOW_MM`` along X (a bead is uniform along the weld, a
     lump or a pore is not). ``None`` for the square path (type 7)."""
     if profile.geometry.path != "line":
         return None
-    k = round(REFERENCE_WINDOW_MM / hm.mm_per_px) | 1
+    k = round(window_mm / hm.mm_per_px) | 1
     z = np.where(hm.valid, hm.z, np.nan).astype(np.float32)
     win = np.lib.stride_tricks.sliding_window_view(
         np.pad(z, ((0, 0), (k // 2, k // 2)), mode="edge"), k, axis=1)
     seen = np.isfinite(win).sum(axis=2) >= k // 2
     med = np.full(hm.shape, np.nan, np.float32)
     med[seen] = np.nanmedian(win[seen], axis=1)
-    return hm.with_z(np.nan_to_num(med), hm.valid & seen)
+    # where_unseen: valid also on empty cells that their row's neighbours bridge (a pit
+    # whose bottom the scanner did not see)
+    return hm.with_z(np.nan_to_num(med), seen if where_unseen else hm.valid & seen)
 
 
 def blob_on_map(hm: HeightMap, profile: WeldTypeProfile, sign: int = 1,

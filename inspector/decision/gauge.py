@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -41,6 +42,10 @@ B = npt.NDArray[np.bool_]
 BLOB_CORE_MM = 0.2        # a lump or pit must stand out this far somewhere ...
 BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far (its rim)
 MIN_UNCERTAINTY_MM = 0.05
+BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer than this
+REFERENCE_WINDOW_MM = 10.0  # the bead's own median along it: over twice the largest lump
+MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
+MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
 LACK_RETREAT_MM = 1.0     # a toe this far short of its line: the bead misses the plate
 
 
@@ -119,6 +124,7 @@ class _Context:
     profile: WeldTypeProfile
     geom: BeadGeometry
     reference: HeightMap | None
+    residuals: tuple[F64, B]          # see centreline_residuals
 
     @property
     def limits(self) -> Limits:
@@ -158,7 +164,9 @@ def _cut(ctx: _Context) -> Finding:
     if g is not None:
         where = ctx.xy_at(min(len(ctx.geom.path.xy) - 1,
                               round(0.5 * (g.s_start_mm + g.s_end_mm) / step)))
-    return Finding("cut", "cut_length", g.length_mm if g else 0.0, step + ctx.px,
+    # the highest point per cell: a gap's wall cells read as bead, one cell in all
+    length = g.length_mm + ctx.px if g else 0.0
+    return Finding("cut", "cut_length", length, step + ctx.px,
                    ctx.limits.cut_reject_mm, where)
 
 
@@ -178,19 +186,24 @@ def _largest_blob(ctx: _Context, sign: int) -> _Blob | None:
     ref, hm = ctx.reference, ctx.hm
     if ref is None:
         return None
-    inner = _inner_columns(ctx)
+    inner = _inner_columns(ctx) & ~_gap_columns(ctx)
     both = ref.valid & hm.valid & inner
     delta = np.where(both, (hm.z - ref.z) * sign, 0.0)
     unseen = np.zeros_like(both)
     if sign < 0:     # a pit seen without its bottom; sparse sampling's lone empty cells are not
-        gone = (ref.valid & ~hm.valid & inner & (ctx.geom.excess > BLOB_CORE_MM))
+        # on the bead's upper half: an empty patch on a flank is as likely a shadow
+        top = ctx.geom.top_mm[ctx.geom.present]
+        on_bead = (ref.z - ctx.geom.base) > 0.5 * float(np.median(top)) if top.size else ref.valid
+        gone = ref.valid & _enclosed_gaps(hm) & inner & on_bead
         unseen = cv2.morphologyEx(gone.astype(np.uint8), cv2.MORPH_OPEN,
                                   cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))) > 0
     # on a steep flank a cell's height is uncertain by its slope times a pixel (sampling)
     gy, gx = np.gradient(np.where(ref.valid, ref.z, 0.0).astype(np.float32))
     slack = np.hypot(gx, gy)
-    core = (delta > BLOB_CORE_MM + slack) | unseen
-    edge = (delta > BLOB_EDGE_MM + slack) | unseen
+    # a patch counts when some of it is seen to stand out (an empty patch alone may be a
+    # dropout on a shiny bead: it extends a pit whose wall was seen, it is none by itself)
+    core = delta > BLOB_CORE_MM + slack
+    edge = (delta > BLOB_EDGE_MM + 0.25 * slack) | unseen
     n, labels, stats, _ = cv2.connectedComponentsWithStats(edge.astype(np.uint8),
                                                            connectivity=8)
     if n <= 1:
@@ -200,13 +213,28 @@ def _largest_blob(ctx: _Context, sign: int) -> _Blob | None:
     has_core[0] = False
     if not has_core.any():
         return None
-    areas = np.where(has_core, stats[:, cv2.CC_STAT_AREA], 0)
+    # round enough: area over the bounding box's inscribed ellipse (a strip along a toe,
+    # left by sparse sampling on a steep flank, is no pit)
+    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    round_ = stats[:, cv2.CC_STAT_AREA] >= MIN_ROUNDNESS * np.pi / 4 * np.maximum(w, h) ** 2
+    areas = np.where(has_core & round_, stats[:, cv2.CC_STAT_AREA], 0)
+    if not areas.any():
+        return None
     k = int(np.argmax(areas))
     comp = labels == k
     r, c = np.nonzero(comp)
     x, y = hm.xy_of(r.mean(), c.mean())
     peak = float(delta[comp].max())
-    return _Blob(float(2 * np.sqrt(areas[k] / np.pi) * ctx.px), peak, (float(x), float(y)))
+    # a rounded lump thins out towards its rim: the area above the edge level and above
+    # twice it, extrapolated linearly to level 0 (pits have walls: their rim is sharp)
+    a1 = a0 = float(areas[k])
+    if sign > 0:
+        a2 = float((comp & (delta > 2 * BLOB_EDGE_MM + 0.25 * slack)).sum())
+        a0 = min(max(2 * a1 - a2, a1), 1.5 * a1)
+    d = 2 * np.sqrt(a0 / np.pi) * ctx.px
+    # each cell holds the highest point that fell in it: a pit's rim cells read as rim,
+    # so a pit looks one cell narrower than it is
+    return _Blob(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
 
 
 def _inner_columns(ctx: _Context) -> B:
@@ -217,6 +245,31 @@ def _inner_columns(ctx: _Context) -> B:
     x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0]
     inner = (x >= x0 + g.start_s_mm + margin) & (x <= x0 + g.end_s_mm - margin)
     return np.broadcast_to(inner[None, :], ctx.hm.shape)
+
+
+def _enclosed_gaps(hm: HeightMap) -> B:
+    """Empty cells in patches ringed by measured ones: a shadow or a removed plate reaches
+    the map's edge or a large empty area, a pit whose bottom was not seen does not."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((~hm.valid).astype(np.uint8),
+                                                           connectivity=4)
+    h, w = hm.shape
+    x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    bw, bh = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
+    inside = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
+    small = stats[:, cv2.CC_STAT_AREA] * hm.mm_per_px ** 2 <= MAX_UNSEEN_PIT_MM2
+    keep = inside & small
+    keep[0] = False                              # label 0: the measured cells
+    return keep[labels]
+
+
+def _gap_columns(ctx: _Context) -> B:
+    """Columns of a cut and a reference window around it (its median is no bead there)."""
+    g = ctx.geom
+    x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0] - g.path.xy[0, 0]
+    near = np.zeros(len(x), bool)
+    for gap in gaps(g):
+        near |= (x >= gap.s_start_mm - ctx.px) & (x <= gap.s_end_mm + ctx.px)
+    return np.broadcast_to(near[None, :], ctx.hm.shape)
 
 
 def _blob_uncertainty(ctx: _Context) -> float:
@@ -262,32 +315,39 @@ def _straight_line(s: F64, off: F64, tol_mm: float = 0.15, candidates: int = 32
     return fit, best
 
 
-def _sides(ctx: _Context) -> F64:
+def _sides(g: BeadGeometry) -> F64:
     """Per path sample, the straight stretch it belongs to (a line: one; a square: four)."""
-    g = ctx.geom
     if g.path.kind != "square":
         return np.zeros(len(g.s_mm))
     return np.floor(g.s_mm / (2 * g.path.half_side_mm)).clip(0, 3)
 
 
-def _deviation(ctx: _Context) -> Finding:
-    """Centreline offset from each straight stretch's own trimmed line, on cross-sections
-    seen whole (a shadow cutting one toe shifts a section's centre), end caps left out."""
-    g = ctx.geom
-    lim = ctx.limits.deviation_reject_mm
-    # a bend at the bead's start or end peaks at its very end: end caps count (corners don't)
+def centreline_residuals(geom: BeadGeometry) -> tuple[F64, B]:
+    """Per path sample, the centreline's offset from its straight stretch's line (NaN where
+    not usable) and the samples that follow that line. Used: cross-sections seen whole (a
+    shadow cutting one toe shifts a section's centre) and a line bead's end caps (a bend at
+    its start or end peaks at its very tip), not a square's corners."""
+    g = geom
     caps_ok = off_end_caps(g) if g.path.kind == "square" else g.present
     # end caps narrow to a point, so their sections are never whole; a wide one is a mess
     cap = ~off_end_caps(g) & (np.nan_to_num(g.width_mm) <= 1.15 * g.median_width_mm)
-    seen = whole_sections(g, width_tol=1.0) | cap
-    usable = np.isfinite(g.offset_mm) & seen & caps_ok
-    side = _sides(ctx)
+    usable = np.isfinite(g.offset_mm) & (whole_sections(g, width_tol=1.0) | cap) & caps_ok
+    side = _sides(g)
     res = np.full(len(g.s_mm), np.nan)
     inlier = np.zeros(len(g.s_mm), bool)
     for k in np.unique(side):
         on = usable & (side == k)
         if on.sum() >= 8:
             res[on], inlier[on] = _straight_line(g.s_mm[on], g.offset_mm[on])
+    return res, inlier
+
+
+def _deviation(ctx: _Context) -> Finding:
+    """The largest centreline residual (1 mm running mean), see :func:`centreline_residuals`."""
+    g = ctx.geom
+    lim = ctx.limits.deviation_reject_mm
+    res, inlier = ctx.residuals
+    caps_ok = off_end_caps(g) if g.path.kind == "square" else g.present
     ok = np.isfinite(res)
     if ok.sum() < 8:
         return Finding("deviation", "deviation_offset", 0.0, lim, lim)   # nothing to say
@@ -382,13 +442,52 @@ GAUGES: tuple[Gauge, ...] = (
 )
 
 
+def _column_shift(hm: HeightMap, geom: BeadGeometry, residuals: F64) -> npt.NDArray[np.intp]:
+    """Per map column, how far (whole pixels) the bead bends off its straight line there:
+    only along a bend longer than :data:`BEND_MIN_MM` reaching over half a mm (a lump or a
+    pit pulls the centreline over a short stretch only), else 0."""
+    dev = np.nan_to_num(residuals)
+    min_run = round(BEND_MIN_MM / geom.path.step_mm)
+    long_bend = np.zeros(len(dev), bool)
+    for a, e in runs(np.abs(dev) > 0.15):
+        long_bend[a:e] = e - a >= min_run and np.abs(dev[a:e]).max() > 0.5
+    x = hm.xy_of(0, np.arange(hm.shape[1]))[0]
+    per_col = np.interp(x - geom.path.xy[0, 0], geom.s_mm, np.where(long_bend, dev, 0.0))
+    return np.rint(per_col / hm.mm_per_px).astype(np.intp)
+
+
+def _shift_rows(a: npt.NDArray[Any], shift: npt.NDArray[np.intp], fill: float | bool
+                ) -> npt.NDArray[Any]:
+    """``out[r, c] = a[r - shift[c], c]`` (``fill`` where that falls off the map)."""
+    rows = np.arange(a.shape[0])[:, None] - shift[None, :]
+    inside = (rows >= 0) & (rows < a.shape[0])
+    out = a[np.clip(rows, 0, a.shape[0] - 1), np.arange(a.shape[1])[None, :]]
+    return np.where(inside, out, fill)
+
+
+def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
+                   residuals: F64) -> HeightMap | None:
+    """:func:`self_reference` along the bead rather than along X: the map is straightened
+    on the bead's centreline first (a bent bead's flanks stay flanks), then put back."""
+    if geom.path.kind != "line":
+        return None
+    shift = _column_shift(hm, geom, residuals)
+    straight = hm.with_z(_shift_rows(hm.z, shift, 0.0), _shift_rows(hm.valid, shift, False))
+    ref = self_reference(straight, profile, REFERENCE_WINDOW_MM, where_unseen=True)
+    if ref is None:
+        return None
+    return ref.with_z(_shift_rows(ref.z, -shift, 0.0), _shift_rows(ref.valid, -shift, False))
+
+
 def gauge_weld(hm: HeightMap, profile: WeldTypeProfile) -> GaugeReport:
     """Measure every defect class on ``hm``; an empty report when no bead can be analysed."""
     try:
         geom = analyse_bead(hm, profile)
     except NoBeadFoundError:
         return GaugeReport({}, None)
-    ctx = _Context(hm, profile, geom, self_reference(hm, profile))
+    residuals = centreline_residuals(geom)
+    ctx = _Context(hm, profile, geom, bead_reference(hm, profile, geom, residuals[0]),
+                   residuals)
     findings: dict[str, Finding] = {}
     for g in GAUGES:
         try:
