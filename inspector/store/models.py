@@ -1,4 +1,5 @@
-"""ORM models: inspections (all), artifacts (FAIL/ERROR evidence), reviews, the outbox.
+"""ORM models: inspections (all), artifacts (FAIL/ERROR evidence), measurements (the gauge's
+figures), reviews, the outbox.
 
 The schema itself is created by the alembic migrations in ``inspector/store/migrations``;
 these classes must match them (a test compares the two).
@@ -9,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -48,6 +49,9 @@ class Inspection(Base):
 
     artifacts: Mapped[list[Artifact]] = relationship(back_populates="inspection",
                                                      cascade="all, delete-orphan")
+    measurements: Mapped[list[Measurement]] = relationship(
+        back_populates="inspection", cascade="all, delete-orphan",
+        order_by="Measurement.quantity")
     reviews: Mapped[list[Review]] = relationship(back_populates="inspection",
                                                  cascade="all, delete-orphan",
                                                  order_by="Review.id")
@@ -66,6 +70,21 @@ class Artifact(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow,
                                                  index=True)
     inspection: Mapped[Inspection] = relationship(back_populates="artifacts")
+
+
+class Measurement(Base):
+    """One figure the gauge measured on the inspection's map, in mm (``bead_width_mm``,
+    ``hole_diameter_mm``, ...): one row per quantity and inspection, for SPC."""
+
+    __tablename__ = "measurements"
+    __table_args__ = (Index("ix_measurements_quantity_inspection_id", "quantity",
+                            "inspection_id"),)
+
+    inspection_id: Mapped[str] = mapped_column(ForeignKey("inspections.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    quantity: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value_mm: Mapped[float] = mapped_column(Float)
+    inspection: Mapped[Inspection] = relationship(back_populates="measurements")
 
 
 class Review(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,7 +14,14 @@ from sqlalchemy import ColumnElement, Result, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from inspector.service.messages import ResultMessage
-from inspector.store.models import Artifact, Inspection, OutboxMessage, Review, utcnow
+from inspector.store.models import (
+    Artifact,
+    Inspection,
+    Measurement,
+    OutboxMessage,
+    Review,
+    utcnow,
+)
 
 
 @dataclass
@@ -41,7 +49,10 @@ class Pending:
 
 
 def record_inspection(factory: sessionmaker[Session], rec: InspectionRecord) -> bool:
-    """Insert the inspection, its artifacts and its outbox row atomically.
+    """Insert the inspection, its artifacts, its measurements and its outbox row atomically.
+
+    A measurement that is not a finite number (the gauge could not tell) is left out: it
+    must not cost the inspection its row.
 
     Returns False when the inspection id exists already: a scan re-processed after a crash,
     or delivered again, keeps its first decision. That decision is queued to be published
@@ -66,6 +77,8 @@ def record_inspection(factory: sessionmaker[Session], rec: InspectionRecord) -> 
             threshold=r.threshold, defect=r.defect, reason=r.reason,
             bundle_version=r.bundle_version, result=data,
             artifacts=[Artifact(kind=k, path=str(p)) for k, p in rec.artifacts.items()],
+            measurements=[Measurement(quantity=q, value_mm=float(v))
+                          for q, v in sorted(rec.measurements.items()) if math.isfinite(v)],
         ))
         s.flush()
         s.add(OutboxMessage(inspection_id=rec.inspection_id, topic=rec.topic,

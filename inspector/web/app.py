@@ -1,4 +1,4 @@
-"""The review web app: list, detail + verdict, artifact images, export, trends, login.
+"""The review web app: list, detail + verdict, artifact images, export, trends, SPC, login.
 
 Built with :func:`create_app` on a session factory of the inspector's store (the same
 SQLAlchemy models the daemon writes). Every route sits behind :class:`AuthMiddleware`.
@@ -51,6 +51,7 @@ from inspector.web.listing import (
     page_of_inspections,
 )
 from inspector.web.params import BadParamError, choice, one_of, query_of
+from inspector.web.spc import DEFAULT_SHIFTS, Shift
 from inspector.web.throttle import Throttle
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ class WebSettings:
     export_dir: Path | None = None       # None: export is switched off
     types_file: Path | None = None       # weld-type profiles for the export's shape check
     page_size: int = PER_PAGE
+    shifts: tuple[Shift, ...] = DEFAULT_SHIFTS   # the SPC page's shifts (UTC)
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -213,6 +215,12 @@ def trends_page(request: Request) -> Response:
     return render(request, "trends.html", {"t": t})
 
 
+def spc_page(request: Request) -> Response:
+    settings = settings_of(request)
+    return render(request, "spc.html",
+                  {"v": views.spc(settings.factory, query_of(request), settings.shifts)})
+
+
 # ---------------------------------------------------------------------------- errors
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
@@ -251,6 +259,7 @@ def create_app(settings: WebSettings, throttle: Throttle | None = None) -> Starl
         Route("/export", export_page, methods=["GET"]),
         Route("/export", csrf_protected(run_export), methods=["POST"]),
         Route("/trends", trends_page),
+        Route("/spc", spc_page),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     keys = Keys(settings.token)

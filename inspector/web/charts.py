@@ -6,7 +6,8 @@ get a ``<title>`` so hovering a point or bar shows the number.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
 from markupsafe import Markup
@@ -34,6 +35,35 @@ def nice_ceiling(x: float) -> float:
     return next(m * k for m in (1, 2, 2.5, 5, 10) if m * k >= x * (1 - 1e-12))
 
 
+Box = tuple[int, int, int, int]         # left, top, width, height of the plot area
+
+
+def _axes(box: Box, y_ticks: Sequence[tuple[float, str]], x_labels: Sequence[str],
+          x: Callable[[int], float], max_x_labels: int = 8) -> list[str]:
+    """The plot area's frame, grid lines at ``y_ticks`` (pixel, label) and some x labels."""
+    left, top, pw, ph = box
+    body = [f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fff" '
+            f'stroke="#999"/>']
+    for yy, label in y_ticks:
+        body.append(f'<line x1="{left}" x2="{left + pw}" y1="{yy:.1f}" y2="{yy:.1f}" '
+                    f'stroke="#ddd"/><text x="{left - 4}" y="{yy + 4:.1f}" text-anchor="end" '
+                    f'{FONT}>{escape(label)}</text>')
+    every = max(1, -(-len(x_labels) // max_x_labels))
+    for i, lab in enumerate(x_labels):
+        if i % every == 0:
+            body.append(f'<text x="{x(i):.1f}" y="{top + ph + 16}" text-anchor="middle" '
+                        f'{FONT}>{escape(lab)}</text>')
+    return body
+
+
+def nice_range(lo: float, hi: float, steps: int = 4) -> tuple[float, float, float]:
+    """An axis ``(bottom, top, step)`` holding ``lo..hi`` on a 1/2/2.5/5 x 10^k grid."""
+    if hi - lo < 1e-9:
+        lo, hi = lo - max(abs(lo) * 0.05, 0.05), hi + max(abs(hi) * 0.05, 0.05)
+    step = nice_ceiling((hi - lo) / steps)
+    return math.floor(lo / step + 1e-9) * step, math.ceil(hi / step - 1e-9) * step, step
+
+
 def line_chart(x_labels: Sequence[str], series: Mapping[str, Sequence[float | None]], *,
                notes: Mapping[str, Sequence[str]] | None = None, percent: bool = True,
                width: int = 760, height: int = 280, title: str = "") -> Markup:
@@ -54,19 +84,9 @@ def line_chart(x_labels: Sequence[str], series: Mapping[str, Sequence[float | No
     def y(v: float) -> float:
         return top + ph * (1 - v * scale / y_top)
 
-    body = [f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="#fff" '
-            f'stroke="#999"/>']
-    for k in range(5):
-        yv = y_top * k / 4
-        yy = top + ph * (1 - k / 4)
-        body.append(f'<line x1="{left}" x2="{left + pw}" y1="{yy:.1f}" y2="{yy:.1f}" '
-                    f'stroke="#ddd"/><text x="{left - 4}" y="{yy + 4:.1f}" text-anchor="end" '
-                    f'{FONT}>{yv:g}{"%" if percent else ""}</text>')
-    every = max(1, -(-n // 8))
-    for i, lab in enumerate(x_labels):
-        if i % every == 0:
-            body.append(f'<text x="{x(i):.1f}" y="{top + ph + 16}" text-anchor="middle" '
-                        f'{FONT}>{escape(lab)}</text>')
+    ticks = [(top + ph * (1 - k / 4), f'{y_top * k / 4:g}{"%" if percent else ""}')
+             for k in range(5)]
+    body = _axes((left, top, pw, ph), ticks, x_labels, x)
     for si, (name, vs) in enumerate(series.items()):
         c = colour(si)
         run: list[str] = []
@@ -89,10 +109,60 @@ def line_chart(x_labels: Sequence[str], series: Mapping[str, Sequence[float | No
     return _svg(width, height, body, title)
 
 
+def control_chart(x_labels: Sequence[str], values: Sequence[float], *,
+                  limits: tuple[float, float, float] | None, out: Sequence[bool],
+                  links: Sequence[str] | None = None, unit: str = "mm", width: int = 760,
+                  height: int = 260, title: str = "") -> Markup:
+    """A Shewhart chart: the values in order, the centre line (solid) and the control limits
+    ``(lcl, centre, ucl)`` (dashed); points flagged in ``out`` are red and larger.
+
+    ``links[i]``: where clicking point ``i`` goes (its inspection).
+    """
+    left, right, top, bottom = 56, 92, 12, 40
+    pw, ph = width - left - right, height - top - bottom
+    shown = [*values, *(limits or ())] or [0.0, 1.0]
+    pad = (max(shown) - min(shown)) * 0.04                   # points off the frame's edge
+    lo, hi, step = nice_range(min(shown) - pad, max(shown) + pad)
+    n = max(len(values), 1)
+
+    def x(i: int) -> float:
+        return left + (pw * (i + 0.5) / n)
+
+    def y(v: float) -> float:
+        return top + ph * (hi - v) / (hi - lo)
+
+    ticks = [(y(lo + k * step), f"{round(lo + k * step, 6):g}")
+             for k in range(round((hi - lo) / step) + 1)]
+    body = _axes((left, top, pw, ph), ticks, x_labels, x, max_x_labels=6)
+    if limits is not None:
+        for name, v in zip(("LCL", "CL", "UCL"), limits, strict=True):
+            dash = "" if name == "CL" else ' stroke-dasharray="6 4"'
+            c = "#2ca02c" if name == "CL" else "#d62728"
+            body.append(f'<line class="{name.lower()}" x1="{left}" x2="{left + pw}" '
+                        f'y1="{y(v):.1f}" y2="{y(v):.1f}" stroke="{c}" stroke-width="1.5"'
+                        f'{dash}/><text x="{left + pw + 4}" y="{y(v) + 4:.1f}" fill="{c}" '
+                        f'{FONT}>{name} {v:.3f}</text>')
+    if values:
+        pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+        body.append(f'<polyline fill="none" stroke="{PALETTE[0]}" stroke-width="1.2" '
+                    f'points="{pts}"/>')
+    for i, v in enumerate(values):
+        cls, r, c = ("ooc", 4.5, "#d62728") if out[i] else ("pt", 2.5, PALETTE[0])
+        note = ", out of control" if out[i] else ""
+        dot = (f'<circle class="{cls}" cx="{x(i):.1f}" cy="{y(v):.1f}" r="{r}" fill="{c}">'
+               f'<title>{escape(x_labels[i])}: {v:.3f} {escape(unit)}{note}</title></circle>')
+        body.append(f'<a href="{escape(links[i])}">{dot}</a>' if links else dot)
+    return _svg(width, height, body, title)
+
+
 def stacked_bars(stacks: Mapping[str, Mapping[str, int]], classes: Sequence[str], *,
-                 width: int = 760, bar_h: int = 22, title: str = "") -> Markup:
-    """One horizontal 100 % bar per row, split by class share; the count sits in the title."""
-    left, right, top = 70, 20, 28
+                 width: int = 760, bar_h: int = 22, label_width: int = 70,
+                 title: str = "") -> Markup:
+    """One horizontal 100 % bar per row, split by class share; the count sits in the title.
+
+    ``label_width``: room left of the bars for the row names.
+    """
+    left, right, top = label_width, 20, 28
     pw = width - left - right
     body = []
     for ci, cls in enumerate(classes):          # legend on top

@@ -1,8 +1,9 @@
-"""Template-ready views of store rows: list rows, the detail page, the trends page."""
+"""Template-ready views of store rows: list rows, the detail page, the trends and SPC pages."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +14,17 @@ from inspector.store.models import Inspection, as_utc
 from inspector.web import charts
 from inspector.web.images import colour_stops
 from inspector.web.params import Params, choice, whole
+from inspector.web.spc import (
+    MAX_POINTS,
+    ControlChart,
+    Shift,
+    control_chart,
+    defect_mix_by_shift,
+    shift_labels,
+    weld_types_seen,
+)
 from inspector.web.trends import BIN_SECONDS, defect_mix, reject_series, window
+from point_cloud.config import WELD_TYPES
 from synth_defects.classes import BAD_CLASSES
 
 DEFAULT_BINS = {"day": 14, "hour": 48}
@@ -64,6 +75,12 @@ def detail(insp: Inspection, scale_mm: tuple[float, float] | None = None) -> dic
                         for r in reversed(insp.reviews)]}
 
 
+def class_order(mixes: Iterable[Mapping[str, int]]) -> list[str]:
+    """The defect classes present in ``mixes``: the known ones in their order, then others."""
+    seen = {c for m in mixes for c, n in m.items() if n}
+    return [c for c in BAD_CLASSES if c in seen] + sorted(seen - set(BAD_CLASSES))
+
+
 def trends(factory: sessionmaker[Session], params: Params,
            now: datetime | None = None) -> dict[str, Any]:
     """Reject rate per weld type per bin and the FAIL defect-class mix over the same window."""
@@ -77,8 +94,7 @@ def trends(factory: sessionmaker[Session], params: Params,
                                                          strict=True)]
              for wt in series.totals}
     mix = defect_mix(factory, since, until)
-    classes = [c for c in BAD_CLASSES if any(c in m for m in mix.values())]
-    classes += sorted({c for m in mix.values() for c in m} - set(classes))
+    classes = class_order(mix.values())
     table = [{"weld_type": wt, "scans": int(series.totals[wt].sum()),
               "fails": int(series.fails[wt].sum()), "errors": int(series.errors[wt].sum())}
              for wt in series.totals]
@@ -88,3 +104,48 @@ def trends(factory: sessionmaker[Session], params: Params,
                                             title="reject rate per weld type"),
             "mix_chart": charts.stacked_bars({f"type {k}": v for k, v in mix.items()}, classes,
                                              title="defect-class mix of FAILs")}
+
+
+SPC_DAYS, MAX_SPC_DAYS = 7, 90
+SPC_QUANTITIES = {"bead_width_mm": "Bead width", "bead_height_mm": "Bead height"}
+
+
+def _control(chart: ControlChart, name: str) -> dict[str, Any]:
+    """One control chart's SVG and its numbers for the table."""
+    lim, out = chart.limits, chart.out
+    return {"name": name, "quantity": chart.quantity, "n": len(chart.points),
+            "limits": lim, "out": sum(out), "svg": charts.control_chart(
+                [f"{p.at:%m-%d %H:%M}" for p in chart.points], [p.value for p in chart.points],
+                limits=(lim.lcl, lim.centre, lim.ucl) if lim else None, out=out,
+                links=[f"/inspections/{p.inspection_id}" for p in chart.points],
+                title=f"{name} control chart")}
+
+
+def spc(factory: sessionmaker[Session], params: Params, shifts: Sequence[Shift],
+        now: datetime | None = None) -> dict[str, Any]:
+    """Bead width and height control charts and the FAIL defect share per shift of one weld
+    type (default: the lowest with scans) over the last ``days`` days."""
+    chosen = choice(params, "weld_type", [str(t) for t in WELD_TYPES])
+    days = whole(params, "days", 1, MAX_SPC_DAYS) or SPC_DAYS
+    until = now or datetime.now(UTC)
+    since = until - timedelta(days=days)
+    seen = weld_types_seen(factory, since, until)
+    weld_type = int(chosen) if chosen else next(iter(seen), None)
+    out: dict[str, Any] = {"weld_type": weld_type, "days": days, "since": since,
+                           "until": until, "weld_types": WELD_TYPES, "seen": seen,
+                           "max_days": MAX_SPC_DAYS, "max_points": MAX_POINTS}
+    if weld_type is None:
+        return out
+    mix = defect_mix_by_shift(factory, weld_type, since, until, shifts)
+    classes = class_order(mix.fails.values())
+    rows = [{"name": sh.name, "label": label, "scans": mix.scans[label],
+             "fails": sum(mix.fails[label].values()),
+             "shares": [mix.share(label, c) for c in classes]}
+            for sh, label in shift_labels(shifts).items()]
+    out.update(
+        charts=[_control(control_chart(factory, weld_type, q, since, until), name)
+                for q, name in SPC_QUANTITIES.items()],
+        shift_rows=rows, classes=classes, any_fail=any(r["fails"] for r in rows),
+        mix_chart=charts.stacked_bars(mix.fails, classes, label_width=130,
+                                      title="defect-class share of FAILs per shift"))
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from factories import add_inspection, make_record
 from jsonschema import Draft202012Validator
 from sqlalchemy import func, inspect, select, text, update
@@ -24,6 +27,7 @@ from inspector.service.messages import ResultMessage, result_schema
 from inspector.store import Artifact, Inspection, OutboxMessage, Review, open_store
 from inspector.store.db import make_engine, migrate
 from inspector.store.models import Base, utcnow
+from inspector.store.models import Measurement as MeasurementRow
 from inspector.store.outbox import (
     dead_count,
     mark_dead,
@@ -98,26 +102,35 @@ def test_sqlite_is_wal_and_migrations_match_models(tmp_path: Path) -> None:
     engine, _ = open_store(f"sqlite:///{tmp_path / 'b.db'}")
     with engine.connect() as c:
         assert c.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+        assert c.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     insp = inspect(engine)
     for table in Base.metadata.sorted_tables:
         db_cols = {c["name"] for c in insp.get_columns(table.name)}
         assert db_cols == {c.name for c in table.columns}, table.name
+    assert schema_drift(engine) == []
     engine.dispose()
     engine2, _ = open_store(f"sqlite:///{tmp_path / 'b.db'}")     # re-running is a no-op
     engine2.dispose()
 
 
+def schema_drift(engine: Any) -> list[Any]:
+    """What alembic's autogenerate finds between the migrated database and the models."""
+    with engine.connect() as c:
+        return list(compare_metadata(MigrationContext.configure(c), Base.metadata))
+
+
 def test_outbox_row_shares_the_inspection_transaction(tmp_path: Path) -> None:
-    """A failing outbox insert leaves no inspection row behind."""
+    """A failing outbox insert leaves no inspection row (nor measurement) behind."""
     engine, factory = open_store(f"sqlite:///{tmp_path / 'c.db'}")
     rec = make_record(7)
+    rec.measurements = {"bead_width_mm": 6.0}
     rec.topic = None  # type: ignore[assignment]    # NOT NULL violation in the outbox insert
     with pytest.raises(Exception, match="NOT NULL"):
         record_inspection(factory, rec)
     with factory() as s:
         assert s.scalars(select(Inspection)).all() == []
         assert s.scalars(select(OutboxMessage)).all() == []
+        assert s.scalars(select(MeasurementRow)).all() == []
     engine.dispose()
 
 
@@ -130,6 +143,70 @@ def test_artifact_retention_prunes_files_and_rows(tmp_path: Path) -> None:
     assert png.exists()
     assert prune_artifacts(factory, retention_days=1e-9) == 1
     assert not png.exists()
+    engine.dispose()
+
+
+GAUGED = {"bead_width_mm": 6.125, "bead_height_mm": 2.05, "bead_length_mm": 41.5,
+          "hole_diameter_mm": 0.0, "ball_diameter_mm": math.nan}    # NaN: not kept
+
+
+def measured(n: int, days_ago: float, figures: dict[str, float]) -> Any:
+    """Record ``n`` made ``days_ago`` days ago with the gauge's ``figures``."""
+    rec = make_record(n, "FAIL" if n % 2 else "PASS", when=utcnow() - timedelta(days=days_ago))
+    rec.measurements = dict(figures)
+    return rec
+
+
+def measurement_rows(factory: sessionmaker[Session]) -> dict[str, dict[str, float]]:
+    with factory() as s:
+        rows = s.execute(select(MeasurementRow.inspection_id, MeasurementRow.quantity,
+                                MeasurementRow.value_mm)).all()
+    out: dict[str, dict[str, float]] = {}
+    for iid, quantity, value in rows:
+        out.setdefault(iid[-1], {})[quantity] = value
+    return out
+
+
+def exercise_measurements(url: str) -> None:
+    """Every finite figure becomes a row with its inspection, once; pruning takes them along."""
+    engine, factory = open_store(url)
+    kept = {k: v for k, v in GAUGED.items() if not math.isnan(v)}
+    assert record_inspection(factory, measured(1, 40, GAUGED))
+    assert record_inspection(factory, measured(2, 1, {"bead_width_mm": 5.9}))
+    assert record_inspection(factory, measured(3, 40, {}))          # could not be measured
+    assert not record_inspection(factory, measured(1, 40, {"bead_width_mm": 9.0}))  # a repeat
+    assert measurement_rows(factory) == {"1": kept, "2": {"bead_width_mm": 5.9}}
+    with factory() as s:
+        first = s.get(Inspection, f"{1:032x}")
+        assert first is not None
+        assert [(m.quantity, m.value_mm) for m in first.measurements] == sorted(kept.items())
+    mark_delivered(factory, [p.seq for p in pending(factory)])
+    assert prune_inspections(factory, 30) == (2, 2)
+    assert measurement_rows(factory) == {"2": {"bead_width_mm": 5.9}}
+    engine.dispose()
+
+
+def test_measurements_are_stored_with_the_inspection_and_pruned_with_it(tmp_path: Path) -> None:
+    exercise_measurements(f"sqlite:///{tmp_path / 'g.db'}")
+
+
+def test_measurement_migration_round_trip(tmp_path: Path) -> None:
+    """0002 -> 0003 on a store with inspections; down again drops the table only."""
+    url = f"sqlite:///{tmp_path / 'm3.db'}"
+    engine = make_engine(url)
+    migrate(engine, "0002")
+    assert "measurements" not in inspect(engine).get_table_names()
+    head, factory = open_store(url)
+    record_inspection(factory, measured(1, 0, {"bead_width_mm": 6.0}))
+    assert [c["column_names"] for c in inspect(head).get_indexes("measurements")] == [
+        ["quantity", "inspection_id"]]
+    migrate(engine, "0002", down=True)
+    assert "measurements" not in inspect(engine).get_table_names()
+    assert count(factory, Inspection) == 1
+    migrate(engine)
+    assert measurement_rows(factory) == {}
+    assert schema_drift(engine) == []
+    head.dispose()
     engine.dispose()
 
 
@@ -276,3 +353,11 @@ def test_postgres_store_round_trip(pg_database: str) -> None:
     assert out["decision_1"] == "PASS"
     assert out["left"] == [f"{2:032x}"]
     assert out["resent"] == [(f"{1:032x}", "PASS")]
+
+
+@pytest.mark.postgres
+def test_postgres_keeps_and_prunes_measurements(pg_database: str) -> None:
+    exercise_measurements(pg_database)
+    engine = make_engine(pg_database)
+    assert schema_drift(engine) == []
+    engine.dispose()

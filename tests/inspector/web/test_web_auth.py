@@ -27,7 +27,7 @@ def get_routes(line: Line) -> list[str]:
     with line.factory() as s:
         aid = s.scalars(select(Artifact.id).order_by(Artifact.id)).first()
     return ["/", "/inspections", f"/inspections/{line.ids['ball']}", f"/artifacts/{aid}",
-            f"/artifacts/{aid}/thumb", "/export", "/trends", "/static/style.css"]
+            f"/artifacts/{aid}/thumb", "/export", "/trends", "/spc", "/static/style.css"]
 
 
 def post_routes(line: Line) -> list[str]:

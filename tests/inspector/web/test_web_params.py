@@ -46,6 +46,14 @@ TRENDS_CASES = [
     ("bin=day&bin=hour", "bin: expected one value, found 2"),
 ]
 
+SPC_CASES = [
+    (f"days={HUGE}", "days: expected a whole number 1..90, found '9223372036854775807'"),
+    ("days=-1", "days: expected a whole number 1..90"),
+    ("days=%C2%B2", "days: expected a whole number 1..90, found '²'"),
+    ("weld_type=3.0", "weld_type: expected one of 2, 3, 4, 5, 7, 8, 9, 10, 11, found '3.0'"),
+    ("weld_type=3&weld_type=5", "weld_type: expected one value, found 2"),
+]
+
 
 def error_of(page: str) -> str:
     """The message of an error page."""
@@ -60,7 +68,8 @@ def review_count(line: Line) -> int:
 
 
 @pytest.mark.parametrize(("path", "cases"), [("/inspections", LIST_CASES),
-                                             ("/trends", TRENDS_CASES)])
+                                             ("/trends", TRENDS_CASES),
+                                             ("/spc", SPC_CASES)])
 def test_hostile_query_values_get_a_400_naming_the_parameter(
         browser: TestClient, path: str, cases: list[tuple[str, str]]) -> None:
     for query, message in cases:
@@ -104,7 +113,7 @@ def test_every_route_answers_hostile_queries_below_500(browser: TestClient, line
     with line.factory() as s:
         aid = s.scalars(select(Artifact.id).order_by(Artifact.id)).first()
     routes = ["/", "/inspections", f"/inspections/{line.ids['ball']}", f"/artifacts/{aid}",
-              f"/artifacts/{aid}/thumb", "/export", "/trends", "/login"]
+              f"/artifacts/{aid}/thumb", "/export", "/trends", "/spc", "/login"]
     queries = [f"page={HUGE}", "page=-1", f"per_page={HUGE}", "bins=%C2%B2", "bin=%00",
                "date_to=9999-12-31", "date_from=x", f"weld_type={HUGE}", "saved=" + "1" * 99,
                "next=" + "/" * 3000, "decision=" + "A" * 4000, "review=%FF%FE"]
@@ -112,7 +121,7 @@ def test_every_route_answers_hostile_queries_below_500(browser: TestClient, line
             for route in routes}
     assert max(max(c) for c in seen.values()) < 500, seen
     assert {route: c[400] for route, c in seen.items() if c[400]} == {   # the rest ignore them
-        "/inspections": 9, "/trends": 4, routes[2]: 3, "/login": 2}
+        "/inspections": 9, "/trends": 4, "/spc": 3, routes[2]: 3, "/login": 2}
 
 
 def test_path_ids_out_of_range_are_404(browser: TestClient, line: Line) -> None:
@@ -147,6 +156,8 @@ def test_bounds_themselves_are_accepted_and_per_page_pages(browser: TestClient,
     assert 'href="/inspections?page=2&amp;per_page=3"' in page        # the pager keeps it
     assert '<input type="hidden" name="per_page" value="3">' in page  # and the filter form
     assert browser.get("/trends?bins=400&bin=hour").status_code == 200
+    assert browser.get("/spc?days=90&weld_type=11").status_code == 200
+    assert browser.get("/spc?days=1&weld_type=2").status_code == 200
     assert browser.get(f"/inspections/{line.ids['ball']}?saved=1").status_code == 200
 
 
