@@ -45,6 +45,7 @@ MIN_UNCERTAINTY_MM = 0.05
 BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer than this
 REFERENCE_WINDOW_MM = 10.0  # the bead's own median along it: over twice the largest lump
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
+END_MARGIN_MM = 1.0       # pits and lumps are looked for this far in from the end caps
 MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
 LACK_RETREAT_MM = 1.0     # a toe this far short of its line: the bead misses the plate
 
@@ -238,9 +239,10 @@ def _largest_blob(ctx: _Context, sign: int) -> _Blob | None:
 
 
 def _inner_columns(ctx: _Context) -> B:
-    """Columns clear of the bead's rounded ends (the self-reference is not valid there)."""
+    """Columns clear of the bead's rounded ends and end craters (the contract allows
+    craters; the self-reference does not hold there)."""
     g = ctx.geom
-    margin = 0.5 * g.median_width_mm
+    margin = 0.5 * g.median_width_mm + END_MARGIN_MM
     x0 = g.path.xy[0, 0]
     x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0]
     inner = (x >= x0 + g.start_s_mm + margin) & (x <= x0 + g.end_s_mm - margin)
@@ -476,6 +478,13 @@ def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
     ref = self_reference(straight, profile, REFERENCE_WINDOW_MM, where_unseen=True)
     if ref is None:
         return None
+    # near the bead's ends a window would reach past them: take the nearest full window's
+    x = hm.xy_of(0, np.arange(hm.shape[1]))[0] - geom.path.xy[0, 0]
+    half = 0.5 * REFERENCE_WINDOW_MM
+    lo, hi = geom.start_s_mm + half, geom.end_s_mm - half
+    if hi > lo:
+        cols = np.abs(x[None, :] - np.clip(x, lo, hi)[:, None]).argmin(axis=1)
+        ref = ref.with_z(ref.z[:, cols], ref.valid[:, cols])
     return ref.with_z(_shift_rows(ref.z, -shift, 0.0), _shift_rows(ref.valid, -shift, False))
 
 
