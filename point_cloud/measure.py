@@ -205,7 +205,7 @@ def off_end_caps(geom: BeadGeometry) -> B:
 
 
 # --------------------------------------------------------------------------- imbalance
-def _profile_at(geom: BeadGeometry, t: F64, which: str = "profiles") -> F64:
+def profile_at(geom: BeadGeometry, t: F64, which: str = "profiles") -> F64:
     """Per sample i, the cross-section ``geom.<which>[i]`` interpolated at offset t[i]."""
     t0, dt = geom.profile_t_mm[0], geom.profile_t_mm[1] - geom.profile_t_mm[0]
     u = np.clip((np.nan_to_num(t) - t0) / dt, 0, len(geom.profile_t_mm) - 1.001)
@@ -221,7 +221,7 @@ def imbalance_profile(geom: BeadGeometry) -> F64:
     south (between the toes). NaN where the cross-section is not seen whole."""
     mid = 0.5 * (geom.toe_pos_mm + geom.toe_neg_mm)
     q = 0.25 * geom.width_mm
-    out = _profile_at(geom, mid + q) - _profile_at(geom, mid - q)
+    out = profile_at(geom, mid + q) - profile_at(geom, mid - q)
     return np.where(whole_sections(geom) & off_end_caps(geom), out, np.nan)
 
 

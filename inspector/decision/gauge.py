@@ -27,8 +27,8 @@ from point_cloud.errors import NoBeadFoundError
 from point_cloud.measure import (
     TOE_SMOOTH_MM,
     gaps,
-    imbalance_profile,
     off_end_caps,
+    profile_at,
     running_median,
     runs,
     self_reference,
@@ -368,9 +368,32 @@ def _deviation(ctx: _Context) -> Finding:
 
 
 # --------------------------------------------------------------------------- excess
+def _imbalance(g: BeadGeometry, residuals: F64) -> F64:
+    """Per path sample: height a quarter of the bead's width north of its middle minus a
+    quarter width south; NaN unless both points were measured (a shadow or a removed plate
+    beyond the toes does not matter), end caps left out. The middle is the straight line
+    the toes' midpoints follow (excess material over a section moves a toe there), except
+    where the bead really bends."""
+    k = max(3, round(1.0 / g.path.step_mm) | 1)
+    local = running_median(0.5 * (g.toe_pos_mm + g.toe_neg_mm), k)
+    ok = np.isfinite(local) & g.present & off_end_caps(g)
+    mid = local
+    if ok.sum() >= 8 and g.path.kind == "line":
+        _, on_line = _straight_line(g.s_mm[ok], local[ok])
+        a, b = np.polyfit(g.s_mm[ok][on_line], local[ok][on_line], 1)
+        bends = np.abs(np.nan_to_num(residuals)) >= 0.5
+        mid = np.where(bends, local, a * g.s_mm + b)
+    q = 0.25 * g.median_width_mm
+    north, south = mid + q, mid - q
+    seen = ((profile_at(g, north, "seen_profiles") >= 0.99)
+            & (profile_at(g, south, "seen_profiles") >= 0.99))
+    ok = seen & np.isfinite(mid) & g.present & off_end_caps(g)
+    return np.where(ok, profile_at(g, north) - profile_at(g, south), np.nan)
+
+
 def _excess(ctx: _Context) -> Finding:
     g = ctx.geom
-    d = imbalance_profile(g)
+    d = _imbalance(g, ctx.residuals[0])
     ok = np.isfinite(d)
     lim = ctx.limits
     if ok.sum() < 3:
