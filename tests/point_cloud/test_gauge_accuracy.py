@@ -25,8 +25,9 @@ SAMPLE_PER_CLASS = 24
 MAX_FALSE_REJECTS = 1
 # Within tolerance, of 24 per class: what the gauge holds today (a ratchet; raise it as the
 # gauge improves). On 200 per class (bench/gauge_accuracy.py) it measured cut 100 %,
-# ball 85 %, hole 84.5 %, deviation 71.5 %, excess 41 %: the 95 % is met for cuts only.
-MIN_WITHIN = {"cut": 23, "hole": 18, "ball": 18, "deviation": 15, "excess": 7}
+# ball 85 %, hole 84.5 %, deviation 71.5 %; excess 100 % of 60: the 95 % bar is met for cuts and
+# excess only.
+MIN_WITHIN = {"cut": 23, "hole": 18, "ball": 18, "deviation": 15, "excess": 21}
 
 
 def _map(defect: str, weld_type: int, seed: int, **kw: Any) -> tuple[HeightMap, AnalyticScan]:
