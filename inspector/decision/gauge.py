@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inspector.decision.unrolled import Patch, largest_unrolled_blob
 from inspector.verdict import Measurement, Verdict
 from point_cloud.bead_geometry import BeadGeometry, analyse_bead
 from point_cloud.config import Limits, WeldTypeProfile
@@ -40,6 +41,8 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
 BLOB_CORE_MM = 0.2        # a lump or pit must stand out this far somewhere ...
+# a closed bead's start/stop crater dips up to ~0.4 mm: a pit there must go deeper
+SQUARE_PIT_CORE_MM = 0.5
 BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far (its rim)
 MIN_UNCERTAINTY_MM = 0.05
 BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer than this
@@ -172,14 +175,7 @@ def _cut(ctx: _Context) -> Finding:
 
 
 # --------------------------------------------------------------------------- blobs
-@dataclass(frozen=True)
-class _Blob:
-    diameter_mm: float
-    peak_mm: float
-    centre: tuple[float, float]
-
-
-def _largest_blob(ctx: _Context, sign: int) -> _Blob | None:
+def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     """The largest patch standing out from the self-reference (``sign`` +1: up, -1: down):
     seeded where it stands out by :data:`BLOB_CORE_MM`, grown to :data:`BLOB_EDGE_MM`
     (hysteresis, so a bowl's diameter is its rim's, not its deep centre's). Cells that lost
@@ -235,7 +231,7 @@ def _largest_blob(ctx: _Context, sign: int) -> _Blob | None:
     d = 2 * np.sqrt(a0 / np.pi) * ctx.px
     # each cell holds the highest point that fell in it: a pit's rim cells read as rim,
     # so a pit looks one cell narrower than it is
-    return _Blob(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
+    return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
 
 
 def _inner_columns(ctx: _Context) -> B:
@@ -279,18 +275,28 @@ def _blob_uncertainty(ctx: _Context) -> float:
     return max(MIN_UNCERTAINTY_MM, 2.0 * ctx.px)
 
 
+def _patch(ctx: _Context, sign: int) -> Patch | None:
+    """The largest pit (``sign`` -1) or lump (+1): on the map for line beads, in the bead's
+    own frame for a square path (whose sides a median along X would cross)."""
+    if ctx.reference is not None:
+        return _largest_blob(ctx, sign)
+    core = BLOB_CORE_MM if sign > 0 else SQUARE_PIT_CORE_MM
+    return largest_unrolled_blob(ctx.geom, sign, REFERENCE_WINDOW_MM, core, BLOB_EDGE_MM,
+                                 MIN_ROUNDNESS)
+
+
 def _hole(ctx: _Context) -> Finding | None:
-    if ctx.reference is None:
+    if ctx.reference is None and ctx.geom.path.kind != "square":
         return None
-    b = _largest_blob(ctx, -1)
+    b = _patch(ctx, -1)
     return Finding("hole", "hole_diameter", b.diameter_mm if b else 0.0, _blob_uncertainty(ctx),
                    ctx.limits.hole_reject_diameter_mm, b.centre if b else None)
 
 
 def _ball(ctx: _Context) -> Finding | None:
-    if ctx.reference is None:
+    if ctx.reference is None and ctx.geom.path.kind != "square":
         return None
-    b = _largest_blob(ctx, +1)
+    b = _patch(ctx, +1)
     lim = ctx.limits
     return Finding("ball", "ball_diameter", b.diameter_mm if b else 0.0, _blob_uncertainty(ctx),
                    lim.ball_reject_diameter_mm, b.centre if b else None,

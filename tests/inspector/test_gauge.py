@@ -73,3 +73,19 @@ def test_a_ball_exceeds_only_when_its_height_does_too() -> None:
     assert wide_but_flat.within
     tall = Finding("ball", "ball_diameter", 2.5, 0.1, 1.5, None, {"height_mm": (1.2, 0.8)})
     assert tall.exceeds
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_pits_and_lumps_on_a_square_bead_are_sized_in_its_own_frame(seed: int) -> None:
+    prof = weld_type_profile(7)
+    good = simulate_map(7, seed, 300_000, prof)
+    frame = bead_frame(good, prof)
+    assert gauge_weld(good, prof).exceeding == []        # the start/stop crater is no pore
+    for defect in ("hole", "ball"):
+        made = MAKERS[defect](frame, np.random.default_rng(seed), ranges_for(prof))
+        f = gauge_weld(made.hm, prof).findings[defect]
+        assert f.exceeds, defect
+        assert f.value_mm == pytest.approx(made.params["diameter_mm"], abs=0.5), defect
+        assert f.location_mm is not None
+        assert np.hypot(f.location_mm[0] - made.params["x_mm"],
+                        f.location_mm[1] - made.params["y_mm"]) < 1.0, defect   # the ring

@@ -1,0 +1,84 @@
+"""Pits and lumps on a bead measured in its own frame: the cross-sections sampled along the
+path (``BeadGeometry.profiles``, rows = arc position ``s``, columns = offset ``t``) compared
+with their running median along ``s``.
+
+This serves paths that bend by design (type 7's square), where a median along the map's X
+would cross the bead; corners are left out (their cross-sections fan out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from point_cloud.bead_geometry import BeadGeometry
+from point_cloud.measure import off_end_caps
+
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Patch:
+    """A pit or lump found in the bead's frame: diameter, peak, centre (x, y) in mm."""
+
+    diameter_mm: float
+    peak_mm: float
+    centre: tuple[float, float]
+
+
+def window_median(a: F64, k: int) -> F64:
+    """Median of ``a`` (NaN = missing) over ``k`` rows centred on each row, wrapping around
+    (a closed path); NaN where fewer than half of a window is known."""
+    pad = k // 2
+    wrapped = np.concatenate([a[-pad:], a, a[:pad]]) if pad else a
+    win = np.sort(np.lib.stride_tricks.sliding_window_view(wrapped, k, axis=0), axis=-1)
+    n = np.isfinite(win).sum(axis=-1)
+    lo = np.take_along_axis(win, np.maximum((n - 1) // 2, 0)[..., None], -1)[..., 0]
+    hi = np.take_along_axis(win, np.maximum(n // 2, 0)[..., None], -1)[..., 0]
+    return np.where(n >= k // 2, 0.5 * (lo + hi), np.nan)
+
+
+def largest_unrolled_blob(geom: BeadGeometry, sign: int, window_mm: float, core_mm: float,
+                          edge_mm: float, min_roundness: float) -> Patch | None:
+    """The largest round patch standing out (``sign`` +1 up, -1 down) by ``core_mm`` from the
+    running median along the path, grown to ``edge_mm``."""
+    step = geom.path.step_mm
+    # the bead's band (toe to toe, a mm either side), every other column (t at one pixel)
+    t_all = geom.profile_t_mm
+    lo = np.nanpercentile(geom.toe_neg_mm, 5) - 1.0
+    hi = np.nanpercentile(geom.toe_pos_mm, 95) + 1.0
+    cols = np.flatnonzero((t_all >= lo) & (t_all <= hi))[::2]
+    if cols.size < 3:
+        return None
+    t_mm = t_all[cols]
+    dt = float(t_mm[1] - t_mm[0])
+    seen = geom.seen_profiles[:, cols] >= 0.99
+    prof = np.where(seen, geom.profiles[:, cols], np.nan).astype(np.float64)
+    keep = off_end_caps(geom) & geom.present
+    prof[~keep] = np.nan
+    ref = window_median(prof, max(3, round(window_mm / step) | 1))
+    delta = np.nan_to_num((prof - ref) * sign)
+    slack = np.abs(np.gradient(np.nan_to_num(ref), axis=1))     # steep flanks: sampling
+    core = delta > core_mm + slack
+    edge = delta > edge_mm + 0.25 * slack
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(edge.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return None
+    has_core = np.zeros(n, bool)
+    has_core[np.unique(labels[core])] = True
+    has_core[0] = False
+    side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT] * step, stats[:, cv2.CC_STAT_WIDTH] * dt)
+    area = stats[:, cv2.CC_STAT_AREA] * step * dt
+    round_ = area >= min_roundness * np.pi / 4 * side ** 2
+    areas = np.where(has_core & round_, area, 0.0)
+    if not areas.any():
+        return None
+    k = int(np.argmax(areas))
+    rows, where_t = np.nonzero(labels == k)
+    i, t = round(float(rows.mean())), float(t_mm[round(float(where_t.mean()))])
+    xy = geom.path.xy[i] + t * geom.path.normal[i]
+    return Patch(float(2 * np.sqrt(areas[k] / np.pi)), float(delta[labels == k].max()),
+                        (float(xy[0]), float(xy[1])))
