@@ -147,20 +147,40 @@ class _Context:
         return float(xy[0]), float(xy[1])
 
 
-Measure = Callable[[_Context], Finding | None]
+@dataclass(frozen=True)
+class Reading:
+    """What a measurement found: value and uncertainty (mm), where, further conditions."""
+
+    value_mm: float
+    uncertainty_mm: float
+    location_mm: tuple[float, float] | None = None
+    also: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+
+Measure = Callable[[_Context], Reading | None]
 
 
 @dataclass(frozen=True)
 class Gauge:
-    """A defect class's measurement (registered in :data:`GAUGES`)."""
+    """A defect class's measurement against its weld-norm limit (one entry of
+    :data:`GAUGES`): the class, the quantity the norm limits, the name of that limit in the
+    weld type's ``limits`` config, and the measurement."""
 
     defect: str
     quantity: str
+    limit: str
     measure: Measure
+
+    def find(self, ctx: _Context) -> Finding | None:
+        r = self.measure(ctx)
+        if r is None:
+            return None
+        return Finding(self.defect, self.quantity, r.value_mm, r.uncertainty_mm,
+                       float(getattr(ctx.limits, self.limit)), r.location_mm, r.also)
 
 
 # --------------------------------------------------------------------------- cuts
-def _cut(ctx: _Context) -> Finding:
+def _cut(ctx: _Context) -> Reading:
     step = ctx.geom.path.step_mm
     found = gaps(ctx.geom)
     g = max(found, key=lambda x: x.length_mm, default=None)
@@ -170,8 +190,7 @@ def _cut(ctx: _Context) -> Finding:
                               round(0.5 * (g.s_start_mm + g.s_end_mm) / step)))
     # the highest point per cell: a gap's wall cells read as bead, one cell in all
     length = g.length_mm + ctx.px if g else 0.0
-    return Finding("cut", "cut_length", length, step + ctx.px,
-                   ctx.limits.cut_reject_mm, where)
+    return Reading(length, step + ctx.px, where)
 
 
 # --------------------------------------------------------------------------- blobs
@@ -285,22 +304,19 @@ def _patch(ctx: _Context, sign: int) -> Patch | None:
                                  MIN_ROUNDNESS)
 
 
-def _hole(ctx: _Context) -> Finding | None:
+def _hole(ctx: _Context) -> Reading | None:
     if ctx.reference is None and ctx.geom.path.kind != "square":
         return None
     b = _patch(ctx, -1)
-    return Finding("hole", "hole_diameter", b.diameter_mm if b else 0.0, _blob_uncertainty(ctx),
-                   ctx.limits.hole_reject_diameter_mm, b.centre if b else None)
+    return Reading(b.diameter_mm if b else 0.0, _blob_uncertainty(ctx), b.centre if b else None)
 
 
-def _ball(ctx: _Context) -> Finding | None:
+def _ball(ctx: _Context) -> Reading | None:
     if ctx.reference is None and ctx.geom.path.kind != "square":
         return None
     b = _patch(ctx, +1)
-    lim = ctx.limits
-    return Finding("ball", "ball_diameter", b.diameter_mm if b else 0.0, _blob_uncertainty(ctx),
-                   lim.ball_reject_diameter_mm, b.centre if b else None,
-                   {"height_mm": (b.peak_mm if b else 0.0, lim.ball_reject_height_mm)})
+    return Reading(b.diameter_mm if b else 0.0, _blob_uncertainty(ctx), b.centre if b else None,
+                   {"height_mm": (b.peak_mm if b else 0.0, ctx.limits.ball_reject_height_mm)})
 
 
 # --------------------------------------------------------------------------- deviation
@@ -350,7 +366,7 @@ def centreline_residuals(geom: BeadGeometry) -> tuple[F64, B]:
     return res, inlier
 
 
-def _deviation(ctx: _Context) -> Finding:
+def _deviation(ctx: _Context) -> Reading:
     """The largest centreline residual (1 mm running mean), see :func:`centreline_residuals`."""
     g = ctx.geom
     lim = ctx.limits.deviation_reject_mm
@@ -358,7 +374,7 @@ def _deviation(ctx: _Context) -> Finding:
     caps_ok = off_end_caps(g) if g.path.kind == "square" else g.present
     ok = np.isfinite(res)
     if ok.sum() < 8:
-        return Finding("deviation", "deviation_offset", 0.0, lim, lim)   # nothing to say
+        return Reading(0.0, lim)                                  # nothing to say
     idx = np.flatnonzero(ok)
     r = res[ok]
     k = max(3, round(1.0 / g.path.step_mm) | 1)           # 1 mm running mean: no speckle
@@ -369,8 +385,7 @@ def _deviation(ctx: _Context) -> Finding:
     # a stretch seen only in part measures its offset on fewer sections
     coverage = ok.sum() / max(1, (g.present & caps_ok).sum())
     u = max(MIN_UNCERTAINTY_MM, ctx.px, 2 * spread) / max(coverage, 0.25)
-    return Finding("deviation", "deviation_offset", float(abs(smooth[i])), float(u), lim,
-                   ctx.xy_at(int(idx[i])))
+    return Reading(float(abs(smooth[i])), float(u), ctx.xy_at(int(idx[i])))
 
 
 # --------------------------------------------------------------------------- excess
@@ -397,14 +412,13 @@ def _imbalance(g: BeadGeometry, residuals: F64) -> F64:
     return np.where(ok, profile_at(g, north) - profile_at(g, south), np.nan)
 
 
-def _excess(ctx: _Context) -> Finding:
+def _excess(ctx: _Context) -> Reading:
     g = ctx.geom
     d = _imbalance(g, ctx.residuals[0])
     ok = np.isfinite(d)
     lim = ctx.limits
     if ok.sum() < 3:
-        return Finding("excess", "excess_imbalance", 0.0, MIN_UNCERTAINTY_MM,
-                       lim.excess_reject_imbalance_mm)
+        return Reading(0.0, MIN_UNCERTAINTY_MM)
     n = max(1, round(lim.excess_reject_length_mm / g.path.step_mm))
     dz = np.where(ok, d, 0.0)
     sums = np.convolve(dz, np.ones(n), "same")
@@ -414,9 +428,8 @@ def _excess(ctx: _Context) -> Finding:
     i = int(np.argmax(np.abs(mean)))
     steps = np.diff(d[ok])                    # sample-to-sample scatter: the noise
     spread = 1.4826 * float(np.median(np.abs(steps))) / np.sqrt(2) if steps.size else 0.0
-    return Finding("excess", "excess_imbalance", float(abs(mean[i])),
-                   max(MIN_UNCERTAINTY_MM, 3 * spread / np.sqrt(n)),
-                   lim.excess_reject_imbalance_mm, ctx.xy_at(i))
+    return Reading(float(abs(mean[i])), max(MIN_UNCERTAINTY_MM, 3 * spread / np.sqrt(n)),
+                   ctx.xy_at(i))
 
 
 # --------------------------------------------------------------------------- lack
@@ -430,7 +443,7 @@ def _filled(a: F64, ok: B) -> F64:
     return a[idx]
 
 
-def _lack(ctx: _Context) -> Finding:
+def _lack(ctx: _Context) -> Reading:
     """The longest stretch over which one toe stops short of its median line by more than
     :data:`LACK_RETREAT_MM` while the other does not, and the bead is narrower by most of
     that: a bend moves both toes (no width lost), an end cap pulls in both."""
@@ -439,7 +452,7 @@ def _lack(ctx: _Context) -> Finding:
     core = whole_sections(g, width_tol=1.0) & off_end_caps(g)
     seen = whole_sections(g, width_tol=1.0) & g.present
     if core.sum() < 8:
-        return Finding("lack", "lack_length", 0.0, lim, lim)
+        return Reading(0.0, lim)
     k = max(3, round(TOE_SMOOTH_MM / g.path.step_mm) | 1)
 
     def smooth(a: F64) -> F64:
@@ -460,16 +473,16 @@ def _lack(ctx: _Context) -> Finding:
     where = ctx.xy_at((a + e) // 2) if n else None
     coverage = seen.sum() / max(1, g.present.sum())
     u = (g.path.step_mm + ctx.px) / max(coverage, 0.25)
-    return Finding("lack", "lack_length", n * g.path.step_mm, float(u), lim, where)
+    return Reading(n * g.path.step_mm, float(u), where)
 
 
 GAUGES: tuple[Gauge, ...] = (
-    Gauge("cut", "cut_length", _cut),
-    Gauge("hole", "hole_diameter", _hole),
-    Gauge("ball", "ball_diameter", _ball),
-    Gauge("deviation", "deviation_offset", _deviation),
-    Gauge("excess", "excess_imbalance", _excess),
-    Gauge("lack", "lack_length", _lack),
+    Gauge("cut", "cut_length", "cut_reject_mm", _cut),
+    Gauge("hole", "hole_diameter", "hole_reject_diameter_mm", _hole),
+    Gauge("ball", "ball_diameter", "ball_reject_diameter_mm", _ball),
+    Gauge("deviation", "deviation_offset", "deviation_reject_mm", _deviation),
+    Gauge("excess", "excess_imbalance", "excess_reject_imbalance_mm", _excess),
+    Gauge("lack", "lack_length", "lack_reject_length_mm", _lack),
 )
 
 
@@ -529,7 +542,7 @@ def gauge_weld(hm: HeightMap, profile: WeldTypeProfile) -> GaugeReport:
     findings: dict[str, Finding] = {}
     for g in GAUGES:
         try:
-            found = g.measure(ctx)
+            found = g.find(ctx)
         except NoBeadFoundError:
             found = None
         if found is not None:

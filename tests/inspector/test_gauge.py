@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inspector.decision.gauge import END_MARGIN_MM, Finding, GaugeReport, gauge_weld, vote
+from inspector.decision.gauge import (
+    END_MARGIN_MM,
+    GAUGES,
+    Finding,
+    GaugeReport,
+    gauge_weld,
+    vote,
+)
 from inspector.verdict import Verdict
 from point_cloud.config import weld_type_profile
 from synth_defects.defects import MAKERS
@@ -89,3 +96,17 @@ def test_pits_and_lumps_on_a_square_bead_are_sized_in_its_own_frame(seed: int) -
         assert f.location_mm is not None
         assert np.hypot(f.location_mm[0] - made.params["x_mm"],
                         f.location_mm[1] - made.params["y_mm"]) < 1.0, defect   # the ring
+
+
+def test_every_defect_class_with_a_norm_limit_has_one_gauge_and_one_generator() -> None:
+    from point_cloud.config import Limits
+    from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
+
+    gauged = [g.defect for g in GAUGES]
+    whole_map = {"no_weld", "capture_failure"}          # the quality gate's, not a size
+    assert sorted(gauged) == sorted(set(BAD_CLASSES) - whole_map)
+    assert all(g.limit in Limits.model_fields for g in GAUGES)
+    assert set(MAKERS) == set(ALL_CLASSES) - {"none"}
+    limits = Limits()
+    assert {g.defect: getattr(limits, g.limit) for g in GAUGES} == {
+        "cut": 2.0, "hole": 1.0, "ball": 1.5, "deviation": 1.5, "excess": 0.6, "lack": 3.0}
