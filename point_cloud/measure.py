@@ -132,6 +132,25 @@ def blob(good: HeightMap, bad: HeightMap, sign: int = 1,
                 circularity=float(area_px / (np.pi * (radius + 0.5) ** 2)))
 
 
+def window_nanmedian(a: npt.NDArray[np.floating], k: int, axis: int = 0, stride: int = 1,
+                     wrap: bool = False) -> npt.NDArray[np.floating]:
+    """Median over ``k`` samples centred on each index along ``axis``, NaN = missing (NaN
+    where fewer than half a window is known). Computed every ``stride`` samples and held in
+    between; the ends are padded with the edge sample, or wrap around (a closed path)."""
+    x = np.moveaxis(a, axis, 0)
+    pad = k // 2
+    if wrap:
+        padded = np.concatenate([x[len(x) - pad:], x, x[:pad]]) if pad else x
+    else:
+        padded = np.pad(x, [(pad, pad)] + [(0, 0)] * (x.ndim - 1), mode="edge")
+    win = np.sort(np.lib.stride_tricks.sliding_window_view(padded, k, axis=0)[::stride], -1)
+    n = np.isfinite(win).sum(axis=-1)
+    lo = np.take_along_axis(win, np.maximum((n - 1) // 2, 0)[..., None], -1)[..., 0]
+    hi = np.take_along_axis(win, np.maximum(n // 2, 0)[..., None], -1)[..., 0]
+    med = np.where(n >= k // 2, 0.5 * (lo + hi), np.nan).astype(a.dtype)
+    return np.moveaxis(np.repeat(med, stride, axis=0)[: len(x)], 0, axis)
+
+
 REFERENCE_WINDOW_MM = 6.0  # along-X median window of the self-reference (wider than a lump)
 
 
@@ -145,11 +164,8 @@ def self_reference(hm: HeightMap, profile: WeldTypeProfile,
         return None
     k = round(window_mm / hm.mm_per_px) | 1
     z = np.where(hm.valid, hm.z, np.nan).astype(np.float32)
-    win = np.lib.stride_tricks.sliding_window_view(
-        np.pad(z, ((0, 0), (k // 2, k // 2)), mode="edge"), k, axis=1)
-    seen = np.isfinite(win).sum(axis=2) >= k // 2
-    med = np.full(hm.shape, np.nan, np.float32)
-    med[seen] = np.nanmedian(win[seen], axis=1)
+    med = window_nanmedian(z, k, axis=1, stride=2)      # smooth along X: every other column
+    seen = np.isfinite(med)
     # where_unseen: valid also on empty cells that their row's neighbours bridge (a pit
     # whose bottom the scanner did not see)
     return hm.with_z(np.nan_to_num(med), seen if where_unseen else hm.valid & seen)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from inspector.decision.unrolled import Patch, largest_unrolled_blob
+from inspector.decision.unrolled import Patch, Unrolled, largest_unrolled_blob, unroll
 from inspector.verdict import Measurement, Verdict
 from point_cloud.bead_geometry import BeadGeometry, analyse_bead
 from point_cloud.config import Limits, WeldTypeProfile
@@ -129,6 +130,11 @@ class _Context:
     geom: BeadGeometry
     reference: HeightMap | None
     residuals: tuple[F64, B]          # see centreline_residuals
+
+    @cached_property
+    def unrolled(self) -> Unrolled | None:
+        """The bead in its own frame (square paths' pits and lumps), made once."""
+        return unroll(self.geom, REFERENCE_WINDOW_MM)
 
     @property
     def limits(self) -> Limits:
@@ -299,9 +305,10 @@ def _patch(ctx: _Context, sign: int) -> Patch | None:
     own frame for a square path (whose sides a median along X would cross)."""
     if ctx.reference is not None:
         return _largest_blob(ctx, sign)
+    if ctx.unrolled is None:
+        return None
     core = BLOB_CORE_MM if sign > 0 else SQUARE_PIT_CORE_MM
-    return largest_unrolled_blob(ctx.geom, sign, REFERENCE_WINDOW_MM, core, BLOB_EDGE_MM,
-                                 MIN_ROUNDNESS)
+    return largest_unrolled_blob(ctx.unrolled, sign, core, BLOB_EDGE_MM, MIN_ROUNDNESS)
 
 
 def _hole(ctx: _Context) -> Reading | None:

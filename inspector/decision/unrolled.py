@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from point_cloud.bead_geometry import BeadGeometry
-from point_cloud.measure import off_end_caps
+from point_cloud.measure import off_end_caps, window_nanmedian
 
 F64 = npt.NDArray[np.float64]
 
@@ -29,37 +29,41 @@ class Patch:
     centre: tuple[float, float]
 
 
-def window_median(a: F64, k: int) -> F64:
-    """Median of ``a`` (NaN = missing) over ``k`` rows centred on each row, wrapping around
-    (a closed path); NaN where fewer than half of a window is known."""
-    pad = k // 2
-    wrapped = np.concatenate([a[-pad:], a, a[:pad]]) if pad else a
-    win = np.sort(np.lib.stride_tricks.sliding_window_view(wrapped, k, axis=0), axis=-1)
-    n = np.isfinite(win).sum(axis=-1)
-    lo = np.take_along_axis(win, np.maximum((n - 1) // 2, 0)[..., None], -1)[..., 0]
-    hi = np.take_along_axis(win, np.maximum(n // 2, 0)[..., None], -1)[..., 0]
-    return np.where(n >= k // 2, 0.5 * (lo + hi), np.nan)
+@dataclass(frozen=True)
+class Unrolled:
+    """The bead's band in its own frame (rows: path samples; columns: offsets ``t_mm``) and
+    its running median along the path (the reference both pits and lumps are found from)."""
+
+    geom: BeadGeometry
+    t_mm: F64
+    prof: F64
+    ref: F64
 
 
-def largest_unrolled_blob(geom: BeadGeometry, sign: int, window_mm: float, core_mm: float,
-                          edge_mm: float, min_roundness: float) -> Patch | None:
-    """The largest round patch standing out (``sign`` +1 up, -1 down) by ``core_mm`` from the
-    running median along the path, grown to ``edge_mm``."""
-    step = geom.path.step_mm
-    # the bead's band (toe to toe, a mm either side), every other column (t at one pixel)
+def unroll(geom: BeadGeometry, window_mm: float) -> Unrolled | None:
+    """The band from toe to toe and a mm either side, a column per pixel, corners left out;
+    None when the band is too narrow to look into."""
     t_all = geom.profile_t_mm
     lo = np.nanpercentile(geom.toe_neg_mm, 5) - 1.0
     hi = np.nanpercentile(geom.toe_pos_mm, 95) + 1.0
     cols = np.flatnonzero((t_all >= lo) & (t_all <= hi))[::2]
     if cols.size < 3:
         return None
-    t_mm = t_all[cols]
-    dt = float(t_mm[1] - t_mm[0])
     seen = geom.seen_profiles[:, cols] >= 0.99
     prof = np.where(seen, geom.profiles[:, cols], np.nan).astype(np.float64)
-    keep = off_end_caps(geom) & geom.present
-    prof[~keep] = np.nan
-    ref = window_median(prof, max(3, round(window_mm / step) | 1))
+    prof[~(off_end_caps(geom) & geom.present)] = np.nan
+    k = max(3, round(window_mm / geom.path.step_mm) | 1)
+    ref = np.asarray(window_nanmedian(prof, k, stride=2, wrap=True), np.float64)
+    return Unrolled(geom, t_all[cols], prof, ref)
+
+
+def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float,
+                          min_roundness: float) -> Patch | None:
+    """The largest round patch standing out (``sign`` +1 up, -1 down) by ``core_mm`` from the
+    running median along the path, grown to ``edge_mm``."""
+    geom, t_mm, prof, ref = u.geom, u.t_mm, u.prof, u.ref
+    step = geom.path.step_mm
+    dt = float(t_mm[1] - t_mm[0])
     delta = np.nan_to_num((prof - ref) * sign)
     slack = np.abs(np.gradient(np.nan_to_num(ref), axis=1))     # steep flanks: sampling
     core = delta > core_mm + slack
