@@ -392,6 +392,11 @@ def _deviation(ctx: _Context) -> Reading:
     # a stretch seen only in part measures its offset on fewer sections
     coverage = ok.sum() / max(1, (g.present & caps_ok).sum())
     u = max(MIN_UNCERTAINTY_MM, ctx.px, 2 * spread) / max(coverage, 0.25)
+    # a stretch of bead the offset was not measured on (a shadow) may hide a whole bend:
+    # the gauge then cannot say the bead is straight, only that it is not bent elsewhere
+    hidden = max((e - a for a, e in runs(g.present & caps_ok & ~ok)), default=0)
+    if hidden * g.path.step_mm > BEND_MIN_MM:
+        u = max(u, lim)
     return Reading(float(abs(smooth[i])), float(u), ctx.xy_at(int(idx[i])))
 
 
