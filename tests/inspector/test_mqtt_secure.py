@@ -21,7 +21,6 @@ from factories import make_record
 
 from inspector.config import load_line_config
 from inspector.service.daemon import Daemon
-from inspector.service.deciders import load_deciders
 from inspector.service.mqtt_link import MqttLink
 from inspector.store import open_store
 from inspector.store.outbox import outbox_depth, record_inspection
@@ -158,29 +157,24 @@ def test_a_wrong_password_is_refused_and_nothing_is_sent(
 # ------------------------------------------------------------------ mutual TLS (client certs)
 @pytest.fixture
 def mtls_daemon(mtls_broker: tuple[Broker, int, Path], tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Daemon]]:
+                monkeypatch: pytest.MonkeyPatch, daemon_factory: Callable[[Path], Daemon]
+                ) -> Callable[..., Daemon]:
     """Start the daemon against the mTLS listener with 2 results waiting in its outbox."""
     _, tls_port, d = mtls_broker
     monkeypatch.delenv("WELD_MQTT_USERNAME", raising=False)   # the certificate is the identity
-    started: list[Daemon] = []
 
     def start(client: str | None) -> Daemon:
         tls: dict[str, object] = {"enabled": True, "ca_file": str(d / "ca.pem")}
         if client:
             tls |= {"cert_file": str(d / f"{client}.pem"), "key_file": str(d / f"{client}.key")}
-        cfg = load_line_config(write_line_config(tmp_path / "line", tls_port, mqtt={"tls": tls}))
-        engine, factory = open_store(cfg.db_url)
+        config = write_line_config(tmp_path / "line", tls_port, mqtt={"tls": tls})
+        engine, factory = open_store(load_line_config(config).db_url)
         for n in (1, 2):
             assert record_inspection(factory, make_record(n))
         engine.dispose()
-        daemon = Daemon(cfg, load_deciders(cfg))
-        daemon.start()
-        started.append(daemon)
-        return daemon
+        return daemon_factory(config)
 
-    yield start
-    for daemon in started:
-        daemon.stop()
+    return start
 
 
 def test_a_client_certificate_from_the_ca_connects_and_results_arrive(
