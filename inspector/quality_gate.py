@@ -2,18 +2,23 @@
 
 - too little of the expected region is valid (``limits.min_valid_fraction``) -> ERROR
   "capture_failure" (the scan is unusable: rescan, never pass). The expected region is the
-  whole map, except for isolated beads (types 3, 10, 11) whose plates were removed on purpose:
-  there it is the nominal bead band (length x width around the weld centre);
-- no bead in the map (nothing rises ``bead_min_height_fraction`` of the nominal bead height
-  above the plate over ``bead_min_length_fraction`` of the nominal bead length) -> FAIL
-  "no_weld".
+  nominal bead band (the bead's nominal footprint around the weld centre: length x width
+  for a line, the ring around type 7's square): the plates beside it may be removed or
+  cropped on purpose (shared SCANS.md, "What varies"), the weld itself must be seen;
+- no bead in the map -> FAIL "no_weld": :func:`point_cloud.bead_geometry.analyse_bead`
+  finds none, or its bead stands ``BEAD_MIN_HEIGHT_FRACTION`` of the nominal bead height
+  above the plates under it (its local reference: the line from toe to toe, whatever plate
+  each toe is on) over less than ``BEAD_MIN_LENGTH_FRACTION`` of the nominal path length.
 """
 
 from __future__ import annotations
 
+from types import EllipsisType
+
 import numpy as np
 
 from inspector.verdict import Verdict
+from point_cloud.bead_geometry import BeadGeometry, find_bead
 from point_cloud.config import WeldTypeProfile
 from point_cloud.types import HeightMap
 
@@ -32,20 +37,34 @@ def no_weld(reason: str) -> Verdict:
     return Verdict(decision="FAIL", score=1.0, threshold=0.5, defect="no_weld", reason=reason)
 
 
-def bead_length_mm(hm: HeightMap, min_height_mm: float) -> float:
-    """Extent along X (mm) of the columns holding a valid cell at least ``min_height_mm`` high."""
-    high = hm.valid & (hm.z >= np.float32(min_height_mm))
-    return float(high.any(axis=0).sum()) * hm.mm_per_px
+def nominal_path_mm(hm: HeightMap, profile: WeldTypeProfile) -> float:
+    """Length of the nominal bead path: the square's perimeter, or the line's length (at
+    most the map's)."""
+    geo = profile.geometry
+    if geo.path == "square":
+        return 4 * geo.square_side_mm
+    return min(geo.bead_length_mm, hm.shape[1] * hm.mm_per_px)
+
+
+def bead_length_mm(geom: BeadGeometry | None, profile: WeldTypeProfile) -> float:
+    """Length (mm along the bead's path) over which the bead stands at least
+    ``BEAD_MIN_HEIGHT_FRACTION`` of the nominal height above its local plates."""
+    if geom is None:
+        return 0.0
+    high = geom.present & (geom.top_mm >= BEAD_MIN_HEIGHT_FRACTION
+                           * profile.geometry.bead_height_mm)
+    return float(high.sum()) * geom.path.step_mm
 
 
 def expected_region(hm: HeightMap, profile: WeldTypeProfile) -> np.ndarray:
-    """Cells that should hold data: the bead band for isolated beads, else the whole map."""
+    """Cells that should hold data: the nominal bead band around the weld centre."""
     geo = profile.geometry
-    if geo.plate != "isolated":
-        return np.ones(hm.shape, bool)
-    rows, cols = np.indices(hm.shape)
-    x, y = hm.xy_of(rows, cols)
-    return np.asarray((np.abs(x) <= geo.bead_length_mm / 2) & (np.abs(y) <= geo.bead_width_mm / 2))
+    x, y = hm.xy_of(*np.indices(hm.shape))
+    half_w = geo.bead_width_mm / 2
+    if geo.path == "square":
+        ring = np.maximum(np.abs(x), np.abs(y)) - geo.square_side_mm / 2
+        return np.asarray(np.abs(ring) <= half_w)
+    return np.asarray((np.abs(x) <= geo.bead_length_mm / 2) & (np.abs(y) <= half_w))
 
 
 def valid_fraction(hm: HeightMap, profile: WeldTypeProfile) -> float:
@@ -54,16 +73,16 @@ def valid_fraction(hm: HeightMap, profile: WeldTypeProfile) -> float:
     return float(hm.valid[region].mean()) if region.any() else 0.0
 
 
-def check(hm: HeightMap, profile: WeldTypeProfile) -> Verdict | None:
-    """A gate verdict, or None when the map may go on to the committee."""
+def check(hm: HeightMap, profile: WeldTypeProfile,
+          bead: BeadGeometry | EllipsisType | None = ...) -> Verdict | None:
+    """A gate verdict, or None when the map may go on to the committee. ``bead``: the map's
+    :func:`~point_cloud.bead_geometry.find_bead` when the caller has it already."""
     need = profile.limits.min_valid_fraction
     got = valid_fraction(hm, profile)
     if got < need:
         return capture_failure(f"capture_failure: valid fraction {got:.2f} < {need:.2f}")
-    geo = profile.geometry
-    nominal = geo.square_side_mm if geo.path == "square" else geo.bead_length_mm
-    nominal = min(nominal, hm.shape[1] * hm.mm_per_px)
-    found = bead_length_mm(hm, BEAD_MIN_HEIGHT_FRACTION * geo.bead_height_mm)
+    nominal = nominal_path_mm(hm, profile)
+    found = bead_length_mm(find_bead(hm, profile) if bead is ... else bead, profile)
     if found < BEAD_MIN_LENGTH_FRACTION * nominal:
         return no_weld(f"no_bead: bead over {found:.1f} mm of the expected {nominal:.1f} mm")
     return None

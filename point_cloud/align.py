@@ -1,9 +1,12 @@
 """Find the bead in a levelled (sub)sample and its pose: centre (x, y) and rotation about Z.
 
 Both finders work on the bead's *crest band*: points whose height (de-ramped across the bead
-for the lap fillet of the "upper" kind) lies within ``CREST_DROP`` x the nominal bead
-height of the top. The band is symmetric about the bead centreline, which makes it robust
-to plates, the fillet ramp and shadows on one flank.
+where it spans a plate step, the lap fillet of the "upper" kind: by the step prepare measured,
+else the nominal 1.5 mm) lies within ``CREST_DROP`` x the nominal bead height of the top.
+The band is symmetric about the bead centreline, which makes it robust to plates, the fillet
+ramp and shadows on one flank. Plates seen beside a stepped bead are kept out of it (a high
+upper plate reaches its height along its edge); around the square path, so is anything that
+does not stand out of the surface around it (an outer plate rising away from the ring).
 
 * line welds: the band is split into 2 mm bins along X. Thin bins, and bins narrower or wider
   than the common band width (shadows, end caps; a ball or a lump) are left out; the
@@ -15,7 +18,9 @@ to plates, the fillet ramp and shadows on one flank.
   percentiles), or half a bead length inside the visible end.
 * the square path (type 7): orientation modulo 90 deg from the 4th angular harmonic of
   the band around its centre, then corrected by the four sides' centrelines (twice at
-  most); the centre is the midpoint of the band's extents along the square's axes.
+  most); the centre is the midpoint of the band's extents along the square's axes, of its
+  points on the ring (within the bead's footprint of the current square) where some are
+  off it.
 """
 
 from __future__ import annotations
@@ -23,15 +28,26 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from point_cloud.config import WeldTypeProfile, scanner_model
 from point_cloud.end_caps import cap_centre, on_flank
 from point_cloud.errors import NoBeadFoundError
+from point_cloud.outliers import bbox_grid
+from point_cloud.project import cell_indices, nearest_fill, reduce_cells, to_pixels
 from point_cloud.types import F32, Mask
 
 F64 = npt.NDArray[np.float64]
+RELIEF_CELL_MM = 0.4
+OPENING_FACTOR = 1.7
+"""The opening that finds the surface under a bead is this many nominal bead widths across."""
+EDGE_MM = 1.5
+RELIEF_FRACTION = 0.1
+"""Square path: crest points stand this fraction of the nominal bead height out of the
+surface around them (a bead across a step stands out of the higher plate by its height less
+half the step)."""
 CREST_DROP = 0.35
 """Crest band: within this fraction of the nominal bead height below the top."""
 BIN_MM = 2.0
@@ -52,6 +68,13 @@ LINE_TOL_LENGTH_MM = 22.5
 a shorter bead proportionally less (type 9, 15 mm: 0.2 mm), so that one bin spoilt at an end
 cannot pull a line through its few others (1.4 deg off, seen on type 9)."""
 EXTENT_Q = (0.2, 99.8)
+SQUARE_FITS = 6
+SQUARE_SETTLED_MM = 0.01
+"""The square's centre is fitted 3 times; while band points off its ring are left out, on
+until it moves less than this (SQUARE_FITS at most)."""
+RING_MARGIN_MM = 1.5
+"""Square path: crest-band points further than this outside the bead's nominal footprint
+around the current centre are not on its ring."""
 SIDE_FITS = 2
 SIDE_SETTLED_DEG = 0.05
 """The square's sides are refitted in the corrected frame until they turn it less than this
@@ -64,6 +87,8 @@ END_HALF_BAND_INSET_MM = 1.5
 TOE_END_FRACTION = 0.2
 TOE_END_INSET_MM = 0.2
 """A rounded bead end falls to 20 % of its height about 0.2 mm inside its tip (measured)."""
+PLATE_BAND_MM = 0.1
+"""Points this close to the level of a plate seen beside a stepped bead are plate, not crest."""
 UPPER_PLATE_MM = 1.5
 """Top face of the upper plate above the lower (reference) plate, kind "upper"."""
 CAP_PLATE_MARGIN_MM = 0.2
@@ -79,6 +104,16 @@ class BeadPose:
     length_mm: float
     top_mm: float
     band_points: int
+    step_mm: float = 0.0
+    """The plate step across the bead (north minus south toe level) the pose was fitted with."""
+    flat_mm: tuple[float, ...] = ()
+    """Levels of plates seen beside the bead, whose points were kept out of its crest band."""
+
+
+def nominal_step_mm(profile: WeldTypeProfile) -> float:
+    """The type's default plate step across a straight bead: ``UPPER_PLATE_MM`` for the lap
+    fillet ("upper"), else 0 (one plate level on both sides)."""
+    return UPPER_PLATE_MM if profile.geometry.plate == "upper" else 0.0
 
 
 def _rot(deg: float) -> F64:
@@ -86,7 +121,7 @@ def _rot(deg: float) -> F64:
     return np.array([[c, -s], [s, c]])
 
 
-def _to_frame(xy: F64, centre: F64, deg: float) -> F64:
+def to_frame(xy: F64, centre: F64, deg: float) -> F64:
     """``(xy - centre) @ _rot(deg)``: coordinates in the frame at ``centre`` turned by ``deg``.
     Column by column, because numpy's (N, 2) broadcasts and matmuls run a 2-element inner
     loop per row (10x slower on the crest band)."""
@@ -96,22 +131,33 @@ def _to_frame(xy: F64, centre: F64, deg: float) -> F64:
 
 
 def crest_band(points: F32, profile: WeldTypeProfile, where: str = "",
-               angle_deg: float = 0.0, top: float | None = None) -> tuple[F64, float]:
+               angle_deg: float = 0.0, top: float | None = None,
+               step_mm: float = 0.0, flat_mm: tuple[float, ...] = ()) -> tuple[F64, float]:
     """XY of the crest-band points and the bead top height (mm, levelled frame; ``top``
     when given, e.g. from a first fit on a wider area).
 
-    For the lap fillet ("upper") the height is first de-ramped across the bead (whose axis
-    is at ``angle_deg``) by the plate step over the bead width."""
+    Across a plate step (a lap fillet: ``step_mm``, north minus south) the height is first
+    de-ramped across the bead (whose axis is at ``angle_deg``) by the step over its width;
+    points on the plates at levels ``flat_mm`` are left out (a high step's upper plate
+    would reach the band along its edge, beyond the bead's ends). The square path's band
+    keeps to points standing out of the surface around them (:func:`relief`): an outer
+    plate rising away from the ring reaches the crest's height further out."""
     p = np.asarray(points, dtype=np.float64)
+    x0 = float(p[:, 0].min()) if len(p) else 0.0  # the X-bins of all points (_ridge_top)
+    for level in flat_mm:
+        p = p[np.abs(p[:, 2] - level) > PLATE_BAND_MM]
     g = profile.geometry
+    base = float(np.percentile(p[:, 2], 5.0)) if len(p) else 0.0
+    if g.path == "square":
+        p = p[relief(p, OPENING_FACTOR * g.bead_width_mm) >= RELIEF_FRACTION * g.bead_height_mm]
     z = p[:, 2].copy()
-    if g.plate == "upper":
+    if step_mm:
         a = math.radians(angle_deg)
         across = p[:, 1] * math.cos(a) - p[:, 0] * math.sin(a)
-        z -= UPPER_PLATE_MM / g.bead_width_mm * across
-    base = float(np.percentile(z, 5.0)) if z.size else 0.0
+        z -= step_mm / g.bead_width_mm * across
+        base = float(np.percentile(z, 5.0)) if z.size else 0.0
     length = g.bead_length_mm if g.path == "line" else g.square_side_mm
-    top = _ridge_top(p[:, 0], z, length) if top is None else top
+    top = _ridge_top(p[:, 0], z, length, x0) if top is None else top
     drop = CREST_DROP * g.bead_height_mm
     band = (z >= top - drop) & (z <= top + drop)
     if band.sum() < MIN_BAND_POINTS or top - base < 0.4 * g.bead_height_mm:
@@ -121,13 +167,41 @@ def crest_band(points: F32, profile: WeldTypeProfile, where: str = "",
     return p[band, :2], top
 
 
-def _ridge_top(x: F64, z: F64, bead_length: float) -> float:
-    """Bead top height: over 2 mm X-bins, the highest point of each; the bin ranked at half
-    the bead's nominal bin count gives the top. A lump or a one-sided excess raises fewer
-    bins than that and leaves the top where the bead is; plate-only bins rank below."""
+def relief(points: F64, width_mm: float, cell_mm: float = RELIEF_CELL_MM) -> F64:
+    """Each point's height above the surface around it: a grey-level opening (a disc
+    ``width_mm`` across, wider than the bead) of the points' highest per cell removes the
+    bead and keeps plates, steps and slopes, whichever way they run. Empty cells (beyond a
+    turned scan's edges, crops, shadows) take the nearest seen cell's height. Within
+    ``EDGE_MM`` of where nothing was seen no disc can be fitted beyond a point: no relief
+    there (-inf)."""
+    pts = points.astype(np.float32)
+    grid = bbox_grid(pts, cell_mm)
+    u, v, z = to_pixels(pts, grid.index_matrix())
+    flat = cell_indices(u, v, grid)
+    top, seen = reduce_cells(flat, z, grid.n_cells)
+    seen = seen.reshape(grid.rows, grid.cols)
+    img = nearest_fill(top.reshape(grid.rows, grid.cols), seen)
+    size = max(3, round(width_mm / cell_mm)) | 1
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    pad = size // 2 + 1  # so that a disc can sit beyond an edge cell too (a slope up to it)
+    wide = cv2.copyMakeBorder(img.astype(np.float32), pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    base = cv2.morphologyEx(wide, cv2.MORPH_OPEN, disc)[pad:-pad, pad:-pad]
+    near = round(EDGE_MM / cell_mm) * 2 + 1  # the subsample's own gaps are no edge
+    scanned = cv2.morphologyEx(np.pad(seen, 1).astype(np.uint8), cv2.MORPH_CLOSE,
+                               np.ones((near, near), np.uint8))
+    inner = cv2.distanceTransform(scanned, cv2.DIST_L2, 3)[1:-1, 1:-1]
+    base = np.where(inner * cell_mm > EDGE_MM, base, np.inf).ravel()
+    return np.asarray(z - np.append(base, np.float32(np.inf))[flat], dtype=np.float64)
+
+
+def _ridge_top(x: F64, z: F64, bead_length: float, x0: float) -> float:
+    """Bead top height: over 2 mm X-bins from ``x0``, the highest point of each; the bin
+    ranked at half the bead's nominal bin count gives the top. A lump or a one-sided excess
+    raises fewer bins than that and leaves the top where the bead is; plate-only bins rank
+    below."""
     if z.size == 0:
         return 0.0
-    bins = np.floor((x - x.min()) / BIN_MM).astype(np.intp)
+    bins = np.floor((x - x0) / BIN_MM).astype(np.intp)
     peak = np.full(int(bins.max()) + 1, -np.inf)
     np.maximum.at(peak, bins, z)
     peak = np.sort(peak[np.isfinite(peak)])[::-1]
@@ -242,7 +316,7 @@ def _line_pose(xy: F64, half_width: float, split_halves: bool, max_angle: float,
     angle, centre = start[0], np.asarray(start[1], dtype=np.float64)
     lo = hi = 0.0
     for _ in range(fits):
-        uv = _to_frame(xy, centre, angle)  # into the current estimate's frame
+        uv = to_frame(xy, centre, angle)  # into the current estimate's frame
         a, b, d_angle = _line_fit(uv, (-max_angle - angle, max_angle - angle), tol)
         angle += d_angle
         axis = np.array([math.cos(math.radians(d_angle)), math.sin(math.radians(d_angle))])
@@ -280,7 +354,7 @@ def _shadowed_end_correction(points: F32, profile: WeldTypeProfile, angle: float
     if g.plate == "isolated" or length > 2 * half_band - 0.5:
         return centre
     p = np.asarray(points, dtype=np.float64)
-    uv = _to_frame(p, centre, angle)
+    uv = to_frame(p, centre, angle)
     near_axis = np.abs(uv[:, 1]) < 1.5
     ends = (-length / 2, length / 2)
     shadowed = []
@@ -305,25 +379,26 @@ def _shadowed_end_correction(points: F32, profile: WeldTypeProfile, angle: float
     return centre + _rot(angle) @ np.array([shift, 0.0])
 
 
-def _cap_heights(p: F64, uv: F64, profile: WeldTypeProfile) -> tuple[F64, Mask]:
+def _cap_heights(p: F64, uv: F64, profile: WeldTypeProfile,
+                 step_mm: float) -> tuple[F64, Mask]:
     """Each point's height above the bead's base, and where that is the bead cap's alone.
-    For the lap fillet ("upper") the height is de-ramped across the bead, and only points
-    south of the upper plate's edge (which runs under the centreline) count."""
-    g = profile.geometry
-    if g.plate != "upper":
+    Across a plate step (a lap fillet, the lower plate at z = 0) the height is de-ramped
+    across the bead, and only points south of the upper plate's edge (which runs under
+    the centreline) count."""
+    if not step_mm:
         return p[:, 2], np.ones(len(p), dtype=bool)
-    ramp = UPPER_PLATE_MM / 2 + UPPER_PLATE_MM / g.bead_width_mm * uv[:, 1]
+    ramp = step_mm / 2 + step_mm / profile.geometry.bead_width_mm * uv[:, 1]
     return p[:, 2] - ramp, uv[:, 1] < -CAP_PLATE_MARGIN_MM
 
 
 def _cap_end_centre(points: F32, profile: WeldTypeProfile, angle: float, centre: F64,
-                    length: float) -> F64 | None:
+                    length: float, step_mm: float) -> F64 | None:
     """Bead centre at the midpoint of its two end caps' centres (:mod:`point_cloud.end_caps`),
     or None when a cap has too few flank points (a shadow over it)."""
     g = profile.geometry
     p = np.asarray(points, dtype=np.float64)
-    uv = _to_frame(p, centre, angle)
-    height, usable = _cap_heights(p, uv, profile)
+    uv = to_frame(p, centre, angle)
+    height, usable = _cap_heights(p, uv, profile, step_mm)
     flank = on_flank(height, usable, g.bead_height_mm)  # once for both caps
     uv, height = uv[flank], height[flank]
     caps = [cap_centre(uv, height, usable[flank], sign, sign * length / 2, g.bead_width_mm / 2,
@@ -334,43 +409,52 @@ def _cap_end_centre(points: F32, profile: WeldTypeProfile, angle: float, centre:
 
 
 def find_line_bead(points: F32, profile: WeldTypeProfile, where: str = "",
-                   hint: BeadPose | None = None, coarse: bool = False) -> BeadPose:
-    """Pose of a straight bead along roughly +X; refined from ``hint`` (its frame, its top)
-    when given, as on a denser sample of the area around a first fit. ``coarse``: a first
-    look only (the crest band's midpoint, no end caps), when such a refit follows."""
-    upper = profile.geometry.plate == "upper"
+                   hint: BeadPose | None = None, coarse: bool = False,
+                   step_mm: float | None = None, flat_mm: tuple[float, ...] = ()) -> BeadPose:
+    """Pose of a straight bead along roughly +X; refined from ``hint`` (its frame, its top,
+    its step) when given, as on a denser sample of the area around a first fit. ``coarse``:
+    a first look only (the crest band's midpoint, no end caps), when such a refit follows.
+    ``step_mm``: the plate step across the bead (north minus south toe level, the south
+    one at z = 0); None: the hint's, else the type's nominal one. ``flat_mm``: levels of
+    plates seen beside a stepped bead (:func:`crest_band`; with a hint, the hint's)."""
+    step = (hint.step_mm if hint is not None else nominal_step_mm(profile)) \
+        if step_mm is None else step_mm
+    flat = hint.flat_mm if hint is not None else flat_mm
+    upper = bool(step)
     half_width = 0.5 * profile.geometry.bead_width_mm
     split = profile.geometry.plate != "lower"  # lower plates: shadowed ends by their toes
     max_angle = scanner_model().max_rotation_deg + ROTATION_MARGIN_DEG
     tol = LINE_TOL_MM * min(1.0, profile.geometry.bead_length_mm / LINE_TOL_LENGTH_MM)
     if hint is not None:
         xy, top = crest_band(points, profile, where, hint.angle_deg if upper else 0.0,
-                             hint.top_mm)
+                             hint.top_mm, step, flat)
         angle, centre, length = _line_pose(xy, half_width, split, max_angle, tol,
                                            (hint.angle_deg, np.asarray(hint.centre_xy)), 1)
     else:
-        xy, top = crest_band(points, profile, where)
+        xy, top = crest_band(points, profile, where, step_mm=step, flat_mm=flat)
         # a first look's first pass only sets the axis to de-ramp across: one fit will do
         angle, centre, length = _line_pose(xy, half_width, split, max_angle, tol,
                                            fits=1 if coarse and upper else 2)
         if upper:  # de-ramped across the fitted axis, then fitted again
-            xy, top = crest_band(points, profile, where, angle)
+            xy, top = crest_band(points, profile, where, angle, step_mm=step, flat_mm=flat)
             angle, centre, length = _line_pose(xy, half_width, split, max_angle, tol)
         if coarse:
-            return BeadPose((float(centre[0]), float(centre[1])), angle, length, top, len(xy))
-    caps = _cap_end_centre(points, profile, angle, centre, length)
+            return BeadPose((float(centre[0]), float(centre[1])), angle, length, top, len(xy),
+                            step, flat)
+    caps = _cap_end_centre(points, profile, angle, centre, length, step)
     if caps is None:  # a cap in shadow: the crest band and the other end's toe
         centre = _shadowed_end_correction(points, profile, angle, centre, length, top)
     else:
         centre = caps
-    return BeadPose((float(centre[0]), float(centre[1])), angle, length, top, len(xy))
+    return BeadPose((float(centre[0]), float(centre[1])), angle, length, top, len(xy), step,
+                    flat)
 
 
 def _side_correction_deg(xy: F64, centre: F64, angle: float, side_mm: float) -> float:
     """Median angle error of the four sides' centrelines (corners excluded)."""
     errs = []
     for k in range(4):
-        uv = _to_frame(xy, centre, angle + 90.0 * k)
+        uv = to_frame(xy, centre, angle + 90.0 * k)
         sel = (uv[:, 1] > side_mm / 2 - 3.0) & (np.abs(uv[:, 0]) < side_mm / 2 - 4.0)
         if sel.sum() >= 50:
             errs.append(_line_fit(uv[sel])[2])
@@ -391,15 +475,24 @@ def square_centre(points: F32, profile: WeldTypeProfile, where: str = "") -> F64
 
 def find_square_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> BeadPose:
     """Pose of the square path (rotation modulo 90 deg, in (-45, 45])."""
-    xy, top = crest_band(points, profile, where)
-    centre = _box_centre(xy)
+    g = profile.geometry
+    band, top = crest_band(points, profile, where)
+    centre = _box_centre(band)
     angle = 0.0
-    for _ in range(3):
+    for fit in range(SQUARE_FITS):
+        xy = band
         s = np.exp(4j * np.arctan2(xy[:, 1] - centre[1], xy[:, 0] - centre[0])).sum()
         angle = math.degrees(float(np.angle(-s))) / 4.0
-        uv = _to_frame(xy, centre, angle)  # coordinates along the square's own axes
+        uv = to_frame(xy, centre, angle)  # coordinates along the square's own axes
+        ring = (np.abs(np.maximum(np.abs(uv[:, 0]), np.abs(uv[:, 1])) - g.square_side_mm / 2)
+                <= g.bead_width_mm / 2 + RING_MARGIN_MM)  # not a plate's edge further out
+        if MIN_BAND_POINTS <= ring.sum() < len(ring):
+            xy, uv = xy[ring], uv[ring]
         lo, hi = np.percentile(uv, EXTENT_Q, axis=0)
-        centre = centre + _rot(angle) @ (0.5 * (lo + hi))
+        move = _rot(angle) @ (0.5 * (lo + hi))
+        centre = centre + move
+        if fit >= 2 and (ring.all() or float(np.hypot(*move)) < SQUARE_SETTLED_MM):
+            break
     for _ in range(SIDE_FITS):  # until the sides agree with the frame they are fitted in
         correction = _side_correction_deg(xy, centre, angle, profile.geometry.square_side_mm)
         angle += correction
@@ -410,12 +503,14 @@ def find_square_bead(points: F32, profile: WeldTypeProfile, where: str = "") -> 
 
 
 def find_bead(points: F32, profile: WeldTypeProfile, where: str = "",
-              hint: BeadPose | None = None, coarse: bool = False) -> BeadPose:
-    """Dispatch on the type's path (line or square); ``hint``, ``coarse``: see
-    :func:`find_line_bead`."""
+              hint: BeadPose | None = None, coarse: bool = False,
+              step_mm: float | None = None, flat_mm: tuple[float, ...] = ()) -> BeadPose:
+    """Dispatch on the type's path (line or square); ``hint``, ``coarse``, ``step_mm``,
+    ``flat_mm``: see :func:`find_line_bead` (the square path's crest band is symmetric
+    across any step)."""
     if profile.geometry.path == "square":
         return find_square_bead(points, profile, where)
-    return find_line_bead(points, profile, where, hint, coarse)
+    return find_line_bead(points, profile, where, hint, coarse, step_mm, flat_mm)
 
 
 def disc_mask_xy(xy: F64, centre: F64, radius_mm: float) -> Mask:

@@ -2,7 +2,10 @@
 
 Nothing about the bead's position is assumed. The plates under the bead are estimated with a
 grey-level opening across the path (a flat element wider than the bead removes the bead and
-keeps plate planes, steps and ramps); the bead is what stands above that base. The nominal
+keeps plate planes, steps and ramps), then, across every path sample, bridged in a straight
+line from one toe to the other (a bead across a plate step, e.g. a lap fillet or type 7's
+raised or recessed patch, stands on that line, not on either plate); the bead is what
+stands above that base. The nominal
 path is a straight line along +X (line types) or a square (type 7), fitted to the bead found;
 the bead is then sampled across the path every pixel to give its local centreline offset,
 width, top height and toe positions.
@@ -20,8 +23,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from point_cloud.align import OPENING_FACTOR, nominal_step_mm
 from point_cloud.config import WeldTypeProfile
 from point_cloud.errors import NoBeadFoundError
+from point_cloud.project import nearest_fill
 from point_cloud.types import HeightMap
 
 F32 = npt.NDArray[np.float32]
@@ -30,12 +35,19 @@ B = npt.NDArray[np.bool_]
 
 BEAD_THRESHOLD_MM = 0.15  # above the plate base: bead material
 PRESENT_FRACTION = 0.3  # a sample holds bead when its peak exceeds this share of the median top
-OPENING_WIDTH_FACTOR = 1.7  # opening element across the path, in nominal bead widths
+OPENING_WIDTH_FACTOR = OPENING_FACTOR  # opening element across the path, in bead widths
 BASE_SMOOTH_MM = 3.0  # line types: the plate base is a running median over this along X
 EDGE_CONTINUE_MM = 2.0  # invalid runs this short at the map's edge continue the surface
 MIN_BEAD_RUN_MM = 1.0  # shorter stretches of "bead" along the path are specks
-TOE_BRIDGE_PASSES = 3  # line types: re-find the toes this often when bridging them
+TOE_BRIDGE_PASSES = 3  # re-find the toes this often when bridging them
+PLATE_GAP_MM = 1.0  # square path: plates are read from this far beyond the nominal toes
+MIN_PLATE_SAMPLES = 50
+PLATE_TRIM_MM = 0.15  # ... the outer plate's line refitted on samples this close to it
+PLATE_SLOPE_SPAN_MM = 0.5  # ... its slope fitted where seen over this much offset, else level
+TOE_PERCENTILE = 0.5  # a plate not seen: this percentile of the bead beside it
 ISOLATED_VALID_FRACTION = 0.5  # maps less valid than this had their plate plane removed
+BEAD_BAND_HALF_MM = 4.0  # ... unless this far and more from the map's middle row
+PLATE_SEEN_FRACTION = 0.05  # ... this share is valid (a plate beside the bead)
 
 
 @dataclass(frozen=True)
@@ -128,24 +140,44 @@ class BeadGeometry:
 
 
 # --------------------------------------------------------------------------- plate base
+def plate_step_mm(hm: HeightMap, profile: WeldTypeProfile) -> float:
+    """The upper plate's height above the lower one beside a straight bead: what prepare
+    measured (``hm.meta["plate_step_mm"]``), else the type's nominal step."""
+    return float(hm.meta.get("plate_step_mm", nominal_step_mm(profile)))
+
+
 def plate_is_measured(hm: HeightMap) -> bool:
-    """False for isolated maps, where the plate plane was removed (most cells invalid)."""
-    return hm.valid_fraction >= ISOLATED_VALID_FRACTION
+    """False for isolated maps, where the plate plane was removed: most cells invalid, and
+    hardly any beside the bead's band along the map's middle (a plate cropped on one side
+    and heavy shadows leave less than half the map, but a plate seen beside the bead)."""
+    if hm.valid_fraction >= ISOLATED_VALID_FRACTION:
+        return True
+    _, y = hm.xy_of(np.arange(hm.shape[0]), 0)
+    beside = np.abs(y - float(np.mean(y))) > BEAD_BAND_HALF_MM
+    return bool(beside.any()) and float(hm.valid[beside].mean()) >= PLATE_SEEN_FRACTION
 
 
-def fill_invalid(hm: HeightMap) -> F32:
-    """Heights with invalid cells filled for filtering (:func:`bridge_columns`) where the
-    plate is measured, with the plate level 0 where it was removed (isolated maps)."""
-    if hm.valid.all() or not hm.valid.any() or not plate_is_measured(hm):
+def fill_invalid(hm: HeightMap, step_mm: float = 0.0) -> F32:
+    """Heights with invalid cells filled for filtering (:func:`bridge_columns`, the upper
+    plate ``step_mm`` above the lower one) where the plate is measured, else the plate
+    level where it was removed (isolated maps): 0, and north of the middle the upper plate's
+    step where prepare measured one (``hm.meta["plate_step_mm"]``)."""
+    if hm.valid.all() or not hm.valid.any():
         return hm.z.copy()
-    return bridge_columns(hm.z, hm.valid, round(EDGE_CONTINUE_MM / hm.mm_per_px))
+    if not plate_is_measured(hm):
+        _, y = hm.xy_of(np.arange(hm.shape[0]), 0)
+        removed = np.where(y >= float(np.mean(y)), hm.meta.get("plate_step_mm", 0.0), 0.0)
+        return np.where(hm.valid, hm.z, removed[:, None]).astype(np.float32)
+    return bridge_columns(hm.z, hm.valid, round(EDGE_CONTINUE_MM / hm.mm_per_px), step_mm)
 
 
-def bridge_columns(z: F32, valid: B, edge_px: int = 10) -> F32:
+def bridge_columns(z: F32, valid: B, edge_px: int = 10, step_mm: float = 0.0) -> F32:
     """Fill invalid cells along each column: linearly between the valid cells above and below
     (a shadow inside the surface); at the map's edge, runs up to ``edge_px`` continue the
-    nearest valid height, longer ones take the column's lowest valid height (a wide shadow
-    or a missing plate reaching the edge is taken for plate, never for bead)."""
+    nearest valid height, longer ones take the column's lowest valid height (at the north
+    edge up to ``step_mm`` higher, a lap fillet's upper plate, but not above the run's
+    valid end): a wide shadow or a missing plate reaching the edge is taken for plate, never
+    for bead."""
     n = z.shape[0]
     rows = np.arange(n)[:, None]
     above = np.maximum.accumulate(np.where(valid, rows, -1), axis=0)
@@ -160,14 +192,18 @@ def bridge_columns(z: F32, valid: B, edge_px: int = 10) -> F32:
     # short runs at the map's edge continue the surface next to them, long ones are plate
     top_short = (above < 0) & (below < n) & (np.minimum(below, n) <= edge_px)
     bottom_short = (below >= n) & (above >= 0) & (n - 1 - above <= edge_px)
-    edge = np.where(top_short, zb, np.where(bottom_short, za, low[None, :]))
+    north = np.minimum(zb, low[None, :] + step_mm)  # the upper plate: at most the step up
+    edge = np.where(top_short, zb, np.where(bottom_short, za,
+                                            np.where(above < 0, north, low[None, :])))
     filled = np.where(inside, za + frac * (zb - za), edge)
     return np.where(valid, z, filled).astype(np.float32)
 
 
-def plate_base(hm: HeightMap, path_kind: str, width_px: int) -> F32:
-    """Plate level under the bead: an opening across the path, bias-corrected for noise."""
-    z = fill_invalid(hm)
+def plate_base(hm: HeightMap, path_kind: str, width_px: int, step_mm: float = 0.0) -> F32:
+    """Plate level under the bead: an opening across the path, bias-corrected for noise
+    (``step_mm``: see :func:`fill_invalid`). Around the square path, the plates go on in
+    every direction: an invalid cell takes the nearest valid one's height."""
+    z = fill_invalid(hm, step_mm) if path_kind == "line" else nearest_fill(hm.z, hm.valid)
     kernel: np.ndarray = (np.ones((width_px, 1), np.uint8) if path_kind == "line" else
                           cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (width_px, width_px)))
     base = np.asarray(cv2.morphologyEx(z, cv2.MORPH_OPEN, kernel,
@@ -261,6 +297,71 @@ def _fit_square(hm: HeightMap, excess: F32, step_mm: float) -> BeadPath:
     return BeadPath("square", xy, tangent, normal, 2 * a / n_side, (cx, cy), a)
 
 
+def _square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
+                   reach: float) -> tuple[float, float, float]:
+    """(patch level, outer plate level at the centreline, outer slope per mm of offset) of
+    the square path, read across the middle of its sides (clear of the corners) beyond the
+    nominal toes: the patch's median, a line through the outer plate (level or oblique,
+    falling or rising away from the bead). A plate not seen there (cropped) is level at the
+    bead's lowest points beside it."""
+    dt = hm.mm_per_px / 2
+    t = np.arange(-reach, reach + 1e-9, dt)
+    side_pos = (path.s_mm % (2 * path.half_side_mm)) - path.half_side_mm
+    middle = np.abs(side_pos) < path.half_side_mm - bead_mm / 2 - PLATE_GAP_MM
+    zs = sample_across(hm, hm.z, path, t)[middle]
+    seen = sample_across(hm, hm.valid.astype(np.float32), path, t)[middle] > 0.99
+    tt = np.broadcast_to(t, zs.shape)
+    toe = bead_mm / 2 + PLATE_GAP_MM
+    levels = []
+    for sign in (-1.0, 1.0):
+        band = seen & (sign * tt > toe)
+        if band.sum() < MIN_PLATE_SAMPLES:  # cropped: the bead's lowest points beside it
+            beside = seen & (sign * tt > 0.0) & (sign * tt <= toe)
+            low = float(np.percentile(zs[beside], TOE_PERCENTILE)) if beside.any() else 0.0
+            levels.append((low, 0.0))
+        elif sign < 0 or np.ptp(tt[band]) < PLATE_SLOPE_SPAN_MM:
+            levels.append((float(np.median(zs[band])), 0.0))
+        else:
+            slope, icpt = np.polyfit(tt[band], zs[band], 1)
+            near = band & (np.abs(zs - (icpt + slope * tt)) < PLATE_TRIM_MM)
+            if near.sum() >= MIN_PLATE_SAMPLES and np.ptp(tt[near]) >= PLATE_SLOPE_SPAN_MM:
+                slope, icpt = np.polyfit(tt[near], zs[near], 1)
+            levels.append((float(icpt), float(slope)))
+    return levels[0][0], levels[1][0], levels[1][1]
+
+
+def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float) -> tuple[F32, F32]:
+    """(base, excess) around the square path: its plates (:func:`_square_plates`; where a
+    plate was removed, its cells count as plate), bridged from toe to toe across the path."""
+    patch, outer, slope = _square_plates(hm, path, bead_mm, OPENING_WIDTH_FACTOR * bead_mm)
+    _, off, _, _ = path.frame_of(*hm.xy_of(*np.indices(hm.shape)))
+    # under the bead (up to its nominal outer toe) the outer plate is taken level at the toe
+    base = np.where(off < 0.0, patch, outer + slope * np.maximum(off, bead_mm / 2))
+    base = base.astype(np.float32)
+    away = np.abs(off) > bead_mm / 2 + PLATE_GAP_MM
+    z = np.where(hm.valid | ~away, fill_invalid(hm), base).astype(np.float32)
+    for _ in range(TOE_BRIDGE_PASSES):
+        base = _bridge_along_path(hm, z, base, path, bead_mm)
+    return base, np.maximum(z - base, 0.0).astype(np.float32)
+
+
+def _bridge_along_path(hm: HeightMap, z: F32, base: F32, path: BeadPath, bead_mm: float) -> F32:
+    """:func:`_bridge_toes` across every sample of ``path`` (any kind): the map is sampled
+    across the path, bridged there and the change mapped back onto the map's cells."""
+    dt = hm.mm_per_px / 2
+    reach = OPENING_WIDTH_FACTOR * bead_mm
+    t = np.arange(-reach, reach + 1e-9, dt)
+    zs, bs = (sample_across(hm, img, path, t).T for img in (z, base))   # rows: offsets t
+    change = (_bridge_toes(zs, bs, 0.0) - bs).astype(np.float32)  # toes: the run's ends
+    r, c = np.indices(hm.shape)
+    s, tt, _, _ = path.frame_of(*hm.xy_of(r, c))
+    back = cv2.remap(change, (s / path.step_mm).astype(np.float32),
+                     ((tt + reach) / dt).astype(np.float32), cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_WRAP)   # the path closes on itself along s
+    inside = np.abs(tt) < reach - dt
+    return np.where(inside, np.minimum(base + back, z), base).astype(np.float32)
+
+
 # --------------------------------------------------------------------------- profiles
 def sample_across(hm: HeightMap, image: F32, path: BeadPath, t_mm: F64) -> F32:
     """``image`` sampled (bilinear) at path sample i, offset t_j along its normal: (M, J)."""
@@ -299,12 +400,18 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
     geo = profile.geometry
     kind = geo.path if path is None else path.kind
     width_px = max(3, round(OPENING_WIDTH_FACTOR * geo.bead_width_mm / hm.mm_per_px)) | 1
-    base = plate_base(hm, kind, width_px)
+    step = plate_step_mm(hm, profile) if kind == "line" else 0.0
+    base = plate_base(hm, kind, width_px, step)
     # shadows inside the bead are bridged from their neighbours, so a profile stays whole
-    excess = np.maximum(fill_invalid(hm) - base, 0.0).astype(np.float32)
+    excess = np.maximum(fill_invalid(hm, step) - base, 0.0).astype(np.float32)
+    refit = path is None and kind != "line"
     if path is None:
         fit = _fit_line if kind == "line" else _fit_square
         path = fit(hm, excess, hm.mm_per_px)
+    for fit_again in (refit, False) if kind != "line" else ():  # lines: plate_base bridged
+        base, excess = _square_base(hm, path, geo.bead_width_mm)
+        if fit_again:  # the path again, on the bead above its plates
+            path = _fit_square(hm, excess, hm.mm_per_px)
     if kind == "line":
         half = 0.5 * profile.roi.width_mm - hm.mm_per_px
     else:
@@ -348,3 +455,12 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
         base=base, excess=excess, plate_visible=plate_seen,
         profile_t_mm=t, profiles=prof, seen_profiles=seen,
     )
+
+
+def find_bead(hm: HeightMap, profile: WeldTypeProfile) -> BeadGeometry | None:
+    """:func:`analyse_bead`, or None when the map holds no bead (made once per scan and
+    shared by the quality gate and the gauge)."""
+    try:
+        return analyse_bead(hm, profile)
+    except NoBeadFoundError:
+        return None

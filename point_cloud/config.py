@@ -103,6 +103,11 @@ class Geometry(Strict):
     outer_plate_tilt_deg: tuple[float, float] = (0.0, 0.0)
     # Fraction of the region lost to shadow (missing data), drawn uniformly from this range.
     shadow_fraction: tuple[float, float] = (0.0, 0.05)
+    # Layout variations (the simulator's layout="random"): a stepped plate's height (upper
+    # plate above the lower; type 7's raised or recessed patch) and how far beyond the
+    # bead's toe a partly cropped plate ends, mm.
+    plate_step_mm: tuple[float, float] = (1.0, 3.0)
+    crop_beyond_toe_mm: tuple[float, float] = (0.5, 4.0)
 
 
 class Roi(Strict):

@@ -7,8 +7,9 @@ estimates, point counts and per-stage timings in ms.
 
 Bead figures (:func:`bead_section`), measured on the map: cross-sections perpendicular to the
 bead in its central part (the middle 60 % of a line bead; the middle 50 % of the N, E and S
-sides of the square, away from corners and the start crater). The fillet's plate ramp is
-removed for the "upper" kind. Height = median over sections of the section's maximum;
+sides of the square, away from corners and the start crater). A lap fillet's plate ramp
+(the step prepare measured, ``hm.meta["plate_step_mm"]``, else the type's nominal one) is
+removed. Height = median over sections of the section's maximum;
 width = median over sections of the length of the section above 10 % of its own top.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from point_cloud.align import UPPER_PLATE_MM
+from point_cloud.bead_geometry import plate_step_mm
 from point_cloud.config import WeldTypeProfile, weld_type_profile
 from point_cloud.errors import IdentityError
 from point_cloud.prepare import prepare, project_prepared
@@ -55,9 +56,10 @@ def _sections(hm: HeightMap, profile: WeldTypeProfile) -> list[tuple[F32, F32]]:
                 (z[np.ix_(north, cols)].T, y[north] - half),
                 (z[np.ix_(south, cols)].T, y[south] + half)]
     sec = z[:, np.abs(x) <= 0.3 * g.bead_length_mm].T
-    if g.plate == "upper":
+    step = plate_step_mm(hm, profile)
+    if step:
         r = g.bead_width_mm / 2
-        sec = sec - UPPER_PLATE_MM * np.clip((y + r) / (2 * r), 0.0, 1.0)[None, :]
+        sec = sec - step * np.clip((y + r) / (2 * r), 0.0, 1.0)[None, :]
     return [(sec, y)]
 
 

@@ -9,10 +9,17 @@ and a per-cell max).
 What ``z = 0`` means, per plate kind (the simulator's nominal frame, point_cloud/simulator.py):
 
 * ``lower`` (4, 5): the lower plate the bead sits on; fitted by RANSAC.
-* ``upper`` (2, 8, 9): the lower plate level. The only visible plane is the upper plate's top
-  face; it is fitted by RANSAC and placed at ``+UPPER_PLATE_MM`` (1.5 mm).
-* ``isolated`` (3, 10, 11): the bead's base plane. Its orientation is fitted to the bead's
-  lowest points (toes, both sides), its height put at the 0.1st percentile of the bead.
+* ``upper`` (2, 8, 9): the lower plate level. RANSAC fits the largest plane: the upper
+  plate's top face, placed at ``+UPPER_PLATE_MM`` (1.5 mm), or, where hardly anything lies
+  below it, the lower plate (0). Once the bead is found, the plates' levels at its two toes
+  are measured (:mod:`point_cloud.plates`); where they differ from what was assumed (a step
+  of 1-3 mm, the upper plate cropped, the lower one in the scan) by more than
+  ``LEVEL_TOL_MM``, the frame is shifted to put the lower plate at 0 and the bead found again
+  across the measured step (``LAYOUT_FITS`` times at most).
+* ``isolated`` (3, 10, 11): the plate, where the scanner left it in (RANSAC holds
+  ``KEPT_PLATE_SHARE`` of the points, hardly anything below it); else the bead's base plane:
+  its orientation fitted to the bead's lowest points (toes, both sides), its height put at
+  the 0.1st percentile of the bead.
 * ``square`` (7): the patch inside the square path. RANSAC (near-horizontal planes only)
   gives a first levelling, the bead ring's crest band gives the centre, then the plane is
   refitted on a disc inside the ring only, so an oblique outer plate never biases it.
@@ -29,7 +36,15 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from point_cloud.align import UPPER_PLATE_MM, BeadPose, disc_mask_xy, find_bead, square_centre
+from point_cloud.align import (
+    PLATE_BAND_MM,
+    UPPER_PLATE_MM,
+    BeadPose,
+    disc_mask_xy,
+    find_bead,
+    nominal_step_mm,
+    square_centre,
+)
 from point_cloud.arrays import select_rows
 from point_cloud.config import WeldTypeProfile, scanner_model
 from point_cloud.errors import NoFinitePointsError, PrepareError, TooFewPointsError
@@ -41,6 +56,7 @@ from point_cloud.outliers import (
     robust_surface,
     with_dump,
 )
+from point_cloud.plates import plate_levels
 from point_cloud.project import CellReducer, Grid, Reduce, cell_indices, to_pixels
 from point_cloud.types import F32, Cloud, HeightMap
 
@@ -70,6 +86,17 @@ DENSE_END_MARGIN_MM = 3.5
 """The refit takes points this far beyond the crest band's ends (the caps, the plate beyond)."""
 DENSE_SIDE_MARGIN_MM = 0.5
 """... and this far outside the bead's nominal toes."""
+BELOW_MM = 0.5
+BELOW_SHARE = 0.01
+"""A plane with this share of the points more than BELOW_MM below it is not the lowest."""
+KEPT_PLATE_SHARE = 0.25
+"""An isolated bead's plate was left in the scan when a plane holds this share of it."""
+SECOND_PLATE_SHARE = 0.1
+SECOND_PLATE_TILT_DEG = 1.0
+"""A second plate: a plane parallel (within this) to the first, holding this share of it."""
+LEVEL_TOL_MM = 0.2
+"""Plate levels measured beside the bead this far from the assumed ones are acted on."""
+LAYOUT_FITS = 2
 
 
 @dataclass
@@ -91,6 +118,7 @@ class Preparation:
             "rotation_deg": round(self.bead.angle_deg, 4),
             "bead_extent_mm": round(self.bead.length_mm, 3),
             "bead_top_mm": round(self.bead.top_mm, 3),
+            "plate_step_mm": round(self.bead.step_mm, 3),
             "timings_ms": {k: round(v, 2) for k, v in self.timings_ms.items()},
         }
 
@@ -133,8 +161,17 @@ def _transform(points: F32, m: F64) -> F32:
     return np.asarray(cv2.transform(src, m[:3]), dtype=np.float32).reshape(-1, 3)
 
 
-def _isolated_plane(pts: F32) -> Plane:
-    """Plane of the bead's toes: refit on the lowest points above the current plane."""
+def _lowest(pts: F32, plane: Plane) -> bool:
+    """Whether hardly any point lies well below ``plane``."""
+    return float(np.mean(plane.heights(pts) < -BELOW_MM)) < BELOW_SHARE
+
+
+def _isolated_plane(pts: F32, max_tilt: float, rng: np.random.Generator) -> Plane:
+    """The plate where it was left in the scan, else the plane of the bead's toes: refit on
+    the lowest points above the current plane, put at their 0.1st percentile."""
+    found = ransac_plane(pts, rng, max_tilt_deg=max_tilt)
+    if found is not None and found[1].mean() >= KEPT_PLATE_SHARE and _lowest(pts, found[0]):
+        return found[0]
     plane = fit_plane_lsq(pts)
     for _ in range(3):
         h = plane.heights(pts)
@@ -177,13 +214,13 @@ def fit_reference_plane(pts: F32, profile: WeldTypeProfile, where: str = "",
     max_tilt = scanner_model().max_tilt_deg + TILT_MARGIN_DEG
     kind = profile.geometry.plate
     if kind == "isolated":
-        return _isolated_plane(pts), 0.0
+        return _isolated_plane(pts, max_tilt, rng), 0.0
     if kind == "square":
         plane = _square_first_plane(pts, profile, max_tilt, where, rng)
     else:
         plane = _ransac(pts, max_tilt, where, rng)
     if kind == "upper":
-        return plane, UPPER_PLATE_MM
+        return plane, 0.0 if _lowest(pts, plane) else UPPER_PLATE_MM
     if kind == "square":
         g = profile.geometry
         levelled = _transform(pts, levelling_matrix(plane))
@@ -243,6 +280,59 @@ def _refit_short_bead(dense: F32, level: F64, pose: BeadPose, profile: WeldTypeP
     return find_bead(clean_points(levelled, REFIT_CELL_MM)[0], profile, where, pose)
 
 
+def _locate(clean: F32, dense: F32 | None, level: F64, profile: WeldTypeProfile, where: str,
+            step_mm: float | None = None, flat_mm: tuple[float, ...] = ()) -> BeadPose:
+    """The bead's pose in the frame ``level`` makes (a short bead: a first look, then the
+    refit on its dense sample), across a plate step of ``step_mm`` (None: the nominal) and
+    beside plates at levels ``flat_mm`` (:func:`point_cloud.align.crest_band`)."""
+    levelled = _transform(clean, level)
+    if dense is None:
+        return find_bead(levelled, profile, where, step_mm=step_mm, flat_mm=flat_mm)
+    # a first look on a third of the subsample, then the refit
+    pose = find_bead(levelled[::COARSE_STEP], profile, where, coarse=True, step_mm=step_mm,
+                     flat_mm=flat_mm)
+    return _refit_short_bead(dense, level, pose, profile, where)
+
+
+def _shifted(level: F64, dz: float) -> F64:
+    """The levelling ``level`` followed by a shift of ``dz`` along Z."""
+    shift = np.eye(4)
+    shift[2, 3] = dz
+    return shift @ level
+
+
+def _first_layout(levelled: F32, z_plane: float,
+                  seed: int) -> tuple[float, float | None, tuple[float, ...]]:
+    """(Z shift, step, plate levels after the shift) to look for a stepped bead across first:
+    where a second plate parallel to the fitted one shows, both plates, the lower one put at
+    0; else the nominal step beside the fitted plate, kept out of the crest band unless it
+    is the upper one (the default layout, whose first look is left as it was;
+    :func:`_fit_layout` corrects it)."""
+    rest = select_rows(levelled, np.abs(levelled[:, 2] - z_plane) > 3 * PLATE_BAND_MM)
+    found = ransac_plane(rest, np.random.default_rng(seed), max_tilt_deg=SECOND_PLATE_TILT_DEG)
+    if found is None or found[1].sum() < SECOND_PLATE_SHARE * len(levelled):
+        return 0.0, None, () if z_plane else (z_plane,)
+    other = float(np.median(rest[found[1], 2]))
+    low, high = sorted((z_plane, other))
+    return -low, high - low, (z_plane - low, other - low)
+
+
+def _fit_layout(clean: F32, dense: F32 | None, level: F64, pose: BeadPose,
+                profile: WeldTypeProfile, where: str) -> tuple[F64, BeadPose]:
+    """Stepped plates (the lap fillet): the plates' levels at the bead's toes, measured;
+    where they are not what the frame and the pose assumed, the frame shifted to put the
+    lower (south) one at 0 and the bead found again across the measured step."""
+    for _ in range(LAYOUT_FITS):
+        levels = plate_levels(_transform(clean, level), pose, profile)
+        if abs(levels.south) < LEVEL_TOL_MM and abs(levels.step_mm - pose.step_mm) < LEVEL_TOL_MM:
+            break
+        level = _shifted(level, -levels.south)
+        flat = tuple(v - levels.south for v, seen in
+                     zip((levels.south, levels.north), levels.seen, strict=True) if seen)
+        pose = _locate(clean, dense, level, profile, where, levels.step_mm, flat)
+    return level, pose
+
+
 def prepare(cloud: Cloud, profile: WeldTypeProfile, seed: int = 0) -> Preparation:
     """Level and align ``cloud`` (decisions on a subsample; the cloud itself is untouched)."""
     where = _where(cloud)
@@ -259,12 +349,13 @@ def prepare(cloud: Cloud, profile: WeldTypeProfile, seed: int = 0) -> Preparatio
     plane, z_plane = fit_reference_plane(clean, profile, where, seed)
     level = levelling_matrix(plane, z_plane)
     t2 = time.perf_counter()
-    levelled = _transform(clean, level)
-    if dense is None:
-        pose = find_bead(levelled, profile, where)
-    else:  # a first look on a third of the subsample, then the refit
-        pose = find_bead(levelled[::COARSE_STEP], profile, where, coarse=True)
-        pose = _refit_short_bead(dense, level, pose, profile, where)
+    if nominal_step_mm(profile):  # stepped plates: the lower one or both seen kept out
+        shift, step, flat = _first_layout(_transform(clean, level), z_plane, seed)
+        level = _shifted(level, shift)
+        pose = _locate(clean, dense, level, profile, where, step, flat)
+        level, pose = _fit_layout(clean, dense, level, pose, profile, where)
+    else:
+        pose = _locate(clean, dense, level, profile, where)
     transform = alignment_matrix(pose) @ level
     t3 = time.perf_counter()
     return Preparation(transform, plane, pose, sub, {

@@ -149,3 +149,14 @@ def project(points_aligned: F32, roi: Roi, mm_per_px: float | None = None,
     zc, valid = reduce_cells(flat, z, grid.n_cells, how)
     return HeightMap(z=zc.reshape(grid.rows, grid.cols), valid=valid.reshape(grid.rows, grid.cols),
                      mm_per_px=grid.mm_per_px, origin_mm=grid.origin_mm, identity=identity)
+
+
+def nearest_fill(img: F32, seen: npt.NDArray[np.bool_]) -> F32:
+    """``img`` with every unseen cell set to the nearest seen cell's value."""
+    if seen.all() or not seen.any():
+        return img
+    _, labels = cv2.distanceTransformWithLabels((~seen).astype(np.uint8), cv2.DIST_L2, 3,
+                                                labelType=cv2.DIST_LABEL_PIXEL)
+    values = np.zeros(int(labels.max()) + 1, np.float32)
+    values[labels[seen]] = img[seen]
+    return values[labels]

@@ -44,6 +44,34 @@ the toes. Plates per ``geometry.plate``:
   sub-kind: 5-15 deg by default). One crater on the west side
   ``(-S/2, 0)`` where the loop starts and ends.
 
+Plate layouts (``layout=``; :class:`Layout`)
+--------------------------------------------
+The above is each kind's *default* layout: what this project's line delivers, and what
+``simulate_weld`` draws without ``layout`` (byte for byte as before layouts existed). Scans
+from other lines lay their plates out otherwise (shared SCANS.md, "What varies"); a
+:class:`Layout` draws them, ``layout="random"`` draws one from the contract's ranges
+(:func:`random_layout`, on its own random stream: the pose, grid, shadows and noise stay
+those of the default scan of the same seed):
+
+* ``step_mm``: the stepped plate's height above the reference plate at ``z = 0``: the
+  upper plate north of ``y = 0`` (kind "upper", 1-3 mm; default 1.5), or type 7's patch
+  inside the square (> 0 a patch plate raised on the outer one, < 0 recessed, 0 level;
+  default 0). Its edge runs under the bead's centreline.
+* ``bead_on``: how the bead meets a step: ``"ramp"`` (default, the lap fillet above: the
+  cap on a ramp from one plate's level at one toe to the other's at the other) or
+  ``"lower"`` (the cap standing on the lower plate, the stepped plate's edge under its
+  centreline: where the step is higher than the cap the plate shows).
+* ``outer_tilt_deg``: type 7's outer plate beyond the bead's outer toe, > 0 falling away
+  from the bead, < 0 rising (default: drawn as above).
+* ``keep_mm``: (south or inside, north or outside) how far from the nominal centreline each
+  plate is in the scan: ``ALL`` (``inf``) all of it, a number a plate cropped that far out,
+  0 the plate removed. Beyond it only points more than ``ISOLATION_MM`` above that plate
+  are emitted (:meth:`WeldShape.emitted`). Defaults: "isolated" ``(0, 0)`` (the plate
+  plane removed), "upper" ``(0, ALL)`` (the lower plate not scanned), else ``(ALL, ALL)``.
+
+:meth:`WeldShape.drawn_bead` gives the drawn bead's width and height above the straight line
+between its toes, the figures a layout-independent analysis should find.
+
 Scan area and sampling
 ----------------------
 Samples cover the type's ROI plus the pose margin in the nominal frame:
@@ -78,7 +106,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -105,6 +134,8 @@ CAP_EXPONENT = 0.8
 Z_OFFSET_RANGE_MM = 25.0
 OUTLIER_RANGE_MM = (1.0, 8.0)
 JITTER = 0.3
+TOE_MM = 0.01
+"""The drawn bead's toe: where its surface stands this far above the plate."""
 
 
 # --------------------------------------------------------------------------- pose
@@ -168,6 +199,68 @@ def random_pose(rng: np.random.Generator, scanner: ScannerModel) -> SimPose:
                    tilt * math.sin(azimuth), float(z_off))
 
 
+# --------------------------------------------------------------------------- layout
+ALL = math.inf
+"""``Layout.keep_mm``: the whole plate is in the scan."""
+BeadOn = Literal["ramp", "lower"]
+DEFAULT_KEEP_MM: dict[str, tuple[float, float]] = {
+    "isolated": (0.0, 0.0), "upper": (0.0, ALL), "lower": (ALL, ALL), "square": (ALL, ALL)}
+"""Each plate kind's default ``keep_mm``: what the project's own line delivers."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How the plates around the bead lie in one scan (see the module docstring); a None
+    field keeps what the type's default draw gives.
+
+    ``step_mm``: the stepped plate's height above the reference plate: the upper plate
+    (kind "upper", north of ``y = 0``) or type 7's patch inside the square (> 0 raised,
+    < 0 recessed, 0 level). ``outer_tilt_deg``: type 7's outer plate, > 0 falling away
+    from the bead, < 0 rising. ``keep_mm``: how far from the bead's nominal centreline
+    each plate is in the scan (south, north; type 7: inside, outside the square); ``ALL``:
+    all of it, 0: the plate wholly removed or cropped (only the bead's own points).
+    ``bead_on``: how a bead meets a step (``step_mm`` != 0): ``"ramp"``, its cap on a ramp
+    from one plate's level at one toe to the other's at the other (a lap fillet); ``"lower"``,
+    standing on the lower plate, the stepped plate's edge under its centreline."""
+
+    step_mm: float | None = None
+    outer_tilt_deg: float | None = None
+    keep_mm: tuple[float, float] | None = None
+    bead_on: BeadOn | None = None
+
+
+def random_layout(profile: WeldTypeProfile, rng: np.random.Generator) -> Layout:
+    """A plate layout drawn from the contract's variations for the type's kind (shared
+    SCANS.md, "What varies"): isolated beads with or without their plate; a plate of the
+    "lower" kind partly (``geometry.crop_beyond_toe_mm`` beyond the toe) or wholly cropped
+    on one side, or neither; the upper plate ``geometry.plate_step_mm`` above the lower,
+    the lower plate absent, partly or wholly in the scan, the upper one partly or wholly
+    cropped while the lower is there; type 7's patch level, raised or recessed by
+    ``plate_step_mm``, its outer plate level or falling or rising by
+    ``outer_plate_tilt_deg`` (high end), partly or wholly cropped or not."""
+    g = profile.geometry
+    half = g.bead_width_mm / 2
+
+    def kept(*options: str) -> float:
+        way = options[int(rng.integers(len(options)))]
+        return {"all": ALL, "none": 0.0}.get(way, half + float(rng.uniform(*g.crop_beyond_toe_mm)))
+
+    step = float(rng.uniform(*g.plate_step_mm))
+    if g.plate == "isolated":
+        return Layout(keep_mm=(ALL, ALL) if rng.uniform() < 0.5 else (0.0, 0.0))
+    if g.plate == "lower":
+        keep = [ALL, ALL]
+        keep[int(rng.integers(2))] = kept("all", "part", "none")
+        return Layout(keep_mm=(keep[0], keep[1]))
+    if g.plate == "upper":
+        lower = kept("none", "part", "all")
+        upper = kept("all", "part") if lower == 0.0 else kept("all", "part", "none")
+        return Layout(step_mm=step, keep_mm=(lower, upper))
+    patch = step * float(rng.choice([0.0, 1.0, -1.0]))
+    tilt = float(rng.uniform(0.0, g.outer_plate_tilt_deg[1])) * float(rng.choice([0.0, 1.0, -1.0]))
+    return Layout(step_mm=patch, outer_tilt_deg=tilt, keep_mm=(ALL, kept("all", "part", "none")))
+
+
 # --------------------------------------------------------------------------- shape
 @dataclass(frozen=True)
 class WeldShape:
@@ -188,6 +281,13 @@ class WeldShape:
     wander_phase: float
     square_side_mm: float = 20.0
     outer_tilt_deg: float = 0.0
+    step_mm: float = 0.0
+    keep_mm: tuple[float, float] = (math.inf, math.inf)
+    bead_on: BeadOn = "ramp"
+
+    def with_layout(self, layout: Layout) -> WeldShape:
+        """This weld with its plates laid out as ``layout`` (None fields: as drawn)."""
+        return replace(self, **{k: v for k, v in vars(layout).items() if v is not None})
 
     @staticmethod
     def draw(profile: WeldTypeProfile, rng: np.random.Generator) -> WeldShape:
@@ -208,6 +308,8 @@ class WeldShape:
             wander_period_mm=float(rng.uniform(25.0, 60.0)),
             wander_phase=float(rng.uniform(0, 2 * math.pi)),
             square_side_mm=g.square_side_mm, outer_tilt_deg=outer,
+            step_mm=PLATE_THICKNESS_MM if g.plate == "upper" else 0.0,
+            keep_mm=DEFAULT_KEEP_MM[g.plate],
         )
 
     # -- pieces -------------------------------------------------------------------------
@@ -237,54 +339,100 @@ class WeldShape:
             cap = cap - self._crater(x - end * (half - 0.9 * r), across, rho2)
         return cap, rho2
 
-    def _square(self, x: F64, y: F64) -> tuple[F64, F64, F64]:
+    def _signed(self, x: F64, y: F64) -> F64:
+        """Signed distance (mm) outside the square path's centreline square."""
         s2 = self.square_side_mm / 2
-        r = self.width_mm / 2
         qx, qy = np.abs(x) - s2, np.abs(y) - s2
-        signed = np.hypot(np.clip(qx, 0, None), np.clip(qy, 0, None)) + np.minimum(
+        return np.hypot(np.clip(qx, 0, None), np.clip(qy, 0, None)) + np.minimum(
             np.maximum(qx, qy), 0.0)
+
+    def _square(self, x: F64, y: F64, signed: F64) -> tuple[F64, F64, F64]:
+        """(cap, rho2, across) of the square path's bead."""
+        r = self.width_mm / 2
         along = np.where(np.abs(x) >= np.abs(y), y, x)
         across = signed - self._wander(along)
         rho2 = (across / r) ** 2
-        cap = self._cap(across, along, rho2) - self._crater(x + s2, y, rho2)
-        return cap, rho2, signed
+        cap = self._cap(across, along, rho2) - self._crater(x + self.square_side_mm / 2, y, rho2)
+        return cap, rho2, across
 
     # -- surface ------------------------------------------------------------------------
+    def offset(self, x: F64, y: F64) -> F64:
+        """Signed offset (mm) from the nominal centreline: north of the line, or outside
+        the square path."""
+        return self._signed(x, y) if self.path == "square" else y
+
+    def plates(self, d: F64) -> F64:
+        """Height of the plates alone (no bead) at offset ``d`` (:meth:`offset`), mm: the
+        stepped plate (north of a line, inside the square) at ``step_mm``, the other at 0
+        (type 7: sloping by ``outer_tilt_deg`` beyond the bead's outer toe)."""
+        if self.path == "square":
+            slope = math.tan(math.radians(self.outer_tilt_deg))
+            outer = -slope * np.clip(d - self.width_mm / 2, 0.0, None)
+            return np.where(d < 0.0, self.step_mm, outer) if self.step_mm else outer
+        return np.where(d >= 0.0, self.step_mm, 0.0)
+
     def surface(self, x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[F64, BoolArr]:
-        """Noiseless height (mm above the lower plate) and the emitted-point mask."""
+        """Noiseless height (mm above the reference plate) and the emitted-point mask."""
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
+        d = self.offset(x, y)
+        plate = self.plates(d)
         if self.path == "square":
-            cap, rho2, signed = self._square(x, y)
-            r = self.width_mm / 2
-            slope = math.tan(math.radians(self.outer_tilt_deg))
-            plate = -slope * np.clip(signed - r, 0.0, None)
-            bead = rho2 < 1.0
-            z = np.where(bead, cap, plate)
-            return z, self.emitted(x, y, z)
-        cap, rho2 = self._line(x, y)
-        bead = rho2 < 1.0
-        if self.plate == "upper":
-            r = self.width_mm / 2
-            across = y - self._wander(x)
-            ramp = PLATE_THICKNESS_MM * np.clip((across + r) / (2 * r), 0.0, 1.0)
-            fade = np.clip((1.0 - rho2) / 0.25, 0.0, 1.0)
-            plate = np.where(y >= 0.0, PLATE_THICKNESS_MM, 0.0)
-            z = np.where(bead, np.maximum(plate, ramp * fade + cap), plate)
+            cap, rho2, across = self._square(x, y, d)
+            rising = -1.0
         else:
-            z = np.where(bead, np.maximum(cap, 0.0), 0.0)
+            cap, rho2 = self._line(x, y)
+            across, rising = y - self._wander(x), 1.0
+        bead = cap
+        if self.step_mm and self.bead_on == "lower":
+            bead = np.maximum(plate, min(0.0, self.step_mm) + cap)
+        elif self.step_mm or self.path == "line":  # on a ramp from one plate to the other
+            r = self.width_mm / 2
+            ramp = self.step_mm * np.clip((rising * across + r) / (2 * r), 0.0, 1.0)
+            low = min(0.0, self.step_mm)
+            fade = np.clip((1.0 - rho2) / 0.25, 0.0, 1.0)
+            bead = np.maximum(plate, low + (ramp - low) * fade + cap)
+        z = np.where(rho2 < 1.0, bead, plate)
         return z, self.emitted(x, y, z)
 
+    def drawn_bead(self, threshold_mm: float, step_mm: float = 0.01) -> tuple[float, float]:
+        """(width, height) in mm of the drawn bead's relief above the straight line between
+        its toes (where the noiseless surface leaves each plate), the width where it exceeds
+        ``threshold_mm``: medians over cross-sections of the straight middle of a line bead,
+        or of the square's north and east sides (away from the crater)."""
+        t = np.arange(-self.width_mm, self.width_mm + step_mm / 2, step_mm)
+        if self.path == "square":
+            along = np.linspace(-self.square_side_mm / 4, self.square_side_mm / 4, 9)
+            across = self.square_side_mm / 2 + self._wander(along)[:, None] + t
+            along2 = np.broadcast_to(along[:, None], across.shape)
+            x, y = np.concatenate([across, along2]), np.concatenate([along2, across])
+        else:
+            x = np.broadcast_to(np.linspace(-0.3, 0.3, 25)[:, None] * self.bead_length_mm,
+                                (25, t.size))
+            y = self._wander(x[:, :1]) + t
+        z = self.surface(x, y)[0]
+        plate = self.plates(self.offset(x, y))
+        on = z > plate + TOE_MM
+        rows = np.arange(len(z))
+        first, last = on.argmax(axis=1), t.size - 1 - on[:, ::-1].argmax(axis=1)
+        frac = (t - t[first][:, None]) / (t[last] - t[first])[:, None]
+        low, high = plate[rows, first][:, None], plate[rows, last][:, None]
+        line = low + frac * (high - low)
+        relief = np.where((frac >= 0) & (frac <= 1), z - line, 0.0)
+        width = (relief > threshold_mm).sum(axis=1) * step_mm
+        return float(np.median(width)), float(np.median(relief.max(axis=1)))
+
     def emitted(self, x: F64, y: F64, z: F64) -> BoolArr:
-        """Which surface points the scan holds: where a plate plane was removed (everywhere
-        for "isolated", south of the upper plate's edge ``y < 0`` for "upper"), only points
-        more than ``ISOLATION_MM`` above the lower plate. Re-applied after an ``edit``."""
-        high = z > ISOLATION_MM
-        if self.plate == "isolated":
-            return high
-        if self.plate == "upper":
-            return (y >= 0.0) | high
-        return np.ones(np.shape(z), dtype=bool)
+        """Which surface points the scan holds. Each plate is in the scan up to ``keep_mm``
+        (the plate at negative, then positive :meth:`offset`) from the nominal centreline;
+        beyond that (everywhere for "isolated", south of the upper plate's edge ``y = 0``
+        for "upper") only points more than ``ISOLATION_MM`` above the plate are emitted.
+        Re-applied after an ``edit``."""
+        d = self.offset(x, y)
+        removed = (d < -self.keep_mm[0]) | (d >= self.keep_mm[1])
+        if not removed.any():
+            return np.ones(np.shape(z), dtype=bool)
+        return ~removed | (z > self.plates(d) + ISOLATION_MM)
 
 
 # --------------------------------------------------------------------------- sampling
@@ -357,7 +505,8 @@ class SimulatedScan:
     """A simulated scan and its truth: the pose, the drawn geometry (``shape.surface`` gives
     the noiseless height anywhere) and ``params``: ``pitch_mm``, ``samples`` (grid positions
     before removed plates and shadows), ``shadow_fraction`` (of the ROI area),
-    ``outlier_count``, ``outer_tilt_deg`` (type 7; else 0)."""
+    ``outlier_count``, ``outer_tilt_deg`` (type 7; else 0) and the plate layout's
+    ``step_mm``, ``keep_south_mm`` and ``keep_north_mm`` (:class:`Layout`)."""
 
     cloud: Cloud
     pose: SimPose
@@ -376,17 +525,25 @@ def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
                   pose: SimPose | None = None, edit: SurfaceEdit | None = None,
                   identity: ScanIdentity | None = None,
                   profile: WeldTypeProfile | None = None,
-                  scanner: ScannerModel | None = None) -> SimulatedScan:
-    """Simulate one good weld of ``weld_type`` (see the module docstring for the model)."""
+                  scanner: ScannerModel | None = None,
+                  layout: Layout | Literal["random"] | None = None) -> SimulatedScan:
+    """Simulate one good weld of ``weld_type`` (see the module docstring for the model).
+
+    ``layout``: the plates' layout (:class:`Layout`), ``"random"`` for one drawn from the
+    contract's variations (:func:`random_layout`, its own random stream), None for the
+    type's default (what this project's line delivers)."""
     profile = profile if profile is not None else weld_type_profile(weld_type)
     if profile.weld_type != weld_type:
         raise ValueError(f"simulate_weld: profile is for type {profile.weld_type}, "
                          f"not {weld_type}")
     scanner = scanner if scanner is not None else scanner_model()
-    r_pose, r_shape, r_grid, r_shadow, r_noise = (
-        np.random.default_rng(s) for s in np.random.SeedSequence([seed, weld_type]).spawn(5))
+    r_pose, r_shape, r_grid, r_shadow, r_noise, r_layout = (
+        np.random.default_rng(s) for s in np.random.SeedSequence([seed, weld_type]).spawn(6))
     pose = pose if pose is not None else random_pose(r_pose, scanner)
     shape = WeldShape.draw(profile, r_shape)
+    if layout is not None:
+        shape = shape.with_layout(random_layout(profile, r_layout) if layout == "random"
+                                  else layout)
 
     extent = scan_extent(profile, scanner)
     area = (extent[1] - extent[0]) * (extent[3] - extent[2])
@@ -406,7 +563,9 @@ def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
 
     ident = identity if identity is not None else default_identity(weld_type, seed)
     params = {"pitch_mm": pitch, "samples": float(x.size), "shadow_fraction": shadow_fraction,
-              "outlier_count": float(k), "outer_tilt_deg": shape.outer_tilt_deg}
+              "outlier_count": float(k), "outer_tilt_deg": shape.outer_tilt_deg,
+              "step_mm": shape.step_mm, "keep_south_mm": shape.keep_mm[0],
+              "keep_north_mm": shape.keep_mm[1]}
     return SimulatedScan(cloud=Cloud(points=pts.astype(np.float32), identity=ident),
                          pose=pose, profile=profile, shape=shape, params=params)
 
