@@ -17,6 +17,7 @@ from typing import Protocol, runtime_checkable
 from inspector import quality_gate
 from inspector.decision.gauge import gauge_weld, vote
 from inspector.verdict import Verdict
+from point_cloud.bead_geometry import find_bead
 from point_cloud.config import WeldTypeProfile, weld_type_profile
 from point_cloud.errors import IdentityError, NoBeadFoundError, ScanError
 from point_cloud.identity import load_sidecar, resolve_identity
@@ -120,12 +121,13 @@ def inspect_scan(path: str | Path, deciders: Deciders, identity: ScanIdentity | 
         verdict = quality_gate.no_weld(f"no_bead: {exc}")
         return InspectionResult(ident, None, verdict, watch.total())
     with watch.stage("gate"):
-        gate = quality_gate.check(hm, profile)
+        bead = find_bead(hm, profile)       # once: the gate and the gauge both need it
+        gate = quality_gate.check(hm, profile, bead)
     if gate is not None:
         return InspectionResult(ident, hm, gate, watch.total())
     with watch.stage("decide"):
         verdict = deciders[ident.weld_type].decide(hm)
     with watch.stage("gauge"):
-        report = gauge_weld(hm, profile)
+        report = gauge_weld(hm, profile, bead)
         verdict = vote(verdict, report)
     return InspectionResult(ident, hm, verdict, watch.total(), report.values())

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import EllipsisType
 from typing import Any
 
 import cv2
@@ -23,7 +24,7 @@ import numpy.typing as npt
 
 from inspector.decision.unrolled import Patch, Unrolled, largest_unrolled_blob, unroll
 from inspector.verdict import Measurement, Verdict
-from point_cloud.bead_geometry import BeadGeometry, analyse_bead
+from point_cloud.bead_geometry import BeadGeometry, find_bead
 from point_cloud.config import Limits, WeldTypeProfile
 from point_cloud.errors import NoBeadFoundError
 from point_cloud.measure import (
@@ -542,11 +543,12 @@ def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
     return ref.with_z(_shift_rows(ref.z, -shift, 0.0), _shift_rows(ref.valid, -shift, False))
 
 
-def gauge_weld(hm: HeightMap, profile: WeldTypeProfile) -> GaugeReport:
-    """Measure every defect class on ``hm``; an empty report when no bead can be analysed."""
-    try:
-        geom = analyse_bead(hm, profile)
-    except NoBeadFoundError:
+def gauge_weld(hm: HeightMap, profile: WeldTypeProfile,
+               bead: BeadGeometry | EllipsisType | None = ...) -> GaugeReport:
+    """Measure every defect class on ``hm``; an empty report when no bead can be analysed.
+    ``bead``: the map's :func:`~point_cloud.bead_geometry.find_bead` if made already."""
+    geom = find_bead(hm, profile) if bead is ... else bead
+    if geom is None:
         return GaugeReport({}, None)
     residuals = centreline_residuals(geom)
     ctx = _Context(hm, profile, geom, bead_reference(hm, profile, geom, residuals[0]),
@@ -561,10 +563,10 @@ def gauge_weld(hm: HeightMap, profile: WeldTypeProfile) -> GaugeReport:
             findings[g.defect] = found
     present = geom.present
     top = geom.top_mm[present]
-    bead = BeadSummary(float(geom.median_width_mm),
-                       float(np.median(top)) if top.size else 0.0,
-                       float(geom.end_s_mm - geom.start_s_mm))
-    return GaugeReport(findings, bead)
+    summary = BeadSummary(float(geom.median_width_mm),
+                          float(np.median(top)) if top.size else 0.0,
+                          float(geom.end_s_mm - geom.start_s_mm))
+    return GaugeReport(findings, summary)
 
 
 def _measurement(f: Finding) -> Measurement:
