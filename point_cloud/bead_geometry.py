@@ -334,31 +334,53 @@ def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float) -> tuple[F32, F3
     """(base, excess) around the square path: its plates (:func:`_square_plates`; where a
     plate was removed, its cells count as plate), bridged from toe to toe across the path."""
     patch, outer, slope = _square_plates(hm, path, bead_mm, OPENING_WIDTH_FACTOR * bead_mm)
-    _, off, _, _ = path.frame_of(*hm.xy_of(*np.indices(hm.shape)))
+    frame = _PathFrame.of(hm, path, OPENING_WIDTH_FACTOR * bead_mm)
+    off = frame.t_cells
     # under the bead (up to its nominal outer toe) the outer plate is taken level at the toe
     base = np.where(off < 0.0, patch, outer + slope * np.maximum(off, bead_mm / 2))
     base = base.astype(np.float32)
     away = np.abs(off) > bead_mm / 2 + PLATE_GAP_MM
     z = np.where(hm.valid | ~away, fill_invalid(hm), base).astype(np.float32)
     for _ in range(TOE_BRIDGE_PASSES):
-        base = _bridge_along_path(hm, z, base, path, bead_mm)
+        base = _bridge_along_path(frame, z, base)
     return base, np.maximum(z - base, 0.0).astype(np.float32)
 
 
-def _bridge_along_path(hm: HeightMap, z: F32, base: F32, path: BeadPath, bead_mm: float) -> F32:
-    """:func:`_bridge_toes` across every sample of ``path`` (any kind): the map is sampled
-    across the path, bridged there and the change mapped back onto the map's cells."""
-    dt = hm.mm_per_px / 2
-    reach = OPENING_WIDTH_FACTOR * bead_mm
-    t = np.arange(-reach, reach + 1e-9, dt)
-    zs, bs = (sample_across(hm, img, path, t).T for img in (z, base))   # rows: offsets t
+@dataclass(frozen=True)
+class _PathFrame:
+    """The remap tables between a map and its band across ``path`` (offsets ``t`` up to
+    ``reach``), made once and used by every bridging pass."""
+
+    across_c: F32          # (M, J) map column of path sample i, offset t_j
+    across_r: F32
+    back_s: F32            # (H, W) band row (path sample) of each map cell
+    back_t: F32            # (H, W) band column (offset) of each map cell
+    t_cells: F64           # (H, W) offset of each map cell from the path, mm
+    reach: float
+    dt: float
+
+    @staticmethod
+    def of(hm: HeightMap, path: BeadPath, reach: float) -> _PathFrame:
+        dt = hm.mm_per_px / 2
+        t = np.arange(-reach, reach + 1e-9, dt)
+        pts = path.xy[:, None, :] + t[None, :, None] * path.normal[:, None, :]
+        r, c = hm.rc_of(pts[..., 0], pts[..., 1])
+        s, tt, _, _ = path.frame_of(*hm.xy_of(*np.indices(hm.shape)))
+        return _PathFrame(c.astype(np.float32), r.astype(np.float32),
+                          (s / path.step_mm).astype(np.float32),
+                          ((tt + reach) / dt).astype(np.float32), tt, reach, dt)
+
+
+def _bridge_along_path(frame: _PathFrame, z: F32, base: F32) -> F32:
+    """:func:`_bridge_toes` across every sample of the path: the map is sampled across the
+    path, bridged there and the change mapped back onto the map's cells."""
+    zs, bs = (np.asarray(cv2.remap(img, frame.across_c, frame.across_r, cv2.INTER_LINEAR,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0.0).T,
+                         np.float32) for img in (z, base))           # rows: offsets t
     change = (_bridge_toes(zs, bs, 0.0) - bs).astype(np.float32)  # toes: the run's ends
-    r, c = np.indices(hm.shape)
-    s, tt, _, _ = path.frame_of(*hm.xy_of(r, c))
-    back = cv2.remap(change, (s / path.step_mm).astype(np.float32),
-                     ((tt + reach) / dt).astype(np.float32), cv2.INTER_LINEAR,
+    back = cv2.remap(change, frame.back_s, frame.back_t, cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_WRAP)   # the path closes on itself along s
-    inside = np.abs(tt) < reach - dt
+    inside = np.abs(frame.t_cells) < frame.reach - frame.dt
     return np.where(inside, np.minimum(base + back, z), base).astype(np.float32)
 
 
