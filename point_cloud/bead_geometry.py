@@ -330,6 +330,12 @@ def _square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
     return levels[0][0], levels[1][0], levels[1][1]
 
 
+def _same_square(a: BeadPath, b: BeadPath, tol_mm: float) -> bool:
+    """Whether two square paths lie within ``tol_mm`` of each other everywhere."""
+    return (len(a.xy) == len(b.xy)
+            and float(np.abs(a.xy - b.xy).max()) <= tol_mm)
+
+
 def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float) -> tuple[F32, F32]:
     """(base, excess) around the square path: its plates (:func:`_square_plates`; where a
     plate was removed, its cells count as plate), bridged from toe to toe across the path."""
@@ -433,7 +439,10 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
     for fit_again in (refit, False) if kind != "line" else ():  # lines: plate_base bridged
         base, excess = _square_base(hm, path, geo.bead_width_mm)
         if fit_again:  # the path again, on the bead above its plates
-            path = _fit_square(hm, excess, hm.mm_per_px)
+            again = _fit_square(hm, excess, hm.mm_per_px)
+            if _same_square(path, again, 0.5 * hm.mm_per_px):
+                break          # the plates were read on this path already
+            path = again
     if kind == "line":
         half = 0.5 * profile.roi.width_mm - hm.mm_per_px
     else:
