@@ -107,7 +107,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
@@ -115,6 +115,9 @@ import numpy.typing as npt
 
 from point_cloud.config import ScannerModel, WeldTypeProfile, scanner_model, weld_type_profile
 from point_cloud.types import Cloud, ScanIdentity
+
+if TYPE_CHECKING:
+    from point_cloud.variation import Variation, VariationRule
 
 F64 = npt.NDArray[np.float64]
 BoolArr = npt.NDArray[np.bool_]
@@ -284,6 +287,7 @@ class WeldShape:
     step_mm: float = 0.0
     keep_mm: tuple[float, float] = (math.inf, math.inf)
     bead_on: BeadOn = "ramp"
+    cap_exponent: float = CAP_EXPONENT
 
     def with_layout(self, layout: Layout) -> WeldShape:
         """This weld with its plates laid out as ``layout`` (None fields: as drawn)."""
@@ -320,7 +324,7 @@ class WeldShape:
     def _cap(self, across: F64, along: F64, rho2: F64) -> F64:
         """Rounded cap with ripples; ``across`` = signed distance from the centreline."""
         inside = np.clip(1.0 - rho2, 0.0, None)
-        cap = self.height_mm * inside**CAP_EXPONENT
+        cap = self.height_mm * inside**self.cap_exponent
         phase = 2 * np.pi * (along + self.ripple_bend * across**2) / self.ripple_pitch_mm
         return cap + self.ripple_amp_mm * np.cos(phase + self.ripple_phase) * inside
 
@@ -449,19 +453,23 @@ def scan_extent(profile: WeldTypeProfile, scanner: ScannerModel) -> Extent:
 
 
 def _sample_grid(extent: Extent, pitch: float,
-                 rng: np.random.Generator) -> tuple[F64, F64]:
+                 rng: np.random.Generator, aspect: float = 1.0) -> tuple[F64, F64]:
+    """Jittered grid points; ``aspect``: spacing along X over spacing across (the pitch is
+    their geometric mean)."""
     x0, x1, y0, y1 = extent
-    nx = max(2, math.ceil((x1 - x0) / pitch))
-    ny = max(2, math.ceil((y1 - y0) / pitch))
+    px, py = pitch * math.sqrt(aspect), pitch / math.sqrt(aspect)
+    nx = max(2, math.ceil((x1 - x0) / px))
+    ny = max(2, math.ceil((y1 - y0) / py))
     gx = x0 + (np.arange(nx) + 0.5) * (x1 - x0) / nx
     gy = y0 + (np.arange(ny) + 0.5) * (y1 - y0) / ny
-    x = np.repeat(gx, ny) + rng.uniform(-JITTER, JITTER, nx * ny) * pitch
-    y = np.tile(gy, nx) + rng.uniform(-JITTER, JITTER, nx * ny) * pitch
+    x = np.repeat(gx, ny) + rng.uniform(-JITTER, JITTER, nx * ny) * px
+    y = np.tile(gy, nx) + rng.uniform(-JITTER, JITTER, nx * ny) * py
     return x, y
 
 
 def _shadow_mask(x: F64, y: F64, fraction: float, extent: Extent,
-                 profile: WeldTypeProfile, rng: np.random.Generator) -> BoolArr:
+                 profile: WeldTypeProfile, rng: np.random.Generator,
+                 side_of: float | None = None) -> BoolArr:
     """True where a point is shadowed: ``fraction`` of the ROI area, biased to one side.
 
     The shadow is decided per cell of the ROI's pixel grid (``roi.mm_per_px``, edges on the
@@ -481,6 +489,7 @@ def _shadow_mask(x: F64, y: F64, fraction: float, extent: Extent,
     field_ /= field_.std() + 1e-9
     gy = roi.width_mm / 2 - (np.arange(rows_n) - pad_r + 0.5) * cell     # row 0 = north
     side = rng.choice([-1.0, 1.0])
+    side = side if side_of is None else side_of   # +1: north (drawn either way: same stream)
     field_ += rng.uniform(1.0, 2.5) * side * gy[:, None] / (roi.width_mm / 2)
     inside = field_[pad_r:pad_r + nr, pad_c:pad_c + nc]
     shadow = field_ > np.quantile(inside, 1.0 - fraction)
@@ -513,6 +522,7 @@ class SimulatedScan:
     profile: WeldTypeProfile
     shape: WeldShape | None = None
     params: dict[str, float] = field(default_factory=dict)
+    variation: dict[str, str] = field(default_factory=dict)  # axis -> setting, when drawn
 
 
 def default_identity(weld_type: int, seed: int) -> ScanIdentity:
@@ -526,29 +536,45 @@ def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
                   identity: ScanIdentity | None = None,
                   profile: WeldTypeProfile | None = None,
                   scanner: ScannerModel | None = None,
-                  layout: Layout | Literal["random"] | None = None) -> SimulatedScan:
+                  layout: Layout | Literal["random"] | None = None,
+                  variation: Variation | VariationRule | None = None) -> SimulatedScan:
     """Simulate one good weld of ``weld_type`` (see the module docstring for the model).
 
     ``layout``: the plates' layout (:class:`Layout`), ``"random"`` for one drawn from the
     contract's variations (:func:`random_layout`, its own random stream), None for the
-    type's default (what this project's line delivers)."""
+    type's default (what this project's line delivers).
+
+    ``variation``: a point of the contract's whole variation space
+    (:mod:`point_cloud.variation`: layout, bead cross-section, point spacing along and
+    across, noise, outliers, shadow side), or a :class:`~point_cloud.variation.VariationRule`
+    to draw one from its own random stream; it overrides ``layout`` and ``points`` (the
+    spacing is part of it). The drawn settings are in ``SimulatedScan.variation``."""
     profile = profile if profile is not None else weld_type_profile(weld_type)
     if profile.weld_type != weld_type:
         raise ValueError(f"simulate_weld: profile is for type {profile.weld_type}, "
                          f"not {weld_type}")
     scanner = scanner if scanner is not None else scanner_model()
-    r_pose, r_shape, r_grid, r_shadow, r_noise, r_layout = (
-        np.random.default_rng(s) for s in np.random.SeedSequence([seed, weld_type]).spawn(6))
+    r_pose, r_shape, r_grid, r_shadow, r_noise, r_layout, r_vary = (
+        np.random.default_rng(s) for s in np.random.SeedSequence([seed, weld_type]).spawn(7))
     pose = pose if pose is not None else random_pose(r_pose, scanner)
     shape = WeldShape.draw(profile, r_shape)
     if layout is not None:
         shape = shape.with_layout(random_layout(profile, r_layout) if layout == "random"
                                   else layout)
-
     extent = scan_extent(profile, scanner)
     area = (extent[1] - extent[0]) * (extent[3] - extent[2])
     pitch = scanner.point_spacing_mm[0] if points is None else math.sqrt(area / max(points, 1))
-    x, y = _sample_grid(extent, pitch, r_grid)
+    aspect, shadow_side = 1.0, None
+    vary = _variation_of(variation, profile, r_vary)
+    if vary is not None:
+        shape = replace(shape.with_layout(vary.layout), cap_exponent=vary.cap_exponent,
+                        ripple_amp_mm=shape.ripple_amp_mm * vary.ripple_scale,
+                        crater_depth_mm=shape.crater_depth_mm * vary.crater_scale)
+        scanner = scanner.model_copy(update={"noise_mm": vary.noise_mm,
+                                             "outlier_fraction": vary.outlier_fraction})
+        pitch = math.sqrt(vary.pitch_mm[0] * vary.pitch_mm[1])
+        aspect, shadow_side = vary.pitch_mm[0] / vary.pitch_mm[1], vary.shadow_side
+    x, y = _sample_grid(extent, pitch, r_grid, aspect)
     z, keep = shape.surface(x, y)
     if edit is not None:
         z_new, keep_new = edit(x, y, z)
@@ -556,7 +582,7 @@ def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
         keep = shape.emitted(x, y, z) & np.asarray(keep_new, dtype=bool)
     lo, hi = profile.geometry.shadow_fraction
     shadow_fraction = float(r_shadow.uniform(lo, hi))
-    keep &= ~_shadow_mask(x, y, shadow_fraction, extent, profile, r_shadow)
+    keep &= ~_shadow_mask(x, y, shadow_fraction, extent, profile, r_shadow, shadow_side)
 
     pts = pose.to_scanner(np.column_stack((x[keep], y[keep], z[keep])))
     k = _add_noise_and_outliers(pts, scanner, r_noise)
@@ -567,7 +593,18 @@ def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
               "step_mm": shape.step_mm, "keep_south_mm": shape.keep_mm[0],
               "keep_north_mm": shape.keep_mm[1]}
     return SimulatedScan(cloud=Cloud(points=pts.astype(np.float32), identity=ident),
-                         pose=pose, profile=profile, shape=shape, params=params)
+                         pose=pose, profile=profile, shape=shape, params=params,
+                         variation=dict(vary.settings) if vary is not None else {})
+
+
+def _variation_of(variation: Variation | VariationRule | None, profile: WeldTypeProfile,
+                  rng: np.random.Generator) -> Variation | None:
+    """``variation`` as given, or drawn from ``rng`` when it is a rule."""
+    from point_cloud.variation import VariationRule, draw_variation
+
+    if isinstance(variation, VariationRule):
+        return draw_variation(profile, rng, variation)
+    return variation
 
 
 def samples_for_points(weld_type: int, points: int, seed: int = 0, probe: int = 200_000) -> int:

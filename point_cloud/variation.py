@@ -1,0 +1,179 @@
+"""The contract's variation space as named axes, drawn per simulated scan.
+
+Shared SCANS.md ("What varies from line to line") lists what differs between lines inside
+the scan contract. Each :class:`Axis` here is one of those differences with a few named
+*settings* (``patch=raised``, ``spacing=anisotropic`` ...); :func:`draw_variation` draws a
+setting of every axis that applies to a weld type and realises it as simulator parameters
+(a :class:`Variation`, passed to ``simulate_weld(..., variation=...)``).
+
+Leave-one-out evaluation is built on the settings: training data is drawn with some
+settings excluded (:class:`VariationRule` ``hold_out``), test data with one setting forced
+(``only``), and every sample records its settings so results can be split by them.
+Adding an axis means adding one :class:`Axis` to :data:`AXES` and its realisation in
+:func:`_realise`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from point_cloud.config import ConfigError, WeldTypeProfile
+from point_cloud.simulator import ALL, Layout
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One axis of variation: its settings and the weld types it applies to."""
+
+    name: str
+    settings: tuple[str, ...]
+    doc: str
+    applies: Callable[[WeldTypeProfile], bool] = lambda p: True
+
+
+def _plate(*kinds: str) -> Callable[[WeldTypeProfile], bool]:
+    return lambda p: p.geometry.plate in kinds
+
+
+AXES: dict[str, Axis] = {a.name: a for a in (
+    Axis("plates", ("whole", "part", "none"),
+         "plate removal: every plate in the scan, one partly cropped beyond the toe, one "
+         "wholly removed (isolated types: the plate left in, or removed)"),
+    Axis("step", ("low", "high"), "upper plate 1-2 or 2-3 mm above the lower one",
+         _plate("upper")),
+    Axis("patch", ("level", "raised", "recessed"),
+         "type 7's patch level with the outer plate, raised or recessed by 1-3 mm",
+         _plate("square")),
+    Axis("tilt", ("flat", "falling", "rising"),
+         "type 7's outer plate level, falling or rising away from the bead (up to 15 deg)",
+         _plate("square")),
+    Axis("bead", ("rounded", "flat", "smooth"),
+         "cross-section parabolic-rounded or flat-topped (both rippled, with end craters), "
+         "or rounded without ripples or craters"),
+    Axis("spacing", ("fine", "coarse", "anisotropic"),
+         "point spacing 0.05-0.1 mm, 0.1-0.2 mm, or unequal along and across the weld"),
+    Axis("noise", ("low", "high"), "Z noise 0.01-0.025 or 0.025-0.05 mm, outliers 0-3 %"),
+    Axis("shadow", ("south", "north"), "shadows on the south or the north side of the bead"),
+)}
+
+
+@dataclass(frozen=True)
+class VariationRule:
+    """Which settings may be drawn: ``hold_out`` never, ``only`` always (per axis)."""
+
+    hold_out: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    only: Mapping[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def parse(hold_out: Iterable[str] = (), only: Iterable[str] = (),
+              where: str = "variation") -> VariationRule:
+        """From ``axis=setting`` strings; unknown axes or settings are errors."""
+        held: dict[str, set[str]] = {}
+        for axis, setting in (_pair(t, f"{where}.hold_out") for t in hold_out):
+            held.setdefault(axis, set()).add(setting)
+        forced = dict(_pair(t, f"{where}.only") for t in only)
+        for axis, settings in held.items():
+            if set(AXES[axis].settings) <= settings:
+                raise ConfigError(f"{where}.hold_out: every setting of {axis!r} is held out; "
+                                  "expected at least one left to draw")
+        return VariationRule({a: frozenset(s) for a, s in held.items()}, forced)
+
+    def allowed(self, axis: Axis) -> tuple[str, ...]:
+        if axis.name in self.only:
+            return (self.only[axis.name],)
+        return tuple(s for s in axis.settings if s not in self.hold_out.get(axis.name, ()))
+
+    def to_strings(self) -> dict[str, list[str]]:
+        return {"hold_out": sorted(f"{a}={s}" for a, ss in self.hold_out.items() for s in ss),
+                "only": sorted(f"{a}={s}" for a, s in self.only.items())}
+
+
+def _pair(text: str, where: str) -> tuple[str, str]:
+    axis, sep, setting = text.partition("=")
+    axis, setting = axis.strip(), setting.strip()
+    if not sep or axis not in AXES or setting not in AXES[axis].settings:
+        choices = "; ".join(f"{a.name}={'|'.join(a.settings)}" for a in AXES.values())
+        raise ConfigError(f"{where}: expected axis=setting from {choices}, found {text!r}")
+    return axis, setting
+
+
+@dataclass(frozen=True)
+class Variation:
+    """One scan's setting of every applicable axis and the simulator parameters it gives."""
+
+    settings: dict[str, str]
+    layout: Layout
+    cap_exponent: float
+    ripple_scale: float
+    crater_scale: float
+    pitch_mm: tuple[float, float]   # along X (the weld), across Y
+    noise_mm: float
+    outlier_fraction: float
+    shadow_side: float              # +1 north, -1 south
+
+
+def draw_variation(profile: WeldTypeProfile, rng: np.random.Generator,
+                   rule: VariationRule | None = None) -> Variation:
+    """A setting of every axis that applies to ``profile`` (uniform over those ``rule``
+    allows), realised as simulator parameters drawn from the setting's range."""
+    rule = rule or VariationRule()
+    settings = {}
+    for axis in AXES.values():
+        if axis.applies(profile):
+            allowed = rule.allowed(axis)
+            settings[axis.name] = allowed[int(rng.integers(len(allowed)))]
+    return _realise(profile, settings, rng)
+
+
+def _realise(profile: WeldTypeProfile, s: dict[str, str], rng: np.random.Generator) -> Variation:
+    g = profile.geometry
+    half = g.bead_width_mm / 2
+
+    def part() -> float:
+        return half + float(rng.uniform(*g.crop_beyond_toe_mm))
+
+    plates = s["plates"]
+    side = int(rng.integers(2))
+    keep = [ALL, ALL]
+    if g.plate == "isolated":
+        keep = [ALL, ALL] if plates == "whole" else [0.0, 0.0]
+    elif plates != "whole":
+        keep[side] = part() if plates == "part" else 0.0
+    lo_step, hi_step = g.plate_step_mm
+    mid_step = 0.5 * (lo_step + hi_step)
+    step: float | None = None
+    tilt: float | None = None
+    if "step" in s:
+        step = float(rng.uniform(lo_step, mid_step) if s["step"] == "low"
+                     else rng.uniform(mid_step, hi_step))
+    if "patch" in s:
+        step = {"level": 0.0, "raised": 1.0, "recessed": -1.0}[s["patch"]] \
+            * float(rng.uniform(lo_step, hi_step))
+        keep[0] = ALL                      # the patch is always there; the outer plate varies
+    if "tilt" in s:
+        top = g.outer_plate_tilt_deg[1]
+        tilt = {"flat": 0.0, "falling": 1.0, "rising": -1.0}[s["tilt"]] \
+            * float(rng.uniform(top / 3, top))
+    layout = Layout(step_mm=step, outer_tilt_deg=tilt, keep_mm=(keep[0], keep[1]))
+
+    bead = s["bead"]
+    cap = float(rng.uniform(0.25, 0.45)) if bead == "flat" else float(rng.uniform(0.8, 1.0))
+    rough = 0.0 if bead == "smooth" else float(rng.uniform(0.5, 1.5))
+
+    spacing = s["spacing"]
+    if spacing == "anisotropic":
+        fine, coarse = float(rng.uniform(0.05, 0.1)), float(rng.uniform(0.12, 0.2))
+        pitch = (fine, coarse) if rng.uniform() < 0.5 else (coarse, fine)
+    else:
+        lo, hi = (0.05, 0.1) if spacing == "fine" else (0.1, 0.2)
+        p = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
+        pitch = (p, p)
+    noise = float(rng.uniform(0.01, 0.025) if s["noise"] == "low" else rng.uniform(0.025, 0.05))
+    return Variation(settings=dict(s), layout=layout, cap_exponent=cap, ripple_scale=rough,
+                     crater_scale=rough, pitch_mm=pitch, noise_mm=noise,
+                     outlier_fraction=float(rng.uniform(0.0, 0.03)),
+                     shadow_side=1.0 if s["shadow"] == "north" else -1.0)
