@@ -63,6 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--points", type=int, default=300_000, help="points per simulated weld")
     gen.add_argument("--near-limit", action="store_true",
                      help="also draw sizes in the margin band next to the limits")
+    gen.add_argument("--vary", action="store_true",
+                     help="draw simulated welds from the contract's whole variation space "
+                          "(point_cloud.variation: plates, steps, bead shape, spacing, noise, "
+                          "shadows)")
+    gen.add_argument("--hold-out", default="", metavar="AXIS=SETTING,...",
+                     help="with --vary: never draw these settings (train for leave-one-out)")
+    gen.add_argument("--only", default="", metavar="AXIS=SETTING,...",
+                     help="with --vary: always draw these settings (a held-out test set)")
     prev = sub.add_parser("preview", help="contact sheet of type x defect")
     prev.add_argument("dataset", type=Path)
     prev.add_argument("--out", type=Path, required=True)
@@ -76,7 +84,9 @@ def _generate(args: argparse.Namespace) -> int:
                          simulate=args.simulate,
                          from_dir=str(args.from_dir.resolve()) if args.from_dir else None,
                          defects=args.defects, balance=args.balance, near_limit=args.near_limit,
-                         points=args.points)
+                         points=args.points, vary=args.vary,
+                         hold_out=tuple(t for t in args.hold_out.split(",") if t.strip()),
+                         only=tuple(t for t in args.only.split(",") if t.strip()))
     s = generate_dataset(cfg, args.out, workers=args.workers)
     print(f"{s.root}: {s.samples} samples ({s.written} written, {s.kept} kept), "
           f"fingerprint {s.fingerprint[:12]}")

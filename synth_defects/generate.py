@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+import sys
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from point_cloud.config import WELD_TYPES, weld_type_profile
 from point_cloud.errors import NoBeadFoundError, ScanError
 from point_cloud.heightmap_io import sidecar_path, write_heightmap
 from point_cloud.measure import longest_gap_mm
+from point_cloud.variation import VariationRule
 from synth_defects import dataset as ds
 from synth_defects.augment import augment
 from synth_defects.classes import ALL_CLASSES, BAD_CLASSES, label_of
@@ -59,6 +61,9 @@ class GenerateConfig:
     balance: tuple[int, int] = (1, 1)
     near_limit: bool = False
     points: int = 300_000
+    vary: bool = False                 # simulated sources drawn from the variation space
+    hold_out: tuple[str, ...] = ()     # axis=setting never drawn (leave-one-out training)
+    only: tuple[str, ...] = ()         # axis=setting always drawn (a held-out test set)
 
     def __post_init__(self) -> None:
         bad_types = [t for t in self.types if t not in WELD_TYPES]
@@ -80,10 +85,19 @@ class GenerateConfig:
         if g < 0 or b < 0 or g + b == 0:
             raise ConfigValueError(f"balance: expected GOOD:BAD with non-negative parts, "
                                    f"found {g}:{b}")
+        if (self.hold_out or self.only) and not (self.vary and self.simulate is not None):
+            raise ConfigValueError("hold_out/only: expected with vary on simulated sources "
+                                   "(--simulate N --vary)")
+        self.variation_rule()   # unknown axes or settings: a ConfigError naming them
+
+    def variation_rule(self) -> VariationRule | None:
+        """The rule simulated sources are drawn under (None: the type's defaults)."""
+        return VariationRule.parse(self.hold_out, self.only, "generate") if self.vary else None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d.update(types=list(self.types), defects=list(self.defects), balance=list(self.balance))
+        d.update(types=list(self.types), defects=list(self.defects), balance=list(self.balance),
+                 hold_out=list(self.hold_out), only=list(self.only))
         d["source"] = {"simulate": self.simulate} if self.simulate else {"from": self.from_dir}
         del d["simulate"], d["from_dir"]
         return d
@@ -184,6 +198,7 @@ def _record_of(png: Path) -> dict[str, Any] | None:
 class SourceResult:
     records: list[dict[str, Any]]
     written: int
+    skipped: str = ""     # a varied simulated source the pipeline refused: why
 
 
 def generate_source(job: tuple[GenerateConfig, Source, str]) -> SourceResult:
@@ -205,10 +220,13 @@ def generate_source(job: tuple[GenerateConfig, Source, str]) -> SourceResult:
         return SourceResult(records, 0)
     profile = weld_type_profile(src.weld_type)
     try:
-        good = load_source(src, cfg.points)
+        good = load_source(src, cfg.points, cfg.variation_rule())
+        variation = good.meta.get("variation", {})
         good.meta = {}
         frame = bead_frame(good, profile)
     except ScanError as exc:
+        if cfg.vary and not src.path:  # a pipeline gap, reported in the card, not a stop
+            return SourceResult([], 0, skipped=f"{src.id}: {type(exc).__name__}")
         raise SourceError(f"{src.path or src.id}: bead: expected a good weld with a bead, "
                           f"found none ({exc})") from exc
     for v, sid in todo:
@@ -220,6 +238,7 @@ def generate_source(job: tuple[GenerateConfig, Source, str]) -> SourceResult:
         rec = {"id": sid, "path": png, "mask": mask, "weld_type": src.weld_type, "label": label,
                "defect": v.defect, "params": edited.params, "source": src.id,
                "split_key": f"t{src.weld_type}:{src.id}", "seed": seed,
+               **({"variation": variation} if variation else {}),
                "generator_version": GENERATOR_VERSION}
         (root / mask).parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(root / mask), edited.mask.astype(np.uint8) * 255)
@@ -288,10 +307,15 @@ def generate_dataset(cfg: GenerateConfig, out: str | Path, workers: int = 1,
                 bar.update()
     bar.close()
     records = [r for res in results for r in res.records]
+    skipped = sorted(res.skipped for res in results if res.skipped)
+    if skipped:
+        print(f"synth-defects: {len(skipped)} varied source welds the pipeline refused were "
+              f"skipped (listed in {out / ds.CARD})", file=sys.stderr)
     fp = ds.write_manifest(out, records)
     counts = Counter(f"t{r['weld_type']}/{r['label']}/{r['defect']}" for r in records)
     ds.write_card(out, {"format": ds.FORMAT, "generator_version": GENERATOR_VERSION,
                         "config": cfg.to_dict(), "complete": True, "fingerprint": fp,
-                        "samples": len(records), "counts": dict(sorted(counts.items()))})
+                        "samples": len(records), "counts": dict(sorted(counts.items())),
+                        **({"skipped_sources": skipped} if skipped else {})})
     written = sum(r.written for r in results)
     return DatasetSummary(out, len(records), written, len(records) - written, fp, dict(counts))

@@ -16,6 +16,7 @@ from point_cloud.identity import load_sidecar, resolve_identity
 from point_cloud.project import project
 from point_cloud.simulator import SurfaceEdit, simulate_weld
 from point_cloud.types import HeightMap
+from point_cloud.variation import VariationRule
 
 HEIGHTMAP_SUFFIX = ".png"
 SKIP_SUFFIXES = (".preview.png", ".mask.png")
@@ -94,14 +95,16 @@ def _scan_type(p: Path) -> int | None:
     return ident.weld_type if ident else None
 
 
-def load_source(src: Source, points: int) -> HeightMap:
-    """The source's good height map on its type's ROI grid."""
+def load_source(src: Source, points: int, vary: VariationRule | None = None) -> HeightMap:
+    """The source's good height map on its type's ROI grid. ``vary``: simulated sources
+    are drawn from the contract's variation space under this rule (the drawn settings in
+    ``meta["variation"]``)."""
     profile = weld_type_profile(src.weld_type)
     if src.path:
         p = Path(src.path)
         hm = read_heightmap(p) if _is_heightmap(p) else _scan_to_map(p, profile)
     else:
-        hm = simulate_map(src.weld_type, src.seed, points, profile)
+        hm = simulate_map(src.weld_type, src.seed, points, profile, vary=vary)
     if hm.shape != profile.roi.shape_px:
         raise ScanShapeError(src.path or src.id, "shape", f"{profile.roi.shape_px} (type "
                              f"{src.weld_type} ROI grid)", str(hm.shape))
@@ -121,17 +124,23 @@ def _scan_to_map(p: Path, profile: WeldTypeProfile) -> HeightMap:
 
 
 def simulate_map(weld_type: int, seed: int, points: int, profile: WeldTypeProfile,
-                 edit: SurfaceEdit | None = None, *, pipeline: bool = True) -> HeightMap:
+                 edit: SurfaceEdit | None = None, *, pipeline: bool = True,
+                 vary: VariationRule | None = None) -> HeightMap:
     """A simulated weld (good, or changed by ``edit``) through the real pipeline, or
-    projected with the simulator's true pose (``pipeline=False``, or no pipeline installed)."""
+    projected with the simulator's true pose (``pipeline=False``, or no pipeline installed).
+    ``vary``: drawn from the variation space (through the pipeline only)."""
     try:
         from point_cloud.pipeline import scan_to_heightmap
     except ImportError:
         pipeline = False
     if not pipeline:
         return _truth_projection(weld_type, seed, points, profile, edit)
-    scan = simulate_weld(weld_type, seed, points=points, profile=profile, edit=edit)
-    return scan_to_heightmap(scan.cloud, profile)
+    scan = simulate_weld(weld_type, seed, points=points, profile=profile, edit=edit,
+                         variation=vary)
+    hm = scan_to_heightmap(scan.cloud, profile)
+    if scan.variation:
+        hm.meta["variation"] = scan.variation
+    return hm
 
 
 def _truth_projection(weld_type: int, seed: int, points: int, profile: WeldTypeProfile,

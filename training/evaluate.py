@@ -173,6 +173,36 @@ def record_test_metrics(bundle: Path, ds: Dataset, figures: dict[str, Any]) -> N
     path.write_text(json.dumps(card, indent=1))
 
 
+def per_variation(res: TypeResult, held_out: list[str]) -> dict[str, dict[str, Any]]:
+    """Per setting of each variation axis the test maps were drawn with (records'
+    ``variation``): good and bad counts, false accept and false reject at the operating
+    point, and whether training held the setting out (leave-one-out)."""
+    out: dict[str, dict[str, Any]] = {}
+    failed = res.score >= res.threshold
+    keys = [[f"{a}={s}" for a, s in r.get("variation", {}).items()] for r in res.ms.records]
+    for key in sorted({k for ks in keys for k in ks}):
+        sel = np.array([key in ks for ks in keys])
+        good, bad = sel & (res.ms.bad == 0), sel & (res.ms.bad == 1)
+        out[key] = {"n_good": int(good.sum()), "n_bad": int(bad.sum()),
+                    "false_accept": float((~failed[bad]).mean()) if bad.any() else float("nan"),
+                    "false_reject": float(failed[good].mean()) if good.any() else float("nan"),
+                    "held_out": key in held_out}
+    return out
+
+
+def _variation_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", "Per variation setting (leave one out: a setting training never drew is "
+             "marked **held out**):", "",
+             "| setting | in training | good | bad | false accept | false reject |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {k} | {'**held out**' if r['held_out'] else 'seen'} | {r['n_good']} | "
+              f"{r['n_bad']} | {_pct(r['false_accept'])} | {_pct(r['false_reject'])} |"
+              for k, r in rows.items()]
+    return lines
+
+
 def _pct(v: float) -> str:
     return "n/a" if v != v else f"{100 * v:.2f} %"
 
@@ -199,10 +229,13 @@ def evaluate(models: str | Path, ds: Dataset, types: list[int], report: str | Pa
         figures["committee"] = summary(res.score, y, res.threshold)
         classes = per_class(res)
         loc = localisation(res)
+        held = (com.card.training.get("variation") or {}).get("hold_out") or []
+        varied = per_variation(res, list(held))
         plot_confusion(res, report / f"type{t}_confusion.png")
         plot_roc(res, report / f"type{t}_roc.png")
         worst = plot_worst(res, report / f"type{t}_worst.png")
         all_metrics[str(t)] = {"members": figures, "per_class": classes, "localisation": loc,
+                               "per_variation": varied,
                                "worst": worst, "bundle_version": com.card.bundle_version,
                                "validation": com.card.committee.metrics.get("val", {})}
         lines += [f"## Type {t}", "", f"Bundle `{com.card.bundle_version}`, "
@@ -223,6 +256,7 @@ def evaluate(models: str | Path, ds: Dataset, types: list[int], report: str | Pa
             lines.append(f"| {c} | {r['n']} | {_pct(r['committee_fail'])} | "
                          f"{_pct(r['classifier_fail'])} | {_pct(r['siamese_fail'])} | "
                          f"{_pct(r['anomaly_fail'])} |")
+        lines += _variation_lines(varied)
         if loc:
             lines += ["", "Anomaly-map localisation vs the generator's masks (IoU of the map "
                       "binarised at max(2, half its peak); peak within 1 mm of the mask):", "",

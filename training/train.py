@@ -122,6 +122,8 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
         members=members, committee=committee,
         training={"dataset": str(ds.root), "fingerprint": ds.fingerprint,
                   "generator_version": ds.meta.get("generator_version"),
+                  "variation": {k: ds.meta.get("config", {}).get(k)
+                                for k in ("vary", "hold_out")},
                   "n_train": len(train), "n_val": len(val),
                   "n_train_sources": len({r["split_key"] for r in train_r}),
                   "n_val_sources": len({r["split_key"] for r in val_r}),
