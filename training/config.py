@@ -60,6 +60,12 @@ class AnomalyCfg(Strict):
                              description="patches sampled before the coreset")
 
 
+class ExportCfg(Strict):
+    weights: Literal["fp32", "fp16"] = Field(
+        default="fp32", description="fp16: ONNX weights stored at half size, computed in "
+                                    "float32 (training.fp16); calibrated on the stored files")
+
+
 class TrainConfig(Strict):
     seed: int = 0
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
@@ -73,6 +79,7 @@ class TrainConfig(Strict):
     classifier: ClassifierCfg = ClassifierCfg()
     siamese: SiameseCfg = SiameseCfg()
     anomaly: AnomalyCfg = AnomalyCfg()
+    export: ExportCfg = ExportCfg()
 
 
 def load_train_config(path: str | Path | None = None) -> TrainConfig:

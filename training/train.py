@@ -37,6 +37,7 @@ from training.calibrate import calibrate_committee, calibrate_member
 from training.config import TrainConfig
 from training.data import Dataset, DatasetError, MapSet, check_classes, load_maps, split_by_key
 from training.export import export_member, parity
+from training.fp16 import store_weights_fp16
 from training.members.anomaly import fit_anomaly
 from training.members.classifier import train_classifier
 from training.members.siamese import train_siamese
@@ -105,6 +106,9 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
     out.mkdir(parents=True, exist_ok=True)
     models = {"classifier": clf, "siamese": sia, "anomaly": ano}
     files = {n: export_member(m, n, spec, out / f"{n}.onnx") for n, m in models.items()}
+    if cfg.export.weights == "fp16":
+        for f in files.values():
+            store_weights_fp16(f)
     np.save(out / GALLERY_NAME, gallery)
     zv, vv = val.tensors()
     probe = slice(0, min(8, len(val)))
