@@ -89,6 +89,11 @@ TOE_END_INSET_MM = 0.2
 """A rounded bead end falls to 20 % of its height about 0.2 mm inside its tip (measured)."""
 PLATE_BAND_MM = 0.1
 """Points this close to the level of a plate seen beside a stepped bead are plate, not crest."""
+PLATE_BAND_SIGMAS = 4.0
+PLATE_BAND_MAX_MM = 0.25
+"""4 sigma of the contract's noisiest scanner (0.05 mm) and a little more."""
+NOISE_PROBE_MM = 0.4
+"""Points within this of a plate's level measure its noise (:func:`plate_band_mm`)."""
 UPPER_PLATE_MM = 1.5
 """Top face of the upper plate above the lower (reference) plate, kind "upper"."""
 CAP_PLATE_MARGIN_MM = 0.2
@@ -130,6 +135,19 @@ def to_frame(xy: F64, centre: F64, deg: float) -> F64:
     return np.stack([dx * c + dy * s, dy * c - dx * s], axis=1)
 
 
+def plate_band_mm(offsets: F64) -> float:
+    """How far from a plate's level its points reach: :data:`PLATE_BAND_MM`, or 4 sigma of
+    the scanner's noise where it is higher (robust spread of ``offsets``, the |z - level|
+    of the points near it; a noisy scanner's plate would otherwise leave a seam of points
+    beyond the band that reads as a crest)."""
+    if offsets.size < MIN_BAND_POINTS:
+        return PLATE_BAND_MM
+    # |N(0, s)| has its lower quartile at 0.3186 s; the low quantile keeps bead flanks that
+    # pass through the level (spread evenly over the probe) from inflating the estimate
+    sigma = float(np.percentile(offsets, 25)) / 0.3186
+    return float(np.clip(PLATE_BAND_SIGMAS * sigma, PLATE_BAND_MM, PLATE_BAND_MAX_MM))
+
+
 def crest_band(points: F32, profile: WeldTypeProfile, where: str = "",
                angle_deg: float = 0.0, top: float | None = None,
                step_mm: float = 0.0, flat_mm: tuple[float, ...] = ()) -> tuple[F64, float]:
@@ -145,7 +163,8 @@ def crest_band(points: F32, profile: WeldTypeProfile, where: str = "",
     p = np.asarray(points, dtype=np.float64)
     x0 = float(p[:, 0].min()) if len(p) else 0.0  # the X-bins of all points (_ridge_top)
     for level in flat_mm:
-        p = p[np.abs(p[:, 2] - level) > PLATE_BAND_MM]
+        off = np.abs(p[:, 2] - level)
+        p = p[off > plate_band_mm(off[off < NOISE_PROBE_MM])]
     g = profile.geometry
     base = float(np.percentile(p[:, 2], 5.0)) if len(p) else 0.0
     if g.path == "square":

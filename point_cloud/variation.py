@@ -163,6 +163,9 @@ def _realise(profile: WeldTypeProfile, s: dict[str, str], rng: np.random.Generat
     bead = s["bead"]
     cap = float(rng.uniform(0.25, 0.45)) if bead == "flat" else float(rng.uniform(0.8, 1.0))
     rough = 0.0 if bead == "smooth" else float(rng.uniform(0.5, 1.5))
+    # end craters as the simulator draws them (0.25-0.4 mm deep) or none: a deeper dip at
+    # the bead's end is a pit, and the norm judges it so
+    crater = 0.0 if bead == "smooth" else float(rng.uniform(0.6, 1.0))
 
     spacing = s["spacing"]
     if spacing == "anisotropic":
@@ -174,6 +177,6 @@ def _realise(profile: WeldTypeProfile, s: dict[str, str], rng: np.random.Generat
         pitch = (p, p)
     noise = float(rng.uniform(0.01, 0.025) if s["noise"] == "low" else rng.uniform(0.025, 0.05))
     return Variation(settings=dict(s), layout=layout, cap_exponent=cap, ripple_scale=rough,
-                     crater_scale=rough, pitch_mm=pitch, noise_mm=noise,
+                     crater_scale=crater, pitch_mm=pitch, noise_mm=noise,
                      outlier_fraction=float(rng.uniform(0.0, 0.03)),
                      shadow_side=1.0 if s["shadow"] == "north" else -1.0)
