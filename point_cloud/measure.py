@@ -53,20 +53,30 @@ class Gap:
     s_end_mm: float
 
 
-def gaps(geom: BeadGeometry) -> list[Gap]:
+def gaps(geom: BeadGeometry, half_length_mm: float | None = None) -> list[Gap]:
     """Gaps inside the bead (line: between its start and end; square: anywhere, wrapping).
-    Shadowed stretches are not gaps: only bead seen to be missing counts."""
-    seen_or_bead = geom.present | ~geom.measured  # a shadow is not evidence of a gap
+    Shadowed stretches are not gaps: only bead seen to be missing counts. ``half_length_mm``
+    (lines): stretches of "bead" wholly beyond this distance from the middle (a plate's
+    edge or spatter past the bead's end) do not extend the bead."""
+    present = geom.present
+    if half_length_mm is not None and geom.path.kind == "line":
+        within = np.abs(geom.path.xy[:, 0] - float(np.mean(geom.path.xy[:, 0]))) \
+            <= half_length_mm
+        present = present.copy()
+        for s, e in runs(present):
+            if not within[s:e].any():
+                present[s:e] = False
+    seen_or_bead = present | ~geom.measured  # a shadow is not evidence of a gap
     step = geom.path.step_mm
-    if not geom.present.any():
+    if not present.any():
         return []
     if geom.path.kind == "square":
         n = len(seen_or_bead)
-        k = int(np.argmax(geom.present))  # rotate so the sequence starts on bead
+        k = int(np.argmax(present))  # rotate so the sequence starts on bead
         rolled = np.roll(~seen_or_bead, -k)
         return [Gap((e - s) * step, ((s + k) % n) * step, ((e + k) % n) * step)
                 for s, e in runs(rolled)]
-    idx = np.flatnonzero(geom.present)
+    idx = np.flatnonzero(present)
     inner = ~seen_or_bead[idx[0]: idx[-1] + 1]
     return [Gap((e - s) * step, (s + idx[0]) * step, (e + idx[0]) * step) for s, e in runs(inner)]
 

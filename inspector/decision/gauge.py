@@ -29,6 +29,7 @@ from point_cloud.config import Limits, WeldTypeProfile
 from point_cloud.errors import NoBeadFoundError
 from point_cloud.measure import (
     TOE_SMOOTH_MM,
+    Gap,
     gaps,
     off_end_caps,
     profile_at,
@@ -51,6 +52,7 @@ BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer th
 REFERENCE_WINDOW_MM = 10.0  # the bead's own median along it: over twice the largest lump
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
 END_MARGIN_MM = 1.0       # pits and lumps are looked for this far in from the end caps
+BEAD_END_SLACK_MM = 1.0   # a line's bead reaches at most this far past its nominal ends
 MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
 LACK_RETREAT_MM = 1.0     # a toe this far short of its line: the bead misses the plate
 
@@ -137,6 +139,13 @@ class _Context:
         """The bead in its own frame (square paths' pits and lumps), made once."""
         return unroll(self.geom, REFERENCE_WINDOW_MM)
 
+    @cached_property
+    def gaps(self) -> list[Gap]:
+        """Gaps in the bead; a line's bead is what reaches its nominal length (+ the end
+        margin), so a speck beyond its end is no bead the gap would run to."""
+        half = 0.5 * self.profile.geometry.bead_length_mm + BEAD_END_SLACK_MM
+        return gaps(self.geom, half)
+
     @property
     def limits(self) -> Limits:
         return self.profile.limits
@@ -189,7 +198,7 @@ class Gauge:
 # --------------------------------------------------------------------------- cuts
 def _cut(ctx: _Context) -> Reading:
     step = ctx.geom.path.step_mm
-    found = gaps(ctx.geom)
+    found = ctx.gaps
     g = max(found, key=lambda x: x.length_mm, default=None)
     where = None
     if g is not None:
@@ -291,7 +300,7 @@ def _gap_columns(ctx: _Context) -> B:
     g = ctx.geom
     x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0] - g.path.xy[0, 0]
     near = np.zeros(len(x), bool)
-    for gap in gaps(g):
+    for gap in ctx.gaps:
         near |= (x >= gap.s_start_mm - ctx.px) & (x <= gap.s_end_mm + ctx.px)
     return np.broadcast_to(near[None, :], ctx.hm.shape)
 
