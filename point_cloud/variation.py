@@ -52,7 +52,8 @@ AXES: dict[str, Axis] = {a.name: a for a in (
          "type 7's outer plate level, falling or rising away from the bead (up to 15 deg)",
          _plate("square")),
     Axis("bead", ("rounded", "flat", "smooth"),
-         "cross-section parabolic-rounded or flat-topped (both rippled, with end craters), "
+         "cross-section parabolic-rounded or flat-topped, elliptical (both rippled, with end "
+         "craters), "
          "or rounded without ripples or craters"),
     Axis("spacing", ("fine", "coarse", "anisotropic"),
          "point spacing 0.05-0.1 mm, 0.1-0.2 mm, or unequal along and across the weld"),
@@ -161,7 +162,10 @@ def _realise(profile: WeldTypeProfile, s: dict[str, str], rng: np.random.Generat
     layout = Layout(step_mm=step, outer_tilt_deg=tilt, keep_mm=(keep[0], keep[1]))
 
     bead = s["bead"]
-    cap = float(rng.uniform(0.25, 0.45)) if bead == "flat" else float(rng.uniform(0.8, 1.0))
+    # the cap h * (1 - rho^2) ** e: e = 1 parabolic, 0.5 elliptical (flat-topped, meeting
+    # the plate square); lower exponents would stand as walls at the toes, which no wetting
+    # bead does
+    cap = float(rng.uniform(0.5, 0.65)) if bead == "flat" else float(rng.uniform(0.8, 1.0))
     rough = 0.0 if bead == "smooth" else float(rng.uniform(0.5, 1.5))
     # end craters as the simulator draws them (0.25-0.4 mm deep) or none: a deeper dip at
     # the bead's end is a pit, and the norm judges it so

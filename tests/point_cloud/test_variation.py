@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from point_cloud.config import ConfigError, weld_type_profile
+from point_cloud.config import WELD_TYPES, ConfigError, weld_type_profile
 from point_cloud.pipeline import scan_to_heightmap
 from point_cloud.simulator import ALL, Layout, simulate_weld
 from point_cloud.variation import AXES, Variation, VariationRule, draw_variation
@@ -105,3 +105,16 @@ def test_the_same_weld_gives_the_same_map_whatever_the_variation(weld_type: int,
     assert share >= MIN_COMPARED, f"{change}: only {share:.0%} of the bead compared"
     assert med <= Z_TOL_MM, f"{change}: |dz| median {med:.3f} mm"
     assert p95 <= Z_TOL_P95_MM, f"{change}: |dz| 95th percentile {p95:.3f} mm"
+
+
+@pytest.mark.slow
+def test_good_welds_from_the_whole_variation_space_come_through() -> None:
+    """Four good welds of every type, each axis drawn (bench/variation_sweep.py runs 270):
+    none refused by prepare or the no-bead check, and the gauge fails at most one."""
+    from bench.variation_sweep import judge
+
+    rows = [judge((t, 7000 + i)) for t in WELD_TYPES for i in range(4)]
+    refused = [r for r in rows if r["outcome"] == "refused"]
+    failed = [r for r in rows if r["outcome"] == "gauge_fail"]
+    assert not refused, refused
+    assert len(failed) <= 1, failed
