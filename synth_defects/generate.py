@@ -166,11 +166,10 @@ def shows_its_label(frame: BeadFrame, defect: str, edited: Edited) -> bool:
 def make_sample(frame: BeadFrame, defect: str, rng: np.random.Generator, near_limit: bool,
                 augmented: bool) -> Edited:
     """One sample from a good map's frame: the defect (if any), then the nuisances."""
-    hm = frame.hm
-    if defect == "none":
-        edited = Edited(hm.with_z(hm.z), np.zeros(hm.shape, bool), {})
+    ranges = ranges_for(frame.profile, near_limit)
+    if defect == "none":             # the source as it is: nothing to draw again
+        edited = MAKERS[defect](frame, rng, ranges)
     else:
-        ranges = ranges_for(frame.profile, near_limit)
         for _ in range(MAX_DRAWS):
             edited = MAKERS[defect](frame, rng, ranges)
             if edited.visible_fraction >= MIN_VISIBLE and shows_its_label(frame, defect, edited):

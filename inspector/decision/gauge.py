@@ -39,6 +39,7 @@ from point_cloud.measure import (
     whole_sections,
 )
 from point_cloud.types import HeightMap
+from synth_defects.classes import GAUGED, DefectSpec
 
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
@@ -179,20 +180,23 @@ Measure = Callable[[_Context], Reading | None]
 @dataclass(frozen=True)
 class Gauge:
     """A defect class's measurement against its weld-norm limit (one entry of
-    :data:`GAUGES`): the class, the quantity the norm limits, the name of that limit in the
-    weld type's ``limits`` config, and the measurement."""
+    :data:`GAUGES`): the class's spec (the quantity the norm limits and the name of that
+    limit in the weld type's ``limits`` config, :data:`synth_defects.classes.DEFECTS`) and
+    the measurement."""
 
-    defect: str
-    quantity: str
-    limit: str
+    spec: DefectSpec
     measure: Measure
+
+    @property
+    def defect(self) -> str:
+        return self.spec.name
 
     def find(self, ctx: _Context) -> Finding | None:
         r = self.measure(ctx)
-        if r is None:
+        if r is None or self.spec.quantity is None or self.spec.limit is None:
             return None
-        return Finding(self.defect, self.quantity, r.value_mm, r.uncertainty_mm,
-                       float(getattr(ctx.limits, self.limit)), r.location_mm, r.also)
+        return Finding(self.defect, self.spec.quantity, r.value_mm, r.uncertainty_mm,
+                       float(getattr(ctx.limits, self.spec.limit)), r.location_mm, r.also)
 
 
 # --------------------------------------------------------------------------- cuts
@@ -498,14 +502,12 @@ def _lack(ctx: _Context) -> Reading:
     return Reading(n * g.path.step_mm, float(u), where)
 
 
-GAUGES: tuple[Gauge, ...] = (
-    Gauge("cut", "cut_length", "cut_reject_mm", _cut),
-    Gauge("hole", "hole_diameter", "hole_reject_diameter_mm", _hole),
-    Gauge("ball", "ball_diameter", "ball_reject_diameter_mm", _ball),
-    Gauge("deviation", "deviation_offset", "deviation_reject_mm", _deviation),
-    Gauge("excess", "excess_imbalance", "excess_reject_imbalance_mm", _excess),
-    Gauge("lack", "lack_length", "lack_reject_length_mm", _lack),
-)
+MEASURES: dict[str, Measure] = {
+    "cut": _cut, "hole": _hole, "ball": _ball, "deviation": _deviation, "excess": _excess,
+    "lack": _lack,
+}
+"""The measurement of every defect the norm limits (:data:`synth_defects.classes.GAUGED`)."""
+GAUGES: tuple[Gauge, ...] = tuple(Gauge(spec, MEASURES[spec.name]) for spec in GAUGED)
 
 
 def _column_shift(hm: HeightMap, geom: BeadGeometry, residuals: F64) -> npt.NDArray[np.intp]:

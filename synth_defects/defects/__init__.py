@@ -1,4 +1,5 @@
-"""One module per defect class; :data:`MAKERS` maps a class name to its maker.
+"""One module per sample class; :data:`MAKERS` maps a class name to its maker, as the
+class's :class:`~synth_defects.classes.DefectSpec` names it.
 
 A maker takes the good map's :class:`~synth_defects.frame.BeadFrame`, a random generator and
 the type's :class:`~synth_defects.params.DefectRanges`, and returns an
@@ -7,24 +8,23 @@ the type's :class:`~synth_defects.params.DefectRanges`, and returns an
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import numpy as np
 
-from synth_defects.defects import ball, capture_failure, cut, deviation, excess, hole, lack, no_weld
+from synth_defects.classes import DEFECTS, DefectSpec
 from synth_defects.frame import BeadFrame, Edited
 from synth_defects.params import DefectRanges
 
 Maker = Callable[[BeadFrame, np.random.Generator, DefectRanges], Edited]
 
-MAKERS: dict[str, Maker] = {
-    "deviation": deviation.make,
-    "excess": excess.make,
-    "ball": ball.make,
-    "cut": cut.make_bad,
-    "cut_ok": cut.make_ok,
-    "hole": hole.make,
-    "lack": lack.make,
-    "no_weld": no_weld.make,
-    "capture_failure": capture_failure.make,
-}
+
+def maker_of(spec: DefectSpec) -> Maker:
+    """The function ``spec.maker`` names (``module:function`` in this package)."""
+    module, _, name = spec.maker.partition(":")
+    fn: Maker = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    return fn
+
+
+MAKERS: dict[str, Maker] = {d.name: maker_of(d) for d in DEFECTS}

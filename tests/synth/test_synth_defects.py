@@ -120,6 +120,8 @@ def test_every_mask_matches_the_changed_cells(sim_good, weld_type):
     fr = _frame(sim_good, weld_type)
     rng = np.random.default_rng(weld_type)
     for name, make in MAKERS.items():
+        if name == "none":        # changes nothing: tests/synth/test_defect_specs.py
+            continue
         for _ in range(2):
             e = make(fr, rng, ranges_for(prof))
             changed = measure.changed_region(fr.hm, e.hm)

@@ -1,0 +1,50 @@
+"""The sample classes are defined once (synth_defects.classes.DEFECTS) and everything loops
+over that registry: the generator's makers, the norm gauge, the classifier's outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from inspector.decision.gauge import GAUGES, MEASURES
+from point_cloud.config import Limits, weld_type_profile
+from point_cloud.simulator import simulate_weld
+from synth_defects.classes import ALL_CLASSES, BAD_CLASSES, DEFECTS, GAUGED, GOOD_CLASSES
+from synth_defects.defects import MAKERS
+from synth_defects.frame import bead_frame
+from synth_defects.params import ranges_for
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_class_has_a_maker_that_draws_it() -> None:
+    assert tuple(MAKERS) == ALL_CLASSES
+    profile = weld_type_profile(3)
+    from point_cloud.pipeline import scan_to_heightmap
+
+    hm = scan_to_heightmap(simulate_weld(3, 1, points=150_000).cloud, profile)
+    frame = bead_frame(hm, profile)
+    for name, make in MAKERS.items():
+        edited = make(frame, np.random.default_rng(0), ranges_for(profile))
+        assert edited.hm.shape == hm.shape, name
+        changed = int(edited.mask.sum())
+        assert (changed == 0) == (name == "none"), f"{name}: {changed} cells changed"
+
+
+def test_every_limited_defect_is_gauged_against_its_limit() -> None:
+    fields = set(Limits.model_fields)
+    assert {s.limit for s in DEFECTS if s.limit} <= fields
+    assert set(MEASURES) == {s.name for s in GAUGED}
+    assert [g.defect for g in GAUGES] == [s.name for s in GAUGED]
+    assert len({s.quantity for s in GAUGED}) == len(GAUGED)
+
+
+def test_the_classifier_output_order_is_the_starter_bundles() -> None:
+    assert ALL_CLASSES == GOOD_CLASSES + BAD_CLASSES
+    assert GOOD_CLASSES == ("none", "cut_ok")
+    for card in sorted((ROOT / "models").glob("type*/model.json")):
+        meta = json.loads(card.read_text())
+        assert tuple(meta["classes"]) == ALL_CLASSES, card
+        assert tuple(meta["bad_classes"]) == BAD_CLASSES, card
