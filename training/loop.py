@@ -24,15 +24,25 @@ LossFn = Callable[[nn.Module, torch.Tensor, torch.Tensor, torch.Tensor], torch.T
 ScoreFn = Callable[[nn.Module, MapSet], np.ndarray]
 
 
+def device_of(model: nn.Module) -> torch.device:
+    """Where ``model``'s parameters live (the CPU for a model without any)."""
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
 def batched_scores(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], ms: MapSet,
-                   batch: int = 256) -> np.ndarray:
-    """Evaluate ``fn(z, valid)`` over a MapSet in eval mode without gradients."""
+                   batch: int = 256, device: torch.device | None = None) -> np.ndarray:
+    """Evaluate ``fn(z, valid)`` over a MapSet without gradients, each batch moved to
+    ``device`` (the model's: the maps stay in host memory) and the scores back to the host."""
     z, v = ms.tensors()
+    dev = device or torch.device("cpu")
     outs = []
     with torch.inference_mode():
         for i in range(0, len(ms), batch):
-            outs.append(fn(z[i:i + batch], v[i:i + batch]).float().cpu())
-    return torch.cat(outs).numpy() if outs else np.zeros(0, np.float32)
+            zb = z[i:i + batch].to(dev, non_blocking=True)
+            vb = v[i:i + batch].to(dev, non_blocking=True)
+            outs.append(fn(zb, vb).float())
+    return torch.cat(outs).cpu().numpy() if outs else np.zeros(0, np.float32)
 
 
 class _Objective(nn.Module):

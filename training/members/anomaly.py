@@ -25,7 +25,7 @@ from inspector.decision.model_input import InputSpec
 from training.config import AnomalyCfg
 from training.coreset import greedy_coreset
 from training.data import MapSet
-from training.loop import batched_scores
+from training.loop import batched_scores, device_of
 from training.nets import IN_CHANS, Preprocess, stride4_8_features
 
 SCALE_MAPS = 512
@@ -163,4 +163,4 @@ def fit_anomaly(spec: InputSpec, cfg: AnomalyCfg, goods: MapSet, seed: int,
 
 
 def anomaly_scores(model: AnomalyNet, ms: MapSet) -> np.ndarray:
-    return batched_scores(lambda z, v: model(z, v)[0], ms)
+    return batched_scores(lambda z, v: model(z, v)[0], ms, device=device_of(model))

@@ -15,7 +15,7 @@ from inspector.decision.model_input import InputSpec
 from synth_defects.classes import ALL_CLASSES, GOOD_CLASSES
 from training.config import AugmentCfg, ClassifierCfg
 from training.data import MapSet, class_weights
-from training.loop import batched_scores, fit
+from training.loop import batched_scores, device_of, fit
 from training.nets import Preprocess, make_encoder
 
 N_GOOD = len(GOOD_CLASSES)  # ALL_CLASSES = GOOD_CLASSES + BAD_CLASSES
@@ -38,7 +38,7 @@ class ClassifierNet(nn.Module):
 
 
 def bad_logits(model: nn.Module, ms: MapSet) -> np.ndarray:
-    return batched_scores(lambda z, v: model(z, v)[0], ms)
+    return batched_scores(lambda z, v: model(z, v)[0], ms, device=device_of(model))
 
 
 def train_classifier(spec: InputSpec, cfg: ClassifierCfg, aug: AugmentCfg, train: MapSet,

@@ -18,7 +18,7 @@ from inspector.decision.model_input import InputSpec
 from training.config import AugmentCfg, SiameseCfg
 from training.coreset import greedy_coreset
 from training.data import MapSet
-from training.loop import batched_scores, fit
+from training.loop import batched_scores, device_of, fit
 from training.nets import Preprocess, make_encoder
 
 
@@ -46,7 +46,7 @@ def contrastive_loss(emb: torch.Tensor, group: torch.Tensor, margin: float) -> t
 
 
 def embed(model: nn.Module, ms: MapSet) -> np.ndarray:
-    return batched_scores(lambda z, v: model(z, v), ms)
+    return batched_scores(lambda z, v: model(z, v), ms, device=device_of(model))
 
 
 def train_siamese(spec: InputSpec, cfg: SiameseCfg, aug: AugmentCfg, train: MapSet, val: MapSet,
