@@ -314,8 +314,9 @@ def _fit_square(hm: HeightMap, excess: F32, step_mm: float) -> BeadPath:
 
 
 def _square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
-                   reach: float) -> tuple[float, float, float]:
-    """(patch level, outer plate level at the centreline, outer slope per mm of offset) of
+                   reach: float) -> tuple[float, float, float, bool]:
+    """(patch level, outer plate level at the centreline, outer slope per mm of offset,
+    whether a level was guessed because its plate was not seen) of
     the square path, read across the middle of its sides (clear of the corners) beyond the
     nominal toes: the patch's median, a line through the outer plate (level or oblique,
     falling or rising away from the bead). A plate not seen there (cropped) is level at the
@@ -329,9 +330,11 @@ def _square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
     tt = np.broadcast_to(t, zs.shape)
     toe = bead_mm / 2 + PLATE_GAP_MM
     levels = []
+    guessed = False
     for sign in (-1.0, 1.0):
         band = seen & (sign * tt > toe)
         if band.sum() < MIN_PLATE_SAMPLES:  # cropped: the bead's lowest points beside it
+            guessed = True
             beside = seen & (sign * tt > 0.0) & (sign * tt <= toe)
             low = float(np.percentile(zs[beside], TOE_PERCENTILE)) if beside.any() else 0.0
             levels.append((low, 0.0))
@@ -343,7 +346,7 @@ def _square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
             if near.sum() >= MIN_PLATE_SAMPLES and np.ptp(tt[near]) >= PLATE_SLOPE_SPAN_MM:
                 slope, icpt = np.polyfit(tt[near], zs[near], 1)
             levels.append((float(icpt), float(slope)))
-    return levels[0][0], levels[1][0], levels[1][1]
+    return levels[0][0], levels[1][0], levels[1][1], guessed
 
 
 def _same_square(a: BeadPath, b: BeadPath, tol_mm: float) -> bool:
@@ -352,10 +355,12 @@ def _same_square(a: BeadPath, b: BeadPath, tol_mm: float) -> bool:
             and float(np.abs(a.xy - b.xy).max()) <= tol_mm)
 
 
-def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float) -> tuple[F32, F32]:
-    """(base, excess) around the square path: its plates (:func:`_square_plates`; where a
-    plate was removed, its cells count as plate), bridged from toe to toe across the path."""
-    patch, outer, slope = _square_plates(hm, path, bead_mm, OPENING_WIDTH_FACTOR * bead_mm)
+def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float) -> tuple[F32, F32, bool]:
+    """(base, excess, a plate level guessed) around the square path: its plates
+    (:func:`_square_plates`; where a plate was removed, its cells count as plate), bridged
+    from toe to toe across the path."""
+    patch, outer, slope, guessed = _square_plates(hm, path, bead_mm,
+                                                  OPENING_WIDTH_FACTOR * bead_mm)
     frame = _PathFrame.of(hm, path, OPENING_WIDTH_FACTOR * bead_mm)
     off = frame.t_cells
     # under the bead (up to its nominal outer toe) the outer plate is taken level at the toe
@@ -365,7 +370,7 @@ def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float) -> tuple[F32, F3
     z = np.where(hm.valid | ~away, fill_invalid(hm), base).astype(np.float32)
     for _ in range(TOE_BRIDGE_PASSES):
         base = _bridge_along_path(frame, z, base)
-    return base, np.maximum(z - base, 0.0).astype(np.float32)
+    return base, np.maximum(z - base, 0.0).astype(np.float32), guessed
 
 
 @dataclass(frozen=True)
@@ -458,11 +463,12 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
     # shadows inside the bead are bridged from their neighbours, so a profile stays whole
     excess = np.maximum(fill_invalid(hm, step) - base, 0.0).astype(np.float32)
     refit = path is None and kind != "line"
+    guessed = False
     if path is None:
         fit = _fit_line if kind == "line" else _fit_square
         path = fit(hm, excess, hm.mm_per_px)
     for fit_again in (refit, False) if kind != "line" else ():  # lines: plate_base bridged
-        base, excess = _square_base(hm, path, geo.bead_width_mm)
+        base, excess, guessed = _square_base(hm, path, geo.bead_width_mm)
         if fit_again:  # the path again, on the bead above its plates
             again = _fit_square(hm, excess, hm.mm_per_px)
             if _same_square(path, again, 0.5 * hm.mm_per_px):
@@ -510,6 +516,7 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
         end_s_mm=float(s[present][-1]) if present.any() else 0.0,
         base=base, excess=excess, plate_visible=plate_seen,
         profile_t_mm=t, profiles=prof, seen_profiles=seen,
+        meta={"plate_level_guessed": float(guessed)},
     )
 
 

@@ -440,9 +440,14 @@ def _imbalance(g: BeadGeometry, residuals: F64) -> F64:
 
 def _excess(ctx: _Context) -> Reading:
     g = ctx.geom
+    lim = ctx.limits
+    if g.meta.get("plate_level_guessed"):
+        # a plate beside the square path was not seen: its level, read from the bead's own
+        # flank, tilts the base across the bead, so the imbalance is not measured (the
+        # committee decides)
+        return Reading(0.0, lim.excess_reject_imbalance_mm)
     d = _imbalance(g, ctx.residuals[0])
     ok = np.isfinite(d)
-    lim = ctx.limits
     if ok.sum() < 3:
         return Reading(0.0, MIN_UNCERTAINTY_MM)
     n = max(1, round(lim.excess_reject_length_mm / g.path.step_mm))
