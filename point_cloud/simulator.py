@@ -567,6 +567,8 @@ def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
     aspect, shadow_side = 1.0, None
     vary = _variation_of(variation, profile, r_vary)
     if vary is not None:
+        if vary.bead_mm is not None:
+            shape = replace(shape, width_mm=vary.bead_mm[0], height_mm=vary.bead_mm[1])
         shape = replace(shape.with_layout(vary.layout), cap_exponent=vary.cap_exponent,
                         ripple_amp_mm=shape.ripple_amp_mm * vary.ripple_scale,
                         crater_depth_mm=shape.crater_depth_mm * vary.crater_scale)

@@ -55,6 +55,9 @@ AXES: dict[str, Axis] = {a.name: a for a in (
          "cross-section parabolic-rounded or flat-topped, elliptical (both rippled, with end "
          "craters), "
          "or rounded without ripples or craters"),
+    Axis("size", ("nominal", "small", "large"),
+         "bead width and height: the type's nominal (+-4 %, +-5 %), or anywhere in the "
+         "contract's 5-7 mm x 1.5-2.5 mm below or above it"),
     Axis("spacing", ("fine", "coarse", "anisotropic"),
          "point spacing 0.05-0.1 mm, 0.1-0.2 mm, or unequal along and across the weld"),
     Axis("noise", ("low", "high"), "Z noise 0.01-0.025 or 0.025-0.05 mm, outliers 0-3 %"),
@@ -112,6 +115,7 @@ class Variation:
     ripple_scale: float
     crater_scale: float
     pitch_mm: tuple[float, float]   # along X (the weld), across Y
+    bead_mm: tuple[float, float] | None  # (width, height); None: the type's nominal draw
     noise_mm: float
     outlier_fraction: float
     shadow_side: float              # +1 north, -1 south
@@ -171,6 +175,13 @@ def _realise(profile: WeldTypeProfile, s: dict[str, str], rng: np.random.Generat
     # the bead's end is a pit, and the norm judges it so
     crater = 0.0 if bead == "smooth" else float(rng.uniform(0.6, 1.0))
 
+    size = s["size"]
+    bead_mm: tuple[float, float] | None = None
+    if size != "nominal":
+        w0, h0 = g.bead_width_mm, g.bead_height_mm
+        bead_mm = ((float(rng.uniform(5.0, min(w0, 6.9))), float(rng.uniform(1.5, min(h0, 2.4))))
+                   if size == "small" else
+                   (float(rng.uniform(max(w0, 5.1), 7.0)), float(rng.uniform(max(h0, 1.6), 2.5))))
     spacing = s["spacing"]
     if spacing == "anisotropic":
         fine, coarse = float(rng.uniform(0.05, 0.1)), float(rng.uniform(0.12, 0.2))
@@ -181,6 +192,6 @@ def _realise(profile: WeldTypeProfile, s: dict[str, str], rng: np.random.Generat
         pitch = (p, p)
     noise = float(rng.uniform(0.01, 0.025) if s["noise"] == "low" else rng.uniform(0.025, 0.05))
     return Variation(settings=dict(s), layout=layout, cap_exponent=cap, ripple_scale=rough,
-                     crater_scale=crater, pitch_mm=pitch, noise_mm=noise,
+                     crater_scale=crater, pitch_mm=pitch, bead_mm=bead_mm, noise_mm=noise,
                      outlier_fraction=float(rng.uniform(0.0, 0.03)),
                      shadow_side=1.0 if s["shadow"] == "north" else -1.0)
