@@ -12,6 +12,7 @@ members decide. Adding a defect class's measurement means adding one :class:`Gau
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -54,6 +55,7 @@ REFERENCE_WINDOW_MM = 10.0  # the bead's own median along it: over twice the lar
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
 END_MARGIN_MM = 1.0       # pits and lumps are looked for this far in from the end caps
 BEAD_END_SLACK_MM = 1.0   # a line's bead reaches at most this far past its nominal ends
+MAX_LINE_SLOPE = math.tan(math.radians(3.0))   # a straight stretch's tilt on the aligned map
 MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
 LACK_RETREAT_MM = 1.0     # a toe this far short of its line: the bead misses the plate
 
@@ -351,10 +353,17 @@ def _straight_line(s: F64, off: F64, tol_mm: float = 0.15, candidates: int = 32
     s1, s2, o1, o2 = s[pick[i]], s[pick[j]], off[pick[i]], off[pick[j]]
     slope = (o2 - o1) / np.where(s2 != s1, s2 - s1, 1.0)
     res = off[None, :] - (o1[:, None] + slope[:, None] * (s[None, :] - s1[:, None]))
-    inliers = np.abs(res) < tol_mm
+    # the map is aligned on the bead: its straight stretch runs along the path within the
+    # alignment's tolerance (two close samples of a shadowed bead can make a steep line)
+    inliers = (np.abs(res) < tol_mm) & (np.abs(slope) <= MAX_LINE_SLOPE)[:, None]
     best = inliers[int(np.argmax(inliers.sum(1)))]
+    fit = off - np.median(off)
     for _ in range(2):                       # refit, then take the refit's own inliers
+        if best.sum() < 2:
+            break
         a, b = np.polyfit(s[best], off[best], 1)
+        if abs(a) > MAX_LINE_SLOPE:
+            break
         fit = off - (a * s + b)
         best = np.abs(fit) < tol_mm
     return fit, best
