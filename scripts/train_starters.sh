@@ -13,7 +13,7 @@ TEST_SOURCES=${TEST_SOURCES:-60}
 DATA=${DATA:-/work/data/starters}
 MODELS=${MODELS:-models}
 REPORT=${REPORT:-$DATA/report}
-HOLD_OUT=${HOLD_OUT:-plates=part,step=high,patch=raised,tilt=rising,bead=flat,spacing=anisotropic,noise=high,shadow=north}
+HOLD_OUT=${HOLD_OUT-plates=part,step=high,patch=raised,tilt=rising,bead=flat,spacing=anisotropic,noise=high,shadow=north}
 BIN=.venv/bin
 for t in ${TYPES//,/ }; do
   $BIN/synth-defects generate --simulate "$SOURCES" --types "$t" --per-good 6 --seed 1 --vary \
