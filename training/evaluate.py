@@ -173,6 +173,28 @@ def record_test_metrics(bundle: Path, ds: Dataset, figures: dict[str, Any]) -> N
     path.write_text(json.dumps(card, indent=1))
 
 
+GAUGE_VOTE = 1e6
+"""The score a map gets when the norm gauge fails it (above any committee threshold)."""
+
+
+def gauge_votes(ds: Dataset, res: TypeResult) -> np.ndarray:
+    """Per map, whether the norm gauge fails it (a measured exceedance beyond limit and
+    uncertainty): on the line that fails the weld whatever the committee says."""
+    from inspector.decision.gauge import gauge_weld
+    from point_cloud.heightmap_io import read_heightmap
+
+    profile = weld_type_profile(res.weld_type)
+    return np.array([bool(gauge_weld(read_heightmap(ds.root / r["path"]), profile).exceeding)
+                     for r in tqdm(res.ms.records, desc=f"t{res.weld_type} gauge", leave=False)])
+
+
+def with_gauge(res: TypeResult, votes: np.ndarray) -> TypeResult:
+    """The line's decision: the committee's score, raised above any threshold where the
+    gauge fails the map."""
+    return TypeResult(res.weld_type, res.ms, res.member_p, res.member_thr,
+                      np.where(votes, GAUGE_VOTE, res.score), res.threshold, res.guess, res.amap)
+
+
 def per_variation(res: TypeResult, held_out: list[str]) -> dict[str, dict[str, Any]]:
     """Per setting of each variation axis the test maps were drawn with (records'
     ``variation``): good and bad counts, false accept and false reject at the operating
@@ -193,8 +215,8 @@ def per_variation(res: TypeResult, held_out: list[str]) -> dict[str, dict[str, A
 def _variation_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
     if not rows:
         return []
-    lines = ["", "Per variation setting (leave one out: a setting training never drew is "
-             "marked **held out**):", "",
+    lines = ["", "Per variation setting, the line's decision (committee + gauge; leave one "
+             "out: a setting training never drew is marked **held out**):", "",
              "| setting | in training | good | bad | false accept | false reject |",
              "|---|---|---|---|---|---|"]
     lines += [f"| {k} | {'**held out**' if r['held_out'] else 'seen'} | {r['n_good']} | "
@@ -227,10 +249,12 @@ def evaluate(models: str | Path, ds: Dataset, types: list[int], report: str | Pa
         y = ms.bad
         figures = {n: summary(res.member_p[n], y, res.member_thr[n]) for n in MEMBERS}
         figures["committee"] = summary(res.score, y, res.threshold)
+        line = with_gauge(res, gauge_votes(ds, res))
+        figures["committee + gauge"] = summary(line.score, y, res.threshold)
         classes = per_class(res)
         loc = localisation(res)
         held = (com.card.training.get("variation") or {}).get("hold_out") or []
-        varied = per_variation(res, list(held))
+        varied = per_variation(line, list(held))
         plot_confusion(res, report / f"type{t}_confusion.png")
         plot_roc(res, report / f"type{t}_roc.png")
         worst = plot_worst(res, report / f"type{t}_worst.png")

@@ -57,7 +57,11 @@ def test_evaluate_reports_each_setting_and_marks_the_held_out_ones(
                  "--report", str(report)]) == 0
     rows = json.loads((report / "metrics.json").read_text())["3"]["per_variation"]
     assert {k for k, r in rows.items() if r["held_out"]} == set(HELD_OUT)
-    committee = json.loads((report / "metrics.json").read_text())["3"]["members"]["committee"]
+    members = json.loads((report / "metrics.json").read_text())["3"]["members"]
+    committee = members["committee + gauge"]         # the line's decision, split by setting
+    # the gauge only adds fails: never more passed bad welds, never fewer rejected good ones
+    assert committee["false_accept"] <= members["committee"]["false_accept"]
+    assert committee["false_reject"] >= members["committee"]["false_reject"]
     for axis in ("spacing", "bead", "noise", "shadow", "plates"):
         settings = [r for k, r in rows.items() if k.startswith(f"{axis}=")]
         assert sum(r["n_good"] for r in settings) == committee["n_good"]
