@@ -143,6 +143,8 @@ def _realise(profile: WeldTypeProfile, s: dict[str, str], rng: np.random.Generat
 
     plates = s["plates"]
     side = int(rng.integers(2))
+    if g.plate == "square":
+        side = 1                           # the outer plate: the patch is always there
     keep = [ALL, ALL]
     if g.plate == "isolated":
         keep = [ALL, ALL] if plates == "whole" else [0.0, 0.0]
@@ -158,7 +160,6 @@ def _realise(profile: WeldTypeProfile, s: dict[str, str], rng: np.random.Generat
     if "patch" in s:
         step = {"level": 0.0, "raised": 1.0, "recessed": -1.0}[s["patch"]] \
             * float(rng.uniform(lo_step, hi_step))
-        keep[0] = ALL                      # the patch is always there; the outer plate varies
     if "tilt" in s:
         top = g.outer_plate_tilt_deg[1]
         tilt = {"flat": 0.0, "falling": 1.0, "rising": -1.0}[s["tilt"]] \

@@ -33,7 +33,7 @@ def test_the_starter_bundle_is_committed_and_small() -> None:
     types = bundled_types(models)
     assert types, f"no starter bundle under {models}"
     size = sum(p.stat().st_size for p in models.rglob("*") if p.is_file())
-    assert size <= 20 * 2**20, f"starter bundle is {size / 2**20:.1f} MB (limit 20 MB)"
+    assert size <= 30 * 2**20, f"starter bundles are {size / 2**20:.1f} MB (limit 30 MB)"
     for t in types:
         card = json.loads((models / f"type{t}" / "model.json").read_text())
         assert card["weld_type"] == t
