@@ -39,6 +39,8 @@ from synth_defects.sources import Source, SourceError, file_sources, load_source
 
 GENERATOR_VERSION = "synth-defects/1.0"
 SELECTABLE = tuple(c for c in ALL_CLASSES if c != "none")
+MAP_FACTS = ("plate_step_mm",)
+"""Source-map meta kept in every sample's sidecar (read back by the gauge's bead analysis)."""
 MIN_VISIBLE = 0.7  # a defect mostly hidden in a shadow is redrawn (it would be mislabelled)
 MAX_DRAWS = 8
 CUT_OK_EVERY = 3  # every third augmented good is an acceptable cut (when cut_ok is asked for)
@@ -221,7 +223,9 @@ def generate_source(job: tuple[GenerateConfig, Source, str]) -> SourceResult:
     try:
         good = load_source(src, cfg.points, cfg.variation_rule())
         variation = good.meta.get("variation", {})
-        good.meta = {}
+        # what the map needs to be read again (a lap fillet's measured plate step); not
+        # timings or counts, which differ from run to run
+        good.meta = {k: good.meta[k] for k in MAP_FACTS if k in good.meta}
         frame = bead_frame(good, profile)
     except ScanError as exc:
         if cfg.vary and not src.path:  # a pipeline gap, reported in the card, not a stop
