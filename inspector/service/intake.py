@@ -229,9 +229,13 @@ class Spool:
             return 0
 
     def mark_inflight(self, job: ScanJob) -> None:
-        """Count one more start of processing (removed when the job is finished)."""
+        """Count one more start of processing (removed when the job is finished). A job
+        finished meanwhile (moved out of ``work/``, e.g. recovered after a restart while
+        also queued) leaves no mark behind: it is checked again after the write."""
         mark = job.path.with_name(job.path.name + INFLIGHT_SUFFIX)
         mark.write_text(str(self.attempts(job.path) + 1))
+        if not os.path.lexists(job.path):
+            mark.unlink(missing_ok=True)
 
     # ------------------------------------------------------------------ endings
     def _move_out(self, job: ScanJob, folder: str) -> Path:
