@@ -12,7 +12,7 @@ table against the study's published figures.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -191,8 +191,7 @@ def gauge_votes(ds: Dataset, res: TypeResult) -> np.ndarray:
 def with_gauge(res: TypeResult, votes: np.ndarray) -> TypeResult:
     """The line's decision: the committee's score, raised above any threshold where the
     gauge fails the map."""
-    return TypeResult(res.weld_type, res.ms, res.member_p, res.member_thr,
-                      np.where(votes, GAUGE_VOTE, res.score), res.threshold, res.guess, res.amap)
+    return replace(res, score=np.where(votes, GAUGE_VOTE, res.score))
 
 
 def per_variation(res: TypeResult, held_out: list[str]) -> dict[str, dict[str, Any]]:
