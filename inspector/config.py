@@ -10,9 +10,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from point_cloud.config import WELD_TYPES, ConfigError, Strict, load_yaml_model
+from point_cloud.config import (
+    WELD_TYPE_EXPECTED,
+    ConfigError,
+    Strict,
+    is_weld_type,
+    load_yaml_model,
+)
 
 USERNAME_ENV = "WELD_MQTT_USERNAME"
 PASSWORD_ENV = "WELD_MQTT_PASSWORD"
@@ -104,19 +110,31 @@ class QueueSettings(Strict):
     store: int = Field(default=16, ge=1)
 
 
+def bundled_types(models: Path) -> list[int]:
+    """Weld types with a bundle folder ``type<T>/model.json`` in ``models`` (listed, not loaded)."""
+    found = (p.parent.name[len("type"):] for p in models.glob("type*/model.json"))
+    types = (int(t) for t in found if t.isdigit() and str(int(t)) == t)
+    return sorted(t for t in types if is_weld_type(t))
+
+
 class ModelSettings(Strict):
     dir: Path = Path("models")
     # "module:function" taking (LineConfig) and returning {weld_type: Decider}.
     loader: str = "inspector.service.deciders:load_bundle_deciders"
-    types: list[int] = Field(default_factory=lambda: list(WELD_TYPES))
+    # None: every weld type with a bundle folder type<T>/model.json in dir (served_types)
+    types: list[int] | None = None
 
     @field_validator("types")
     @classmethod
-    def _known(cls, v: list[int]) -> list[int]:
-        bad = [t for t in v if t not in WELD_TYPES]
+    def _in_range(cls, v: list[int] | None) -> list[int] | None:
+        bad = [t for t in v or [] if not is_weld_type(t)]
         if bad:
-            raise ValueError(f"unknown weld types {bad}; expected some of {WELD_TYPES}")
+            raise ValueError(f"expected weld types, each {WELD_TYPE_EXPECTED}, found {bad}")
         return v
+
+    def served_types(self) -> list[int]:
+        """``types`` when listed, else the types with a bundle in ``dir`` (see bundled_types)."""
+        return list(self.types) if self.types is not None else bundled_types(self.dir)
 
 
 class LineConfig(Strict):
@@ -135,7 +153,18 @@ class LineConfig(Strict):
     watchdog: bool = True            # send WATCHDOG=1 when systemd asks for it
     stall_s: float = Field(default=120.0, gt=0)   # a thread silent this long stops the pings
     stop_flush_s: float = Field(default=10.0, ge=0)   # on stop: wait for the outbox to drain
-    weld_types_file: Path | None = None   # default: config/weld_types.yaml
+    # the weld-types file (key ``weld_types:`` or ``weld_types_file:``); default: the
+    # WELD_TYPES_FILE environment variable, else config/weld_types.yaml
+    weld_types_file: Path | None = Field(
+        default=None, validation_alias=AliasChoices("weld_types", "weld_types_file"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_types_key(cls, data: object) -> object:
+        if isinstance(data, dict) and "weld_types" in data and "weld_types_file" in data:
+            raise ValueError("weld_types: expected one of weld_types or weld_types_file "
+                             "(the same setting), found both")
+        return data
 
     @field_validator("line", "station")
     @classmethod

@@ -250,7 +250,7 @@ def _bridge_toes(z: F32, base: F32, bead_px: float) -> F32:
     least half a nominal bead width (+10 %) either side of the bead's middle and the plate
     between them bridged; a no-op for a bead on one flat plate."""
     excess = (z - base).T
-    run, _ = _runs_around_peak(excess, BEAD_THRESHOLD_MM)
+    run, _ = runs_around_peak(excess, BEAD_THRESHOLD_MM)
     has = run.any(axis=1) & (excess.max(axis=1) > 2 * BEAD_THRESHOLD_MM)
     n_rows = z.shape[0]
     rows = np.arange(n_rows)
@@ -313,7 +313,7 @@ def _fit_square(hm: HeightMap, excess: F32, step_mm: float) -> BeadPath:
     return BeadPath("square", xy, tangent, normal, 2 * a / n_side, (cx, cy), a)
 
 
-def _square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
+def square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
                    reach: float) -> tuple[float, float, float, bool]:
     """(patch level, outer plate level at the centreline, outer slope per mm of offset,
     whether a level was guessed because its plate was not seen) of
@@ -357,9 +357,9 @@ def _same_square(a: BeadPath, b: BeadPath, tol_mm: float) -> bool:
 
 def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float) -> tuple[F32, F32, bool]:
     """(base, excess, a plate level guessed) around the square path: its plates
-    (:func:`_square_plates`; where a plate was removed, its cells count as plate), bridged
+    (:func:`square_plates`; where a plate was removed, its cells count as plate), bridged
     from toe to toe across the path."""
-    patch, outer, slope, guessed = _square_plates(hm, path, bead_mm,
+    patch, outer, slope, guessed = square_plates(hm, path, bead_mm,
                                                   OPENING_WIDTH_FACTOR * bead_mm)
     frame = _PathFrame.of(hm, path, OPENING_WIDTH_FACTOR * bead_mm)
     off = frame.t_cells
@@ -430,7 +430,7 @@ def sample_across_each(hm: HeightMap, images: list[F32], path: BeadPath,
     return [out[..., k] for k in range(len(images))]
 
 
-def _runs_around_peak(prof: F32, thr: float) -> tuple[B, npt.NDArray[np.intp]]:
+def runs_around_peak(prof: F32, thr: float) -> tuple[B, npt.NDArray[np.intp]]:
     """Per row: the contiguous run of ``prof > thr`` that holds the row's maximum."""
     above = prof > thr
     starts = above & ~np.pad(above, ((0, 0), (1, 0)))[:, :-1]
@@ -489,7 +489,7 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
                                f"{ref_top:.2f} mm")
     present = _drop_short_runs(top > max(PRESENT_FRACTION * ref_top, 2 * BEAD_THRESHOLD_MM),
                                round(MIN_BEAD_RUN_MM / path.step_mm))
-    run, _ = _runs_around_peak(prof, BEAD_THRESHOLD_MM)
+    run, _ = runs_around_peak(prof, BEAD_THRESHOLD_MM)
     w = np.where(run, prof, 0.0)
     wsum = w.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

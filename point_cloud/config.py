@@ -7,16 +7,23 @@ them; the line/daemon settings live in ``inspector.config``.
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeGuard, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from point_cloud.errors import PermanentError
 
-WELD_TYPES: tuple[int, ...] = (2, 3, 4, 5, 7, 8, 9, 10, 11)
+# The nine types of the default weld-types file; which types a line knows is decided by
+# its weld-types file (``configured_weld_types``), any number in WELD_TYPE_RANGE may be one.
+DEFAULT_WELD_TYPES: tuple[int, ...] = (2, 3, 4, 5, 7, 8, 9, 10, 11)
+WELD_TYPES = DEFAULT_WELD_TYPES          # the old name
+WELD_TYPE_RANGE = range(1, 10_000)
+WELD_TYPE_EXPECTED = f"an integer {WELD_TYPE_RANGE.start}-{WELD_TYPE_RANGE.stop - 1}"
+TYPES_FILE_ENV = "WELD_TYPES_FILE"
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,6 +32,21 @@ class ConfigError(PermanentError, ValueError):
     """A configuration file is unreadable or invalid; the message names file, line and key."""
 
     reason = "bad_config"
+
+
+def is_weld_type(value: object) -> TypeGuard[int]:
+    """True for an ``int`` (not a bool) in :data:`WELD_TYPE_RANGE`."""
+    return isinstance(value, int) and not isinstance(value, bool) and value in WELD_TYPE_RANGE
+
+
+def weld_type_arg(text: str) -> int:
+    """argparse ``type=`` for one weld type: any integer 1-9999 (the profile lookup then
+    refuses one the weld-types file does not configure)."""
+    digits = text.strip()
+    t = int(digits) if digits.isascii() and digits.isdigit() and len(digits) <= 6 else 0
+    if not is_weld_type(t):
+        raise argparse.ArgumentTypeError(f"expected {WELD_TYPE_EXPECTED}, found {text!r}")
+    return t
 
 
 class Strict(BaseModel):
@@ -155,8 +177,8 @@ class WeldTypeProfile(Strict):
 
     @model_validator(mode="after")
     def _known_type(self) -> WeldTypeProfile:
-        if self.weld_type not in WELD_TYPES:
-            raise ValueError(f"weld_type must be one of {WELD_TYPES}")
+        if not is_weld_type(self.weld_type):
+            raise ValueError(f"weld_type: expected {WELD_TYPE_EXPECTED}, found {self.weld_type}")
         return self
 
 
@@ -200,10 +222,20 @@ def config_dir() -> Path:
 _TYPES_CACHE: dict[Path, TypesFile] = {}
 
 
+def types_file_path(path: str | Path | None = None) -> Path:
+    """``path``, else ``$WELD_TYPES_FILE``, else ``config_dir()/weld_types.yaml``; resolved."""
+    env = os.environ.get(TYPES_FILE_ENV)
+    p = Path(path) if path else Path(env) if env else config_dir() / "weld_types.yaml"
+    return p.resolve()
+
+
 def load_types_file(path: str | Path | None = None) -> TypesFile:
-    """Load (and cache) ``weld_types.yaml``."""
-    p = Path(path) if path else config_dir() / "weld_types.yaml"
-    p = p.resolve()
+    """Load (and cache, keyed on the resolved path) the weld-types file.
+
+    ``path`` None: the file named by the environment variable ``WELD_TYPES_FILE``, else
+    ``config_dir()/weld_types.yaml`` (see :func:`types_file_path`).
+    """
+    p = types_file_path(path)
     if p not in _TYPES_CACHE:
         _TYPES_CACHE[p] = load_yaml_model(p, TypesFile)
     return _TYPES_CACHE[p]
@@ -217,6 +249,33 @@ def weld_type_profile(weld_type: int, path: str | Path | None = None) -> WeldTyp
             return prof
     known = ", ".join(str(t.weld_type) for t in tf.types)
     raise ConfigError(f"weld type {weld_type} is not configured (known: {known})")
+
+
+def configured_weld_types(path: str | Path | None = None) -> tuple[int, ...]:
+    """The weld types the weld-types file (see :func:`load_types_file`) has profiles for."""
+    return tuple(sorted(p.weld_type for p in load_types_file(path).types))
+
+
+def parse_weld_types(text: str, path: str | Path | None = None) -> tuple[int, ...]:
+    """A comma list of configured weld types (``"3,12"``) or ``all`` (every configured one).
+
+    A :class:`ConfigError` names what is expected: each an integer 1-9999 with a profile in
+    the weld-types file (``path``, see :func:`load_types_file`).
+    """
+    known = configured_weld_types(path)
+    if text.strip().lower() == "all":
+        return known
+    try:
+        types = tuple(int(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        types = ()
+    if not types or not all(is_weld_type(t) for t in types):
+        raise ConfigError(f"expected 'all' or comma-separated weld types, each "
+                         f"{WELD_TYPE_EXPECTED}, found {text!r}")
+    if any(t not in known for t in types):
+        raise ConfigError(f"expected comma-separated weld types from {', '.join(map(str, known))} "
+                         f"(configured in {types_file_path(path)}), found {text!r}")
+    return types
 
 
 def scanner_model(path: str | Path | None = None) -> ScannerModel:

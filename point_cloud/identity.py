@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from point_cloud.bounded_json import JsonBoundsError, loads_bounded
-from point_cloud.config import WELD_TYPES
+from point_cloud.config import WELD_TYPE_EXPECTED, is_weld_type
 from point_cloud.errors import IdentityConflictError, IdentityError, SidecarError
 from point_cloud.types import ScanIdentity
 
 FIELDS = ("part_serial", "weld_id", "weld_type")
 MAX_SIDECAR_BYTES = 64 * 1024
 _STEM = re.compile(r"^(?P<part_serial>[^_]+)_(?P<weld_id>[^_]+)_t(?P<weld_type>\d+)$")
+_ASCII_DIGITS = re.compile(r"[0-9]{1,6}")
 
 
 def sidecar_path(scan: str | Path) -> Path:
@@ -62,14 +63,14 @@ def _shown(value: Any) -> str:
 
 
 def _weld_type(value: Any, where: str | Path, source: str) -> int:
+    """Any number in WELD_TYPE_RANGE; whether it is configured is the profile lookup's call."""
     integral = isinstance(value, int) and not isinstance(value, bool)
-    digits = isinstance(value, str) and value.strip().isdigit() and len(value) <= 6
+    digits = isinstance(value, str) and _ASCII_DIGITS.fullmatch(value.strip()) is not None
     if not (integral or digits):
-        raise IdentityError(where, f"{source} weld_type", f"an integer in {WELD_TYPES}",
-                            _shown(value))
+        raise IdentityError(where, f"{source} weld_type", WELD_TYPE_EXPECTED, _shown(value))
     t = int(value)
-    if t not in WELD_TYPES:
-        raise IdentityError(where, f"{source} weld_type", f"one of {WELD_TYPES}", str(t))
+    if not is_weld_type(t):
+        raise IdentityError(where, f"{source} weld_type", WELD_TYPE_EXPECTED, str(t))
     return t
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from point_cloud.config import WELD_TYPES, ConfigError
+from point_cloud.config import ConfigError, parse_weld_types
 from point_cloud.errors import ScanError
 from synth_defects.dataset import DatasetError
 from synth_defects.generate import SELECTABLE, ConfigValueError, GenerateConfig, generate_dataset
@@ -14,14 +14,11 @@ from synth_defects.sources import SourceError
 
 
 def _ints(text: str) -> tuple[int, ...]:
+    """A comma list (or ``all``) of weld types configured in the weld-types file."""
     try:
-        types = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        types = ()
-    if not types or any(t not in WELD_TYPES for t in types):
-        raise argparse.ArgumentTypeError(f"expected comma-separated weld types from "
-                                         f"{', '.join(map(str, WELD_TYPES))}, found {text!r}")
-    return types
+        return parse_weld_types(text)
+    except ValueError as exc:            # ConfigError too: an unreadable weld-types file
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _defects(text: str) -> tuple[str, ...]:

@@ -24,7 +24,7 @@ import numpy as np
 from tqdm import tqdm
 
 from point_cloud.bead_geometry import BEAD_THRESHOLD_MM, analyse_bead
-from point_cloud.config import WELD_TYPES, weld_type_profile
+from point_cloud.config import WELD_TYPE_EXPECTED, is_weld_type, weld_type_profile
 from point_cloud.errors import NoBeadFoundError, ScanError
 from point_cloud.heightmap_io import sidecar_path, write_heightmap
 from point_cloud.measure import longest_gap_mm
@@ -68,10 +68,9 @@ class GenerateConfig:
     only: tuple[str, ...] = ()         # axis=setting always drawn (a held-out test set)
 
     def __post_init__(self) -> None:
-        bad_types = [t for t in self.types if t not in WELD_TYPES]
-        if not self.types or bad_types:
-            raise ConfigValueError(f"types: expected weld types from {WELD_TYPES}, found "
-                                   f"{list(self.types)}")
+        if not self.types or not all(is_weld_type(t) for t in self.types):
+            raise ConfigValueError(f"types: expected weld types, each {WELD_TYPE_EXPECTED}, "
+                                   f"found {list(self.types)}")
         unknown = [d for d in self.defects if d not in SELECTABLE]
         if unknown or not self.defects:
             raise ConfigValueError(f"defects: expected 'all' or names from "
@@ -293,6 +292,8 @@ def generate_dataset(cfg: GenerateConfig, out: str | Path, workers: int = 1,
                      progress: bool = True) -> DatasetSummary:
     """Generate (or finish) the dataset in ``out``; see the module docstring."""
     out = Path(out)
+    for t in cfg.types:                  # ConfigError naming the configured types
+        weld_type_profile(t)
     sources = list_sources(cfg)
     _prepare_out(cfg, out)
     jobs = [(cfg, s, str(out)) for s in sources]

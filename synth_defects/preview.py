@@ -17,16 +17,16 @@ from synth_defects.dataset import DatasetError, read_dataset
 CELL_W, CELL_H, LABEL_H, HEAD_W = 240, 120, 18, 40
 
 
-def _tile(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def tile(img: np.ndarray, mask: np.ndarray) -> np.ndarray:
     rgb = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     cv2.drawContours(rgb, contours, -1, (0, 0, 255), 1)
     scale = min(CELL_W / rgb.shape[1], CELL_H / rgb.shape[0])
     size = (max(1, int(rgb.shape[1] * scale)), max(1, int(rgb.shape[0] * scale)))
     small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    tile = np.full((CELL_H, CELL_W, 3), 40, np.uint8)
-    tile[: size[1], : size[0]] = small
-    return tile
+    cell = np.full((CELL_H, CELL_W, 3), 40, np.uint8)
+    cell[: size[1], : size[0]] = small
+    return cell
 
 
 def write_contact_sheet(root: str | Path, out: str | Path) -> Path:
@@ -55,7 +55,7 @@ def write_contact_sheet(root: str | Path, out: str | Path) -> Path:
             hm = dset.load_map(rec)
             img = preview_u8(hm, -0.5, 3.5)
             x0 = HEAD_W + j * CELL_W
-            sheet[y0:y0 + CELL_H, x0:x0 + CELL_W] = _tile(img, dset.load_mask(rec))
+            sheet[y0:y0 + CELL_H, x0:x0 + CELL_W] = tile(img, dset.load_mask(rec))
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(out), sheet)

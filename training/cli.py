@@ -3,6 +3,13 @@
     weld-train train --data DATASET --types 3,7 --out MODELS [--config FILE]
     weld-train calibrate --models MODELS --data DATASET [--types 3,7] [--config FILE]
     weld-train evaluate --models MODELS --data TESTSET --report DIR
+    weld-train commission --scans GOODS --type N --weld-types FILE --out MODELS [--work DIR]
+
+``commission`` teaches the product a weld type from its good scans alone: it learns the
+geometry, writes the type's entry into the weld-types file (comments kept, the diff shown),
+grows the training set, trains, calibrates and exports ``MODELS/typeN`` and writes a report
+(``MODELS/typeN/commission/commission.md``); it refuses, naming the files, scans that are too
+few, of another type or layout, defective or failed captures (``training.commission``).
 
 ``calibrate`` re-sets an existing bundle's operating point (``target_false_accept``,
 ``false_reject_budget`` from the config) on its training set's validation split, without
@@ -54,7 +61,43 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", type=Path, required=True)
     e.add_argument("--report", type=Path, required=True)
     e.add_argument("--types", type=_types, default=None)
+    m = sub.add_parser("commission", help="learn a weld type from its good scans, train it")
+    m.add_argument("--scans", type=Path, required=True, help="folder of good scans")
+    m.add_argument("--type", type=int, required=True, dest="weld_type")
+    m.add_argument("--weld-types", type=Path, required=True, help="weld-types YAML to update")
+    m.add_argument("--out", type=Path, required=True, help="models folder")
+    m.add_argument("--work", type=Path, default=None,
+                   help="working folder (default: OUT/.commission-typeN)")
+    m.add_argument("--config", type=Path, default=None, help="training config")
+    m.add_argument("--reviewed", type=Path, default=None,
+                   help="operators' reviews (inspector review export) to add")
+    m.add_argument("--drop-bad", action="store_true",
+                   help="leave out defective or unusable scans instead of refusing")
+    m.add_argument("--min-scans", type=int, default=None)
+    m.add_argument("--per-good", type=int, default=6)
+    m.add_argument("--workers", type=int, default=1)
     return p
+
+
+def _commission(args: argparse.Namespace) -> int:
+    from training.commission.learn import MIN_SCANS, CommissionError
+    from training.commission.run import CommissionJob, commission
+
+    job = CommissionJob(
+        scans=args.scans, weld_type=args.weld_type, weld_types=args.weld_types, out=args.out,
+        work=args.work or args.out / f".commission-type{args.weld_type}",
+        min_scans=args.min_scans or MIN_SCANS, drop_bad=args.drop_bad,
+        reviewed=args.reviewed, train_config=args.config, per_good=args.per_good,
+        workers=args.workers)
+    try:
+        res = commission(job)
+    except CommissionError as exc:
+        print(f"weld-train commission: refused: {exc}", file=sys.stderr)
+        return 2
+    print(res.change.diff or f"{res.change.path}: type {args.weld_type} unchanged")
+    print(f"bundle {res.bundle}\nreport {res.report}")
+    print("time: " + ", ".join(f"{k} {v:.0f} s" for k, v in res.timings_s.items()))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -65,6 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     from point_cloud.config import ConfigError
     from training.data import DatasetError, read_dataset, require_types
 
+    if args.command == "commission":
+        try:
+            return _commission(args)
+        except (DatasetError, ConfigError, BundleError) as exc:
+            print(f"weld-train: {exc}", file=sys.stderr)
+            return 2
     try:
         ds = read_dataset(args.data)
         types = args.types or ds.types()

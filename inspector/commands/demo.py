@@ -17,14 +17,20 @@ import time
 from pathlib import Path
 from typing import Any
 
-from inspector.config import LineConfig, ModelSettings, MqttSettings, SpoolSettings
+from inspector.config import (
+    LineConfig,
+    ModelSettings,
+    MqttSettings,
+    SpoolSettings,
+    bundled_types,
+)
 from inspector.demo.scanner import SimulatedScanner
 from inspector.demo.scoreboard import Scoreboard
 from inspector.service.daemon import Daemon
 from inspector.service.deciders import BundleError, load_deciders
 from inspector.service.local_broker import BrokerError, LocalBroker
 from inspector.service.subscriber import Subscriber
-from point_cloud.config import ConfigError, config_dir
+from point_cloud.config import ConfigError, config_dir, weld_type_arg
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +40,9 @@ def starter_models() -> Path:
     return config_dir().parent / "models"
 
 
-def bundled_types(models: Path) -> list[int]:
-    """Weld types that have a bundle (``type<T>/model.json``) in ``models``."""
-    found = (p.parent.name[4:] for p in models.glob("type*/model.json"))
-    return sorted(int(t) for t in found if t.isdigit())
-
-
 def _types(text: str) -> list[int]:
-    try:
-        return [int(t) for t in text.split(",") if t.strip()]
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"--types: expected e.g. 3,7, found {text!r}") from exc
+    """Weld types to scan, e.g. ``3,7`` (each 1-9999; each needs a bundle and a profile)."""
+    return [weld_type_arg(t) for t in text.split(",") if t.strip()]
 
 
 def register(sub: Any) -> None:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from point_cloud.config import WELD_TYPES
+from point_cloud.config import ConfigError, weld_type_arg
 from point_cloud.errors import ScanError
 from point_cloud.heightmap_io import write_heightmap
 from point_cloud.pipeline import read_and_project
@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("heightmap", help="turn a scan file into a 16-bit height map",
                        description=__doc__)
     p.add_argument("scan", type=Path, help="scan file (PLY, PCD, XYZ/CSV/TXT, NPY/NPZ, grid)")
-    p.add_argument("--type", type=int, choices=WELD_TYPES, default=None,
+    p.add_argument("--type", type=weld_type_arg, default=None, metavar="T",
                    help="weld type (default: from the scan's identity)")
     p.add_argument("--out", type=Path, required=True, help="output MAP.png")
     p.add_argument("--no-preview", action="store_true", help="skip MAP.preview.png")
@@ -35,7 +35,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         hm = read_and_project(args.scan, args.type)
-    except ScanError as exc:
+    except (ScanError, ConfigError) as exc:     # ConfigError: a type not configured
         print(f"heightmap: {exc}", file=sys.stderr)
         return 2
     png = write_heightmap(hm, args.out, preview=not args.no_preview)

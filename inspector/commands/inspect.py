@@ -23,7 +23,7 @@ from inspector.service.messages import (
     result_message,
     unusable_verdict,
 )
-from point_cloud.config import WELD_TYPES, ConfigError
+from point_cloud.config import ConfigError, weld_type_arg
 from point_cloud.errors import ScanError
 from point_cloud.types import Cloud, ScanIdentity
 
@@ -33,7 +33,7 @@ EXIT = {"PASS": 0, "FAIL": 1, "ERROR": 3}
 def register(sub: Any) -> None:
     p = sub.add_parser("inspect", help="inspect one scan file and print the decision")
     p.add_argument("scan", type=Path)
-    p.add_argument("--type", type=int, choices=WELD_TYPES, default=None,
+    p.add_argument("--type", type=weld_type_arg, default=None, metavar="T",
                    help="weld type when the file carries no identity")
     p.add_argument("--json", action="store_true", help="print the result message as JSON")
     p.add_argument("--config", type=Path, default=None, help="line config (models, types)")

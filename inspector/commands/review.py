@@ -21,7 +21,7 @@ from inspector.review.queries import (
 )
 from inspector.service.messages import stored_message
 from inspector.store.models import as_utc
-from point_cloud.config import ConfigError
+from point_cloud.config import ConfigError, weld_type_arg
 
 
 def parse_since(text: str) -> datetime:
@@ -42,7 +42,7 @@ def register(sub: Any) -> None:
     rs = p.add_subparsers(dest="review_command", required=True)
     ls = rs.add_parser("list", help="list inspections, newest first")
     ls.add_argument("--decision", type=str.upper, choices=("PASS", "FAIL", "ERROR"))
-    ls.add_argument("--type", type=int, dest="weld_type")
+    ls.add_argument("--type", type=weld_type_arg, dest="weld_type")
     ls.add_argument("--since", type=parse_since)
     ls.add_argument("--unreviewed", action="store_true")
     ls.add_argument("--limit", type=int, default=100)

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from point_cloud.config import WELD_TYPES
+from point_cloud.config import parse_weld_types
 from point_cloud.heightmap_io import preview_u8
 from point_cloud.profile_grid import rasterise
 from point_cloud.simulator import default_identity, simulate_weld
@@ -26,18 +26,11 @@ log = logging.getLogger(__name__)
 
 
 def parse_types(text: str) -> tuple[int, ...]:
-    """``all``, one type or a comma list (``2,5,7``), each in WELD_TYPES."""
-    if text.strip().lower() == "all":
-        return WELD_TYPES
+    """``all``, one type or a comma list (``2,5,7``) of types in the weld-types file."""
     try:
-        types = tuple(int(t) for t in text.split(",") if t.strip())
-    except ValueError:
-        types = ()
-    bad = [t for t in types if t not in WELD_TYPES]
-    if not types or bad:
-        raise argparse.ArgumentTypeError(
-            f"--type: expected 'all' or a comma list of {WELD_TYPES}, found {text!r}")
-    return types
+        return parse_weld_types(text)
+    except ValueError as exc:            # ConfigError too: an unreadable weld-types file
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _positive(text: str) -> int:

@@ -29,10 +29,22 @@ def resolve_loader(spec: str) -> Callable[[LineConfig], Deciders]:
     return fn
 
 
+def served_types(cfg: LineConfig) -> list[int]:
+    """The weld types the line serves: ``models.types``, or (null) every bundle in the dir.
+
+    A null list that finds no ``type<T>/model.json`` is a :class:`BundleError`.
+    """
+    types = cfg.models.served_types()
+    if cfg.models.types is None and not types:
+        raise BundleError(f"{cfg.models.dir}: no model bundle (type<T>/model.json) to serve; "
+                          "models.types is null, which serves every bundle in models.dir")
+    return types
+
+
 def load_deciders(cfg: LineConfig) -> Deciders:
-    """Every configured type must get a Decider; a bundle mismatch stops start-up."""
+    """Every served type must get a Decider; a bundle mismatch stops start-up."""
     deciders = resolve_loader(cfg.models.loader)(cfg)
-    missing = [t for t in cfg.models.types if t not in deciders]
+    missing = [t for t in served_types(cfg) if t not in deciders]
     if missing:
         raise BundleError(f"{cfg.models.dir}: no model bundle for weld types {missing}")
     bad = [t for t, d in deciders.items() if not isinstance(d, Decider)]
@@ -54,7 +66,7 @@ def load_bundle_deciders(cfg: LineConfig) -> Deciders:
         raise BundleError(f"the decision core (inspector.decision) is not available: {exc}") \
             from exc
     deciders: dict[int, Decider] = {}
-    for t in cfg.models.types:
+    for t in served_types(cfg):
         folder = bundle_dir(cfg, t)
         if not (folder / "model.json").is_file():
             raise BundleError(f"{folder}: no model bundle for weld type {t} "

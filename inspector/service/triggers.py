@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from point_cloud.bounded_json import JsonBoundsError, loads_bounded
-from point_cloud.config import WELD_TYPES
+from point_cloud.config import WELD_TYPE_EXPECTED, is_weld_type
 from point_cloud.errors import PermanentError
 from point_cloud.types import ScanIdentity
 
@@ -89,9 +89,9 @@ def parse_trigger(payload: bytes) -> Trigger:
     if missing:
         raise TriggerError("missing_field", f"expected fields {missing}")
     wt = msg["weld_type"]
-    if not isinstance(wt, int) or isinstance(wt, bool) or wt not in WELD_TYPES:
+    if not is_weld_type(wt):
         shown = repr(wt) if isinstance(wt, int) and abs(wt) < 10**6 else type(wt).__name__
-        raise TriggerError("bad_identity", f"weld_type: expected one of {WELD_TYPES}, "
+        raise TriggerError("bad_identity", f"weld_type: expected {WELD_TYPE_EXPECTED}, "
                                            f"found {shown}")
     identity = ScanIdentity(_token(msg, "part_serial"), _token(msg, "weld_id"), wt)
     return Trigger(_relative_path(msg["file"]), identity)

@@ -53,6 +53,7 @@ from inspector.web.listing import (
 from inspector.web.params import BadParamError, choice, one_of, query_of
 from inspector.web.spc import DEFAULT_SHIFTS, Shift
 from inspector.web.throttle import Throttle
+from point_cloud.config import WELD_TYPE_RANGE, configured_weld_types
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +89,8 @@ class WebSettings:
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.globals.update(inline_css=(HERE / "static" / "style.css").read_text,
                              verdicts=VERDICTS, decisions=DECISIONS,
-                             review_states=REVIEW_STATES, as_utc=as_utc)
+                             review_states=REVIEW_STATES, as_utc=as_utc,
+                             weld_type_range=WELD_TYPE_RANGE)
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None,
@@ -217,8 +219,9 @@ def trends_page(request: Request) -> Response:
 
 def spc_page(request: Request) -> Response:
     settings = settings_of(request)
-    return render(request, "spc.html",
-                  {"v": views.spc(settings.factory, query_of(request), settings.shifts)})
+    return render(request, "spc.html", {"v": views.spc(
+        settings.factory, query_of(request), settings.shifts,
+        weld_types=configured_weld_types(settings.types_file))})
 
 
 # ---------------------------------------------------------------------------- errors

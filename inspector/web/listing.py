@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from inspector.store.models import Inspection
 from inspector.web.params import BadParamError, Params, choice, day, whole
-from point_cloud.config import WELD_TYPES
+from point_cloud.config import WELD_TYPE_RANGE
 
 DECISIONS = ("PASS", "FAIL", "ERROR")
 REVIEW_STATES = ("reviewed", "unreviewed")
@@ -36,8 +36,8 @@ class PageQuery:
     @classmethod
     def from_params(cls, params: Params) -> PageQuery:
         """Parse the query string; empty values mean "any"; ``BadParamError`` names the field."""
-        weld_type = choice(params, "weld_type", [str(t) for t in WELD_TYPES])
-        q = cls(choice(params, "decision", DECISIONS), int(weld_type) if weld_type else None,
+        weld_type = whole(params, "weld_type", WELD_TYPE_RANGE.start, WELD_TYPE_RANGE.stop - 1)
+        q = cls(choice(params, "decision", DECISIONS), weld_type,
                 day(params, "date_from"), day(params, "date_to"),
                 choice(params, "review", REVIEW_STATES),
                 whole(params, "page", 1, MAX_PAGE) or 1,

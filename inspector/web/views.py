@@ -24,7 +24,7 @@ from inspector.web.spc import (
     weld_types_seen,
 )
 from inspector.web.trends import BIN_SECONDS, defect_mix, reject_series, window
-from point_cloud.config import WELD_TYPES
+from point_cloud.config import DEFAULT_WELD_TYPES, WELD_TYPE_RANGE
 from synth_defects.classes import BAD_CLASSES
 
 DEFAULT_BINS = {"day": 14, "hour": 48}
@@ -122,17 +122,20 @@ def _control(chart: ControlChart, name: str) -> dict[str, Any]:
 
 
 def spc(factory: sessionmaker[Session], params: Params, shifts: Sequence[Shift],
-        now: datetime | None = None) -> dict[str, Any]:
+        now: datetime | None = None,
+        weld_types: Sequence[int] = DEFAULT_WELD_TYPES) -> dict[str, Any]:
     """Bead width and height control charts and the FAIL defect share per shift of one weld
-    type (default: the lowest with scans) over the last ``days`` days."""
-    chosen = choice(params, "weld_type", [str(t) for t in WELD_TYPES])
+    type (default: the lowest with scans) over the last ``days`` days. ``weld_types``: the
+    configured ones, offered beside those seen; any type 1-9999 may be asked for."""
+    chosen = whole(params, "weld_type", WELD_TYPE_RANGE.start, WELD_TYPE_RANGE.stop - 1)
     days = whole(params, "days", 1, MAX_SPC_DAYS) or SPC_DAYS
     until = now or datetime.now(UTC)
     since = until - timedelta(days=days)
     seen = weld_types_seen(factory, since, until)
-    weld_type = int(chosen) if chosen else next(iter(seen), None)
+    weld_type = chosen if chosen is not None else next(iter(seen), None)
+    offered = sorted({*weld_types, *seen, *([] if weld_type is None else [weld_type])})
     out: dict[str, Any] = {"weld_type": weld_type, "days": days, "since": since,
-                           "until": until, "weld_types": WELD_TYPES, "seen": seen,
+                           "until": until, "weld_types": offered, "seen": seen,
                            "max_days": MAX_SPC_DAYS, "max_points": MAX_POINTS}
     if weld_type is None:
         return out

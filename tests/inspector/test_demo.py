@@ -20,7 +20,7 @@ from inspector.commands.demo import bundled_types, starter_models
 from inspector.config import load_line_config
 from inspector.demo.scanner import ScanPlan, SimulatedScanner
 from inspector.demo.scoreboard import Scoreboard
-from inspector.service.deciders import load_deciders
+from inspector.service.deciders import load_deciders, served_types
 from inspector.service.messages import ResultMessage, result_message
 from inspector.verdict import Measurement, Verdict
 from point_cloud.types import ScanIdentity
@@ -42,7 +42,7 @@ def test_the_starter_bundle_is_committed_and_small() -> None:
 def test_the_default_line_config_runs_on_the_starter_bundle() -> None:
     cfg = load_line_config(REPO / "config" / "line.yaml")
     deciders = load_deciders(cfg)          # refuses to start on a missing/mismatched bundle
-    assert sorted(deciders) == bundled_types(starter_models()) == sorted(cfg.models.types)
+    assert sorted(deciders) == bundled_types(starter_models()) == served_types(cfg)
 
 
 def test_the_scanner_plan_is_seeded_and_mixes_defects(tmp_path: Path) -> None:

@@ -102,7 +102,8 @@ def test_trigger_symlink_escaping_the_spool_is_rejected(spool: Spool, tmp_path: 
     (b"not json", "bad_json"),
     (b"[1, 2]", "bad_json"),
     (json.dumps({"file": "a.npy"}).encode(), "missing_field"),
-    (trigger("a.npy", weld_type=6), "bad_identity"),
+    (trigger("a.npy", weld_type=0), "bad_identity"),
+    (trigger("a.npy", weld_type=10_000), "bad_identity"),
     (trigger("a.npy", weld_type="3"), "bad_identity"),
     (trigger("a.npy", part_serial="has_underscore"), "bad_identity"),
 ])

@@ -36,12 +36,12 @@ class HeightDecider:
 
 def load(cfg: Any) -> dict[int, HeightDecider]:
     """``models.loader`` entry point: one HeightDecider per configured type."""
-    return {t: HeightDecider() for t in cfg.models.types}
+    return {t: HeightDecider() for t in cfg.models.served_types()}
 
 
 def load_partial(cfg: Any) -> dict[int, HeightDecider]:
     """A loader that misses type 3's bundle (start-up must refuse)."""
-    return {t: HeightDecider() for t in cfg.models.types if t != 3}
+    return {t: HeightDecider() for t in cfg.models.served_types() if t != 3}
 
 
 class BrokenDecider:
@@ -51,7 +51,7 @@ class BrokenDecider:
 
 def load_broken_t10(cfg: Any) -> dict[int, Any]:
     """Type 10's decider raises: the daemon must report it and keep serving type 3."""
-    return {t: BrokenDecider() if t == 10 else HeightDecider() for t in cfg.models.types}
+    return {t: BrokenDecider() if t == 10 else HeightDecider() for t in cfg.models.served_types()}
 
 
 class SlowDecider(HeightDecider):
@@ -65,4 +65,4 @@ SLOW_S = 2.5
 
 def load_slow(cfg: Any) -> dict[int, HeightDecider]:
     """A decider that takes 2.5 s per map (a hung model, for the watchdog test)."""
-    return {t: SlowDecider() for t in cfg.models.types}
+    return {t: SlowDecider() for t in cfg.models.served_types()}

@@ -196,9 +196,10 @@ def test_partial_or_invalid_identity(tmp_path, small_cloud):
     (tmp_path / "scan.json").write_text(json.dumps({"weld_type": 4}))
     with pytest.raises(IdentityError, match="no part_serial, weld_id"):
         read_scan(tmp_path / "scan.npy", min_points=1)
-    np.save(tmp_path / "P1_W1_t6.npy", small_cloud.points)
-    with pytest.raises(IdentityError, match=r"P1_W1_t6\.npy: file name weld_type: expected one"):
-        read_scan(tmp_path / "P1_W1_t6.npy", min_points=1)
+    np.save(tmp_path / "P1_W1_t0.npy", small_cloud.points)
+    with pytest.raises(IdentityError,
+                       match=r"P1_W1_t0\.npy: file name weld_type: expected an integer 1-9999"):
+        read_scan(tmp_path / "P1_W1_t0.npy", min_points=1)
     (tmp_path / "scan.json").write_text(json.dumps(
         {"part_serial": "a_b", "weld_id": "W", "weld_type": 4}))
     with pytest.raises(IdentityError, match="part_serial"):
