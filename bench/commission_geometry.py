@@ -80,7 +80,7 @@ def run_set(name: str, weld_type: int, only: tuple[str, ...] | None, scans: int,
     try:
         learned = learn_geometry(surveys, weld_type, min_scans=1)
     except CommissionError as exc:
-        return {"set": name, "error": str(exc)[:80], "surveyed": len(surveys)}
+        return {"set": name, "error": str(exc)[:300], "surveyed": len(surveys)}
     f = learned.figures
     med = {k: float(np.median([t[k] for t in truth])) for k in truth[0]}
     length_key = "bead_length_mm" if learned.path == "line" else "square_side_mm"

@@ -1,5 +1,6 @@
-"""weld-train commission: geometry learned from good scans, refusals, and a small set end to
-end (learn, write the entry, generate, train, validate, publish, serve)."""
+"""weld-train commission on a layout the defaults lack (bench/new_layout.py): geometry
+learned from good scans, refusals, and a small set end to end (learn, write the entry,
+generate, train, validate, publish, serve)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import numpy as np
 import pytest
 import yaml
 
-from point_cloud.config import Geometry, Roi, TypesFile, WeldTypeProfile, load_yaml_model
+from bench.new_layout import new_weld, scan_name, write_goods
+from point_cloud.config import TypesFile, load_yaml_model
 from point_cloud.simulator import simulate_weld
-from point_cloud.types import ScanIdentity
 from point_cloud.variation import VariationRule
 from point_cloud.write import write_scan
 from training.commission.learn import CommissionError, learn_geometry
@@ -20,10 +21,6 @@ from training.commission.run import CommissionJob, commission, screen_file
 from training.commission.survey import ScanSurvey, survey_cloud
 
 REPO = Path(__file__).resolve().parents[2]
-# A layout the defaults do not have: a 30 mm lap fillet, 7 mm wide, 2.4 mm high.
-NEW = WeldTypeProfile(weld_type=12, geometry=Geometry(
-    path="line", bead_length_mm=30, bead_width_mm=7.0, bead_height_mm=2.4, plate="upper"),
-    roi=Roi(length_mm=40, width_mm=17))
 TINY = {"val_fraction": 0.34, "input": {"net_mm_per_px": 0.4},
         "classifier": {"backbone": "compact", "width": 8,
                        "optim": {"epochs": 6, "batch_size": 16, "lr": 0.005}},
@@ -33,20 +30,13 @@ TINY = {"val_fraction": 0.34, "input": {"net_mm_per_px": 0.4},
 
 
 def _new_weld(seed: int, edit=None):  # type: ignore[no-untyped-def]
-    return simulate_weld(12, seed, profile=NEW, points=300_000, edit=edit,
-                         identity=ScanIdentity(f"P{seed:05d}", "W1", 12))
-
-
-def write_goods(folder: Path, n: int, seed0: int = 0) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    return [write_scan(_new_weld(seed0 + i).cloud, folder / f"P{seed0 + i:05d}_W1_t12.ply")
-            for i in range(n)]
+    return new_weld(seed, edit, points=300_000)
 
 
 @pytest.fixture(scope="module")
 def goods(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("goods")
-    write_goods(folder, 14)
+    write_goods(folder, 14, points=300_000, progress=False)
     return folder
 
 
@@ -110,8 +100,8 @@ def test_screen_names_an_obvious_defect(tmp_path: Path, surveys: list[ScanSurvey
         gap = np.abs(x - 3.0) < 2.0
         return np.where(gap, np.minimum(z, np.where(y >= 0, 1.5, 0.0)), z), np.ones_like(gap)
 
-    bad = write_scan(_new_weld(77, edit=cut).cloud, tmp_path / "P00077_W1_t12.ply")
-    good = write_scan(_new_weld(78).cloud, tmp_path / "P00078_W1_t12.ply")
+    bad = write_scan(_new_weld(77, edit=cut).cloud, tmp_path / scan_name(77))
+    good = write_scan(_new_weld(78).cloud, tmp_path / scan_name(78))
     file, why = screen_file((bad, profile))
     assert file == str(bad)
     assert why is not None
@@ -177,10 +167,32 @@ def test_commission_end_to_end_then_the_line_serves_type_12(tmp_path: Path,
     cfg = load_line_config(line)
     deciders = load_bundle_deciders(cfg)
     assert 12 in deciders
-    scan = write_scan(_new_weld(500).cloud, tmp_path / "P00500_W1_t12.ply")
+    scan = write_scan(_new_weld(500).cloud, tmp_path / scan_name(500))
     result = inspect_scan(scan, deciders, types_file=cfg.weld_types_file)
     assert result.identity is not None
     assert result.identity.weld_type == 12
     assert str(result.verdict.decision) in ("PASS", "FAIL")
     assert result.heightmap is not None
     assert result.heightmap.shape == prof.roi.shape_px
+
+
+def test_reviewed_welds_join_the_training_set(tmp_path: Path, goods: Path) -> None:
+    """``--reviewed``: an export's good maps become generator sources, its bad samples are
+    added to the training set as they are (here: a first commissioning's validation set
+    stands in for ``inspector review export``, the same dataset format)."""
+    from synth_defects.dataset import read_card, read_dataset
+
+    first = commission(_job(tmp_path, goods))
+    export = tmp_path / "work" / "data-validation"
+    records = read_dataset(export).records
+    n_good = sum(r["label"] == "good" for r in records)
+    n_bad = len(records) - n_good
+    job = _job(tmp_path, goods, reviewed=export, work=tmp_path / "work2")
+    second = commission(job)
+    train = job.work / "data-train"
+    assert len(list((job.work / "sources" / "train").glob("reviewed-*.png"))) == n_good
+    assert read_card(train)["reviewed_bad"] == n_bad
+    assert len(read_dataset(train).records) > len(
+        read_dataset(tmp_path / "work" / "data-train").records) + n_bad
+    assert first.change.action == "added"
+    assert second.change.action in ("updated", "unchanged")

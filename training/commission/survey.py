@@ -72,7 +72,7 @@ PLATE_BAND_MM = (0.5, 3.0)
 """A plate is looked for this far beyond each toe ..."""
 PLATE_SEEN_SHARE = 0.5
 """... and seen where at least this share of that band was measured."""
-MERGE_GAP_MM = 2.0
+MERGE_GAP_MM = 1.0
 DENSITY_CELL_MM = 0.5
 """Point spacing from the median count of points per cell this wide."""
 
@@ -195,15 +195,19 @@ def point_spacing_mm(cloud: Cloud) -> float:
 
 
 def bead_run_mm(geom: BeadGeometry) -> float:
-    """Length of the longest stretch of the path holding bead, gaps under ``MERGE_GAP_MM``
-    bridged (a speck beyond the bead's end, e.g. on a high plate's edge, is no bead)."""
-    s = geom.s_mm[geom.present]
-    if s.size == 0:
+    """Length of the longest stretch of the path holding bead: gaps under ``MERGE_GAP_MM``
+    and gaps the scanner did not see (a shadow across the bead) are bridged; a speck beyond
+    the bead's end (e.g. on a high plate's edge) is no bead."""
+    idx = np.flatnonzero(geom.present)
+    if idx.size == 0:
         return 0.0
-    breaks = np.flatnonzero(np.diff(s) > MERGE_GAP_MM)
+    s = geom.s_mm
+    unseen = np.concatenate(([0], np.cumsum(~geom.measured)))   # unmeasured samples before i
+    seen_between = (unseen[idx[1:]] - unseen[idx[:-1] + 1]) < (idx[1:] - idx[:-1] - 1)
+    breaks = np.flatnonzero((np.diff(s[idx]) > MERGE_GAP_MM) & seen_between)
     starts = np.concatenate(([0], breaks + 1))
-    ends = np.concatenate((breaks, [s.size - 1]))
-    return float((s[ends] - s[starts]).max())
+    ends = np.concatenate((breaks, [idx.size - 1]))
+    return float((s[idx[ends]] - s[idx[starts]]).max())
 
 
 def _middle(geom: BeadGeometry, path: PathKind) -> npt.NDArray[np.bool_]:
