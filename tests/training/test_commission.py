@@ -196,3 +196,22 @@ def test_reviewed_welds_join_the_training_set(tmp_path: Path, goods: Path) -> No
         read_dataset(tmp_path / "work" / "data-train").records) + n_bad
     assert first.change.action == "added"
     assert second.change.action in ("updated", "unchanged")
+
+
+def test_a_defective_scan_is_refused_or_left_out_with_drop_bad(tmp_path: Path,
+                                                                goods: Path) -> None:
+    folder = tmp_path / "goods"
+    shutil.copytree(goods, folder)
+
+    def hole(x, y, z):  # type: ignore[no-untyped-def]  # a 2.5 mm pit through the bead top
+        pit = np.hypot(x - 4.0, y) < 1.25
+        return np.where(pit, z - 1.5, z), np.ones_like(pit)
+
+    bad = write_scan(_new_weld(66, edit=hole).cloud, folder / scan_name(66))
+    job = _job(tmp_path, folder)
+    with pytest.raises(CommissionError, match=rf"{bad.name}: norm gauge: hole"):
+        commission(job)
+    assert not (tmp_path / "models" / "type12").exists()
+    res = commission(_job(tmp_path, folder, drop_bad=True))
+    assert list(res.learned.dropped) == [str(bad)]
+    assert bad.name in (res.bundle / "commission" / "commission.md").read_text()
