@@ -35,6 +35,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def _types(text: str) -> list[int]:
+    """A comma list of weld types; ``all``: every type in the dataset (an empty list)."""
+    if text.strip() == "all":
+        return []
     try:
         return [int(t) for t in text.split(",") if t.strip()]
     except ValueError as exc:
@@ -48,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="train committees and write one bundle per type")
     t.add_argument("--data", type=Path, required=True)
-    t.add_argument("--types", type=_types, default=None, help="e.g. 3,7 (default: all in data)")
+    t.add_argument("--types", type=_types, default=None,
+                   help="e.g. 3,7 or all (default: all in data)")
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--config", type=Path, default=None)
     c = sub.add_parser("calibrate", help="re-set the operating point of existing bundles")

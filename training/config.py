@@ -24,6 +24,12 @@ class AugmentCfg(Strict):
     noise_mm: float = Field(default=0.02, ge=0)
     dropout: float = Field(default=0.02, ge=0, le=0.5)   # fraction of pixels made invalid
     gain: float = Field(default=0.05, ge=0, lt=0.5)   # height gain 1 +- gain (bead spread)
+    # Shadows on good maps: this share of them loses up to ``shadow_max`` of its cells in
+    # blobs (a smooth random field thresholded, as scanners' shadows fall), so that a
+    # shadow over a bead's flank is not learned as a defect. Bad maps keep theirs: a blob
+    # could hide the defect their label names.
+    shadows: float = Field(default=0.0, ge=0, le=1)
+    shadow_max: float = Field(default=0.1, ge=0, le=0.5)
 
 
 class OptimCfg(Strict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,9 +204,33 @@ def class_weights(cls: np.ndarray) -> torch.Tensor:
     return torch.tensor(w, dtype=torch.float32)
 
 
+SHADOW_CELL_PX = 15
+"""Shadow blobs: a random field this many pixels per coarse cell (about 3 mm at 0.2 mm/px,
+the simulator's shadows), upsampled and thresholded."""
+
+
+def shadow_keep(shape: torch.Size, cfg: AugmentCfg, gen: torch.Generator,
+                good: torch.Tensor) -> torch.Tensor:
+    """(B,1,H,W) 1/0 mask: cells kept; ``cfg.shadows`` of the ``good`` maps lose a share
+    drawn in (0, ``cfg.shadow_max``) of their cells in blobs."""
+    b, _, h, w = shape
+    coarse = torch.randn(b, 1, max(2, h // SHADOW_CELL_PX), max(2, w // SHADOW_CELL_PX),
+                         generator=gen)
+    field = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bicubic",
+                                            align_corners=False)
+    field = (field - field.mean(dim=(2, 3), keepdim=True)) / (
+        field.std(dim=(2, 3), keepdim=True) + 1e-6)
+    share = torch.rand(b, 1, 1, 1, generator=gen) * cfg.shadow_max
+    level = math.sqrt(2.0) * torch.erfinv(1.0 - 2.0 * share.clamp(min=1e-4))
+    hit = (torch.rand(b, 1, 1, 1, generator=gen) < cfg.shadows) & good.view(b, 1, 1, 1).cpu()
+    return (~((field > level) & hit)).float()
+
+
 def augment(z: torch.Tensor, valid: torch.Tensor, cfg: AugmentCfg,
-            gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """Physical augmentations of a (B,1,H,W) batch: flips, shifts, gain, noise, dropout (mm)."""
+            gen: torch.Generator, good: torch.Tensor | None = None
+            ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Physical augmentations of a (B,1,H,W) batch: flips, shifts, gain, noise, dropout (mm),
+    and shadows on the maps flagged ``good`` (B,) (none when not given)."""
     b = z.shape[0]
     dev = z.device
 
@@ -230,6 +255,8 @@ def augment(z: torch.Tensor, valid: torch.Tensor, cfg: AugmentCfg,
     if cfg.dropout:
         keep = (torch.rand(z.shape, generator=gen) >= cfg.dropout).to(dev)
         valid = valid * keep
+    if cfg.shadows and good is not None:
+        valid = valid * shadow_keep(z.shape, cfg, gen, good).to(dev)
     return z * valid, valid
 
 

@@ -72,6 +72,7 @@ def fit(model: nn.Module, train: MapSet, val: MapSet, loss_fn: LossFn, score_fn:
     gen = torch.Generator().manual_seed(seed)  # batch order: the same on every rank
     aug_gen = gen if size == 1 else torch.Generator().manual_seed(seed + 1 + rank)
     z_all, v_all = train.tensors()
+    good_all = torch.from_numpy(train.bad == 0)
     n = len(train)
     steps = max(1, n // optim.batch_size)
     opt = torch.optim.AdamW(model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
@@ -89,7 +90,8 @@ def fit(model: nn.Module, train: MapSet, val: MapSet, loss_fn: LossFn, score_fn:
         total = 0.0
         for s in range(steps):
             idx = distributed.shard(perm[s * optim.batch_size:(s + 1) * optim.batch_size])
-            z, v = augment(z_all[idx].to(dev), v_all[idx].to(dev), aug, aug_gen)
+            z, v = augment(z_all[idx].to(dev), v_all[idx].to(dev), aug, aug_gen,
+                           good=good_all[idx])
             with torch.autocast(dev.type, enabled=amp):
                 loss = objective(z, v, idx)
             opt.zero_grad(set_to_none=True)

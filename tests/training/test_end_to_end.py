@@ -84,7 +84,7 @@ def test_cli_evaluate_writes_report(easy_testset: Path, bundle: Path, tmp_path: 
 
     report = tmp_path / "report"
     assert main(["evaluate", "--models", str(bundle.parent), "--data", str(easy_testset),
-                 "--report", str(report)]) == 0
+                 "--report", str(report), "--types", "all"]) == 0
     text = (report / "report.md").read_text()
     assert "| committee |" in text
     assert "0.285" in text            # the study's figure in the comparison table

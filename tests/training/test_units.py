@@ -95,6 +95,27 @@ def test_augment_keeps_heights_physical() -> None:
     assert float((za * (1 - va)).abs().max()) == 0.0             # invalid cells are zero
 
 
+def test_shadows_fall_in_blobs_on_good_maps_only() -> None:
+    hm = _bead()
+    z = torch.from_numpy(np.repeat(hm.z[None, None], 200, 0))
+    v = torch.ones_like(z)
+    good = torch.arange(200) < 100
+    cfg = AugmentCfg(flip_x=False, shift_px=0, noise_mm=0.0, dropout=0.0, gain=0.0,
+                     shadows=1.0, shadow_max=0.2)
+    _, va = augment(z, v, cfg, torch.Generator().manual_seed(0), good=good)
+    lost = 1.0 - va.mean(dim=(1, 2, 3)).numpy()
+    assert float(lost[100:].max()) == 0.0                 # bad maps keep every cell
+    assert 0.07 < float(lost[:100].mean()) < 0.13         # uniform in (0, 20 %): ~10 %
+    assert float(lost[:100].max()) <= 0.2 + 0.03
+    # blobs, not speckle: a lost cell's 4 neighbours are mostly lost too
+    m = 1.0 - va[:100, 0]
+    inner = m[:, 1:-1, 1:-1]
+    nbrs = (m[:, :-2, 1:-1] + m[:, 2:, 1:-1] + m[:, 1:-1, :-2] + m[:, 1:-1, 2:]) / 4
+    assert float((nbrs * inner).sum() / inner.sum()) > 0.8
+    _, none = augment(z, v, cfg, torch.Generator().manual_seed(0))
+    assert float(none.mean()) == 1.0                      # no labels given: no shadows
+
+
 def test_class_weights_balance_good_and_bad() -> None:
     cls = np.array([0] * 90 + [3] * 5 + [4] * 5)   # 90 "none", two defect classes
     w = class_weights(cls).numpy()
