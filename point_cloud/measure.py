@@ -8,7 +8,7 @@ inspector's reports ("cut 2.4 mm, limit 2.0") use these, never the generator's p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -60,12 +60,7 @@ def gaps(geom: BeadGeometry, half_length_mm: float | None = None) -> list[Gap]:
     edge or spatter past the bead's end) do not extend the bead."""
     present = geom.present
     if half_length_mm is not None and geom.path.kind == "line":
-        within = np.abs(geom.path.xy[:, 0] - float(np.mean(geom.path.xy[:, 0]))) \
-            <= half_length_mm
-        present = present.copy()
-        for s, e in runs(present):
-            if not within[s:e].any():
-                present[s:e] = False
+        present = _reaching(geom, half_length_mm)
     seen_or_bead = present | ~geom.measured  # a shadow is not evidence of a gap
     step = geom.path.step_mm
     if not present.any():
@@ -79,6 +74,39 @@ def gaps(geom: BeadGeometry, half_length_mm: float | None = None) -> list[Gap]:
     idx = np.flatnonzero(present)
     inner = ~seen_or_bead[idx[0]: idx[-1] + 1]
     return [Gap((e - s) * step, (s + idx[0]) * step, (e + idx[0]) * step) for s, e in runs(inner)]
+
+
+def _reaching(geom: BeadGeometry, half_length_mm: float) -> B:
+    """``geom.present`` without the runs lying wholly beyond ``half_length_mm`` from the
+    line's middle."""
+    within = np.abs(geom.path.xy[:, 0] - float(np.mean(geom.path.xy[:, 0]))) <= half_length_mm
+    present = geom.present.copy()
+    for s, e in runs(present):
+        if not within[s:e].any():
+            present[s:e] = False
+    return present
+
+
+def without_specks(geom: BeadGeometry, half_length_mm: float) -> BeadGeometry:
+    """A line bead's geometry without the stretches of "bead" lying wholly beyond
+    ``half_length_mm`` from the line's middle (a high plate's edge or spatter past the
+    bead's end, as :func:`gaps` leaves them out): no bead there, and the bead's start and
+    end (hence its end caps, :func:`off_end_caps`) are the bead's own. ``geom`` itself
+    when there are none (or a square path)."""
+    if geom.path.kind != "line":
+        return geom
+    present = _reaching(geom, half_length_mm)
+    if not present.any() or (present == geom.present).all():
+        return geom
+    nan = np.full(len(present), np.nan)
+    s = geom.s_mm[present]
+    return replace(geom, present=present,
+                   offset_mm=np.where(present, geom.offset_mm, nan),
+                   width_mm=np.where(present, geom.width_mm, nan),
+                   top_mm=np.where(present, geom.top_mm, 0.0),
+                   toe_pos_mm=np.where(present, geom.toe_pos_mm, nan),
+                   toe_neg_mm=np.where(present, geom.toe_neg_mm, nan),
+                   start_s_mm=float(s[0]), end_s_mm=float(s[-1]))
 
 
 def longest_gap_mm(geom: BeadGeometry) -> float:

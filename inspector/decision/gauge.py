@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from types import EllipsisType
 from typing import Any
@@ -25,7 +25,15 @@ import numpy.typing as npt
 
 from inspector.decision.unrolled import Patch, Unrolled, largest_unrolled_blob, unroll
 from inspector.verdict import Measurement, Verdict
-from point_cloud.bead_geometry import BeadGeometry, find_bead
+from point_cloud.align import BeadPose, nominal_step_mm
+from point_cloud.bead_geometry import (
+    BEAD_THRESHOLD_MM,
+    BeadGeometry,
+    fill_invalid,
+    find_bead,
+    plate_step_mm,
+    sample_across_each,
+)
 from point_cloud.config import Limits, WeldTypeProfile
 from point_cloud.errors import NoBeadFoundError
 from point_cloud.measure import (
@@ -38,7 +46,9 @@ from point_cloud.measure import (
     runs,
     self_reference,
     whole_sections,
+    without_specks,
 )
+from point_cloud.plates import FLAT_MM, FLAT_SHARE, MIN_PLATE_POINTS, PlateLevels, plate_levels
 from point_cloud.types import HeightMap
 from synth_defects.classes import GAUGED, DefectSpec
 
@@ -54,10 +64,53 @@ BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer th
 REFERENCE_WINDOW_MM = 10.0  # the bead's own median along it: over twice the largest lump
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
 END_MARGIN_MM = 1.0       # pits and lumps are looked for this far in from the end caps
+CUT_WALL_MM = 1.0
+"""A cut's ends come down to it over up to this much of the bead (rounded ends, 0.3-0.8 mm
+drawn): no pit is looked for there."""
 BEAD_END_SLACK_MM = 1.0   # a line's bead reaches at most this far past its nominal ends
 MAX_LINE_SLOPE = math.tan(math.radians(3.0))   # a straight stretch's tilt on the aligned map
 MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
 LACK_RETREAT_MM = 1.0     # a toe this far short of its line: the bead misses the plate
+LACK_TOE_SEEN_MM = 0.4
+"""A toe is read where the map was measured this far either side of it (two cells; only
+inside it where the plate was removed): next to an empty cell a shadow or a dropout may
+have cut the section short."""
+LACK_BRIDGE_MM = 3.0
+"""A stretch of bead where a toe was not seen (a shadow, sparse sampling) up to this long
+carries its nearest seen one: a retreat runs on across it; a longer one is not judged (a
+few toes seen would otherwise be stretched over millimetres)."""
+LAP_TOE_MM = BEAD_THRESHOLD_MM
+"""A lap fillet's section reaches its toe where it comes down to this little above the
+plate's level beside it (what the bead analysis counts as bead above its base)."""
+DROPOUT_MM = 0.6
+"""Unmeasured stretches of a section shorter than this are sparse sampling's dropouts
+(three cells), not a shadow: a lap fillet's toe and quarter points are read across them."""
+END_CLEAR_MM = 1.5
+"""A lap fillet's plates are read on the map's columns this far and more beyond the
+bead's nominal tips (prepare aligns the bead's middle on the origin within a millimetre)
+..."""
+UPPER_SPLIT_MM = 0.5
+"""... the upper plate's cells there standing above this (half the least step of the
+contract, 1 mm), the lower plate's below."""
+PLATE_RUN_MM = 0.6
+"""A lap fillet's section has reached a plate where it stays within LAP_TOE_MM of the
+plate's level this far (three cells)."""
+EDGE_PERCENTILE = 10.0
+"""An upper plate not seen (removed) and not measured by prepare: its level is read from
+this percentile of the heights where the bead's measured cells end beside it (its lowest
+edges; not the lowest cells on that side, which may be a cut's or a crater's bottom) ..."""
+EDGE_RISE_MM = 0.9
+"""... which stand 0 to this much above the plate: the scanner keeps the bead down to a
+few hundredths above a removed plate, but the map keeps each cell's highest point, and a
+steep (flat-topped bead's) flank's last cell stands up to 0.85 mm higher (simulated types 8
+and 9, every variation). Half of it is the step's uncertainty there."""
+EDGE_TOL_MM = 1.0
+"""A section whose measured cells end more than this above the plate beside it ends in a
+shadow, not at the bead's edge."""
+STEP_TOL_MM = 0.2
+"""A lap fillet's plate step read on a map that lacks prepare's is used when it differs
+from the nominal one by more than this (the tolerance prepare acts on,
+``point_cloud.prepare.LEVEL_TOL_MM``)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +194,13 @@ class _Context:
     def unrolled(self) -> Unrolled | None:
         """The bead in its own frame (square paths' pits and lumps), made once."""
         return unroll(self.geom, REFERENCE_WINDOW_MM)
+
+    @cached_property
+    def lap(self) -> LapSections | None:
+        """A lap fillet's sections against its plates (None: one plate level, a square)."""
+        if not nominal_step_mm(self.profile) or self.geom.path.kind != "line":
+            return None
+        return lap_sections(self.hm, self.profile, self.geom)
 
     @cached_property
     def gaps(self) -> list[Gap]:
@@ -302,12 +362,14 @@ def _enclosed_gaps(hm: HeightMap) -> B:
 
 
 def _gap_columns(ctx: _Context) -> B:
-    """Columns of a cut and a reference window around it (its median is no bead there)."""
+    """Columns of a cut and its walls (:data:`CUT_WALL_MM`): the self-reference's median
+    bridges the cut, so its walls would read as a pit's."""
     g = ctx.geom
     x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0] - g.path.xy[0, 0]
     near = np.zeros(len(x), bool)
+    reach = ctx.px + CUT_WALL_MM
     for gap in ctx.gaps:
-        near |= (x >= gap.s_start_mm - ctx.px) & (x <= gap.s_end_mm + ctx.px)
+        near |= (x >= gap.s_start_mm - reach) & (x <= gap.s_end_mm + reach)
     return np.broadcast_to(near[None, :], ctx.hm.shape)
 
 
@@ -384,7 +446,9 @@ def centreline_residuals(geom: BeadGeometry) -> tuple[F64, B]:
     g = geom
     caps_ok = off_end_caps(g) if g.path.kind == "square" else g.present
     # end caps narrow to a point, so their sections are never whole; a wide one is a mess
-    cap = ~off_end_caps(g) & (np.nan_to_num(g.width_mm) <= 1.15 * g.median_width_mm)
+    # and seen (a shadow beside one is bridged into "bead" that pulls its centre)
+    cap = (~off_end_caps(g) & (np.nan_to_num(g.width_mm) <= 1.15 * g.median_width_mm)
+           & g.measured)
     usable = np.isfinite(g.offset_mm) & (whole_sections(g, width_tol=1.0) | cap) & caps_ok
     side = _sides(g)
     res = np.full(len(g.s_mm), np.nan)
@@ -424,27 +488,217 @@ def _deviation(ctx: _Context) -> Reading:
 
 
 # --------------------------------------------------------------------------- excess
-def _imbalance(g: BeadGeometry, residuals: F64) -> F64:
+@dataclass(frozen=True)
+class LapSections:
+    """A lap fillet's cross-sections read against its two plates: the bead stands on the
+    ramp from the lower plate's level at its south toe to the upper plate's at its north
+    toe, so its own shape (what an imbalance tilts) is its height above that ramp.
+
+    ``heights``: (M, J) the map's heights across path sample i at ``geom.profile_t_mm``
+    (unmeasured cells bridged along the section); ``seen``: (M, J) measured, or inside a
+    dropout shorter than :data:`DROPOUT_MM` (sparse sampling, not a shadow);
+    ``south_mm``, ``north_mm``: per sample, the toes (NaN where not found); ``levels``:
+    the plates' levels, ``step_uncertainty_mm`` that of the upper one above the lower."""
+
+    heights: F64
+    seen: B
+    south_mm: F64
+    north_mm: F64
+    levels: PlateLevels
+    step_uncertainty_mm: float
+    core: B
+    """Samples clear of the bead's rounded ends by half its width (toe to toe, here)."""
+    width_mm: float
+    """The median width toe to toe there."""
+
+    def _index(self, geom: BeadGeometry, t: F64) -> tuple[npt.NDArray[np.intp], F64]:
+        t0, dt = geom.profile_t_mm[0], geom.profile_t_mm[1] - geom.profile_t_mm[0]
+        u = np.clip((np.nan_to_num(t) - t0) / dt, 0, len(geom.profile_t_mm) - 1.001)
+        j = np.floor(u).astype(np.intp)
+        return j, u - j
+
+    def seen_at(self, geom: BeadGeometry, t: F64) -> B:
+        """Per sample, whether offset ``t[i]`` was seen (both neighbouring samples)."""
+        j, _ = self._index(geom, t)
+        rows = np.arange(len(t))
+        return self.seen[rows, j] & self.seen[rows, j + 1] & np.isfinite(t)
+
+    def height_at(self, geom: BeadGeometry, t: F64) -> F64:
+        """Per sample, the height at offset ``t[i]`` (linear between samples)."""
+        j, f = self._index(geom, t)
+        rows = np.arange(len(t))
+        return (1 - f) * self.heights[rows, j] + f * self.heights[rows, j + 1]
+
+
+def _flat_level(z: F64) -> float | None:
+    """The level of a plate's heights ``z``: their median where most lie within
+    :data:`~point_cloud.plates.FLAT_MM` of it (the flat ones' median), else None."""
+    if z.size < MIN_PLATE_POINTS:
+        return None
+    level = float(np.median(z))
+    flat = np.abs(z - level) <= FLAT_MM
+    return float(np.median(z[flat])) if flat.mean() >= FLAT_SHARE else None
+
+
+def lap_plate_levels(hm: HeightMap, profile: WeldTypeProfile) -> PlateLevels:
+    """A lap fillet's plate levels on its map: read beyond the bead's ends (columns
+    :data:`END_CLEAR_MM` past its nominal tips, about the aligned map's origin), where the
+    plates run on without the bead: the lower plate's cells under :data:`UPPER_SPLIT_MM`,
+    the upper's above (the map is levelled on the lower plate; the upper stands 1-3 mm
+    higher). Not beside the bead: where prepare's alignment is a millimetre off, a band
+    at a fixed offset from the map's middle misses an upper plate cropped close to the toe
+    or reads the bead's flank. A plate not seen there (removed) is not ``seen``: the lower
+    at 0, the upper at the lower one's level. Maps too short to show the plates beyond
+    the bead: :func:`point_cloud.plates.plate_levels` beside it."""
+    x = hm.xy_of(0, np.arange(hm.shape[1]))[0]
+    beyond = np.abs(x) > 0.5 * profile.geometry.bead_length_mm + END_CLEAR_MM
+    z = hm.z[:, beyond][hm.valid[:, beyond]].astype(np.float64)
+    if z.size < 2 * MIN_PLATE_POINTS:
+        return _plate_levels_beside(hm, profile)
+    low, high = _flat_level(z[z < UPPER_SPLIT_MM]), _flat_level(z[z >= UPPER_SPLIT_MM])
+    south = 0.0 if low is None else low
+    return PlateLevels(south, south if high is None else high, (low is not None,
+                                                                high is not None))
+
+
+def _plate_levels_beside(hm: HeightMap, profile: WeldTypeProfile) -> PlateLevels:
+    """:func:`point_cloud.plates.plate_levels` on the map's measured cells (as points of
+    the aligned frame: the bead along +X through the origin)."""
+    r, c = np.nonzero(hm.valid)
+    x, y = hm.xy_of(r, c)
+    pts = np.column_stack([x, y, hm.z[r, c]]).astype(np.float32)
+    pose = BeadPose((0.0, 0.0), 0.0, profile.geometry.bead_length_mm, 0.0, len(pts))
+    return plate_levels(pts, pose, profile)
+
+
+def _first_stop(stop: B, sign: int) -> tuple[npt.NDArray[np.intp], B]:
+    """Per row, the first True of ``stop`` going up the columns (``sign`` +1) or down
+    (-1), and whether there is one."""
+    n = stop.shape[1]
+    j = np.argmax(stop, axis=1) if sign > 0 else n - 1 - np.argmax(stop[:, ::-1], axis=1)
+    return np.asarray(j, np.intp), np.asarray(stop.any(axis=1), bool)
+
+
+def _run_starts(flags: B, n: int, sign: int, unseen: B) -> B:
+    """Per row, where a run of at least ``n`` True ``flags`` starts going up the columns
+    (``sign`` +1) or down (-1); a run cut short by ``unseen`` cells or the row's end
+    counts (a plate cropped just beyond the toe)."""
+    f = flags if sign > 0 else flags[:, ::-1]
+    u = unseen if sign > 0 else unseen[:, ::-1]
+    c = np.concatenate([np.zeros((len(f), 1), np.int64), np.cumsum(f | u, axis=1)], axis=1)
+    end = np.minimum(np.arange(f.shape[1]) + n, f.shape[1])
+    out = f & ((c[:, end] - c[:, :-1]) == (end - np.arange(f.shape[1]))[None, :])
+    return out if sign > 0 else out[:, ::-1]
+
+
+def lap_sections(hm: HeightMap, profile: WeldTypeProfile, g: BeadGeometry) -> LapSections:
+    """:class:`LapSections` of a straight bead.
+
+    Levels: a plate seen, its level (:func:`lap_plate_levels`); the lower plate not seen,
+    0 (the map is levelled on it: prepare put the bead's lowest points there); the upper
+    plate not seen, the step prepare measured on the cloud (``hm.meta["plate_step_mm"]``)
+    above the lower one, else read on the map where the bead's measured cells end beside
+    it (:data:`EDGE_PERCENTILE`, :data:`EDGE_RISE_MM`).
+
+    Toes: followed from the bead's crest outwards, where the section settles on that
+    side's plate (within :data:`LAP_TOE_MM` of its level for :data:`PLATE_RUN_MM`, so a
+    flank dipping through the level is no toe; between two samples, interpolated) or,
+    beside a plate not seen, where its measured cells end (the bead's edge: the scanner
+    keeps it down to a few hundredths above the removed plate) unless that edge stands
+    more than :data:`EDGE_TOL_MM` above the plate (a shadow's edge); a flank running into a
+    shadow beside a seen plate has no toe."""
+    levels = lap_plate_levels(hm, profile)
+    south = levels.south if levels.seen[0] else 0.0
+    north, step_u = levels.north, 0.0
+    measured_step = hm.meta.get("plate_step_mm")
+    if not levels.seen[1] and measured_step is not None:
+        north = south + float(measured_step)
+    t = g.profile_t_mm
+    dt = float(t[1] - t[0])
+    z, valid = sample_across_each(hm, [fill_invalid(hm, plate_step_mm(hm, profile)),
+                                       hm.valid.astype(np.float32)], g.path, t)
+    k = max(3, round(DROPOUT_MM / dt) | 1)
+    seen = cv2.morphologyEx((valid >= 0.99).astype(np.uint8), cv2.MORPH_CLOSE,
+                            np.ones((1, k), np.uint8)) > 0
+    jj = np.arange(len(t))[None, :]
+    crest = np.argmax(g.profiles, axis=1)
+    rows = np.arange(len(z))
+    core = g.present & off_end_caps(g)
+    run = max(2, round(PLATE_RUN_MM / dt))
+    toes = []
+    for sign, plate_seen in ((1, levels.seen[1]), (-1, levels.seen[0])):
+        level = north if sign > 0 else south
+        ahead = (jj - crest[:, None]) * sign > 0
+        on_plate = seen & (np.abs(z - level) <= LAP_TOE_MM)
+        j, found = _first_stop(ahead & (_run_starts(on_plate, run, sign, ~seen) | ~seen), sign)
+        j = np.where(found, j, crest)
+        inner = np.clip(j - sign, 0, len(t) - 1)
+        z_in, z_out = z[rows, inner], z[rows, j]
+        inside = found & seen[rows, inner] & (np.abs(z_in - level) > LAP_TOE_MM)
+        at_plate = inside & seen[rows, j]
+        edge = inside & ~seen[rows, j] & (not plate_seen)
+        if sign > 0 and not plate_seen and measured_step is None and (edge & core).any():
+            # the upper plate's level from the bead's lowest edges, which stand 0 to
+            # EDGE_RISE_MM above it: the middle of that band, half of it uncertain
+            north = level = (float(np.percentile(z_in[edge & core], EDGE_PERCENTILE))
+                             - 0.5 * EDGE_RISE_MM)
+            step_u = 0.5 * EDGE_RISE_MM
+            at_plate[:] = False
+        edge &= z_in <= level + EDGE_TOL_MM
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.clip((z_in - level - LAP_TOE_MM) / (z_in - z_out), 0.0, 1.0)
+        toe = np.where(at_plate, t[inner] + sign * frac * dt, np.where(edge, t[inner], np.nan))
+        toes.append(np.where(g.present, toe, np.nan))
+    north_mm, south_mm = toes
+    # the ends (where the bead analysis's own width may be a plate's strip's)
+    width, lap_core = 0.0, g.present
+    for _ in range(2):
+        with np.errstate(invalid="ignore"):
+            w = (north_mm - south_mm)[lap_core & np.isfinite(north_mm - south_mm)]
+        if not w.size:
+            break
+        width = float(np.median(w))
+        lap_core = (g.present & (g.s_mm >= g.start_s_mm + 0.5 * width)
+                    & (g.s_mm <= g.end_s_mm - 0.5 * width))
+    return LapSections(np.asarray(z, np.float64), seen, south_mm, north_mm,
+                       PlateLevels(south, north, levels.seen), step_u, lap_core, width)
+
+
+def _imbalance(g: BeadGeometry, residuals: F64, lap: LapSections | None = None) -> F64:
     """Per path sample: height a quarter of the bead's width north of its middle minus a
     quarter width south; NaN unless both points were measured (a shadow or a removed plate
     beyond the toes does not matter), end caps left out. The middle is the straight line
     the toes' midpoints follow (excess material over a section moves a toe there), except
-    where the bead really bends."""
+    where the bead really bends. A lap fillet (``lap``): toes and heights against its two
+    plates' levels (:class:`LapSections`), not against the bead analysis's base."""
     k = max(3, round(1.0 / g.path.step_mm) | 1)
-    local = running_median(0.5 * (g.toe_pos_mm + g.toe_neg_mm), k)
-    ok = np.isfinite(local) & g.present & off_end_caps(g)
+    toe_n, toe_s = (g.toe_pos_mm, g.toe_neg_mm) if lap is None else (lap.north_mm,
+                                                                      lap.south_mm)
+    local = running_median(0.5 * (toe_n + toe_s), k)
+    core = g.present & off_end_caps(g) if lap is None else lap.core
+    ok = np.isfinite(local) & core
     mid = local
     if ok.sum() >= 8 and g.path.kind == "line":
         _, on_line = _straight_line(g.s_mm[ok], local[ok])
-        a, b = np.polyfit(g.s_mm[ok][on_line], local[ok][on_line], 1)
-        bends = np.abs(np.nan_to_num(residuals)) >= 0.5
-        mid = np.where(bends, local, a * g.s_mm + b)
-    q = 0.25 * g.median_width_mm
+        if on_line.sum() >= 2:
+            a, b = np.polyfit(g.s_mm[ok][on_line], local[ok][on_line], 1)
+            bends = np.abs(np.nan_to_num(residuals)) >= 0.5
+            mid = np.where(bends, local, a * g.s_mm + b)
+    q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
-    seen = ((profile_at(g, north, "seen_profiles") >= 0.99)
-            & (profile_at(g, south, "seen_profiles") >= 0.99))
-    ok = seen & np.isfinite(mid) & g.present & off_end_caps(g)
-    return np.where(ok, profile_at(g, north) - profile_at(g, south), np.nan)
+    if lap is None:
+        seen = ((profile_at(g, north, "seen_profiles") >= 0.99)
+                & (profile_at(g, south, "seen_profiles") >= 0.99))
+    else:
+        seen = lap.seen_at(g, north) & lap.seen_at(g, south)
+    ok = seen & np.isfinite(mid) & core
+    if lap is None:
+        d = profile_at(g, north) - profile_at(g, south)
+    else:
+        # the quarter points lie half the ramp's rise apart on it
+        d = (lap.height_at(g, north) - lap.height_at(g, south)
+             - 0.5 * (lap.levels.north - lap.levels.south))
+    return np.where(ok, d, np.nan)
 
 
 def _excess(ctx: _Context) -> Reading:
@@ -455,21 +709,24 @@ def _excess(ctx: _Context) -> Reading:
         # flank, tilts the base across the bead, so the imbalance is not measured (the
         # committee decides)
         return Reading(0.0, lim.excess_reject_imbalance_mm)
-    d = _imbalance(g, ctx.residuals[0])
+    d = _imbalance(g, ctx.residuals[0], ctx.lap)
     ok = np.isfinite(d)
-    if ok.sum() < 3:
-        return Reading(0.0, MIN_UNCERTAINTY_MM)
     n = max(1, round(lim.excess_reject_length_mm / g.path.step_mm))
     dz = np.where(ok, d, 0.0)
     sums = np.convolve(dz, np.ones(n), "same")
     cnt = np.convolve(ok.astype(float), np.ones(n), "same")
+    if ok.sum() < 3 or not (cnt >= 0.8 * n).any():
+        # no stretch of the norm's length seen (shadows on the bead): nothing to say
+        return Reading(0.0, lim.excess_reject_imbalance_mm)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(cnt >= 0.8 * n, sums / cnt, 0.0)
     i = int(np.argmax(np.abs(mean)))
     steps = np.diff(d[ok])                    # sample-to-sample scatter: the noise
     spread = 1.4826 * float(np.median(np.abs(steps))) / np.sqrt(2) if steps.size else 0.0
-    return Reading(float(abs(mean[i])), max(MIN_UNCERTAINTY_MM, 3 * spread / np.sqrt(n)),
-                   ctx.xy_at(i))
+    u = max(MIN_UNCERTAINTY_MM, 3 * spread / np.sqrt(n))
+    if ctx.lap is not None:      # half the ramp's rise is taken off: half the step's error
+        u = max(u, 0.5 * ctx.lap.step_uncertainty_mm)
+    return Reading(float(abs(mean[i])), u, ctx.xy_at(i))
 
 
 # --------------------------------------------------------------------------- lack
@@ -483,35 +740,57 @@ def _filled(a: F64, ok: B) -> F64:
     return a[idx]
 
 
+def _toe_seen(g: BeadGeometry, toe: F64, sign: int) -> B:
+    """Per path sample, whether the map was measured all around the toe at offset ``toe``
+    (within :data:`LACK_TOE_SEEN_MM`; ``sign``: the side, +1 north): a toe next to an
+    unmeasured cell may be where a shadow or a dropout cut the section short, not the
+    bead's. Beyond the toe of a bead whose plate was removed nothing is measured."""
+    t = g.profile_t_mm[None, :]
+    d = (t - np.nan_to_num(toe, nan=np.inf)[:, None]) * sign      # > 0: beyond the toe
+    near = (d >= -LACK_TOE_SEEN_MM) & (d <= (LACK_TOE_SEEN_MM if g.plate_visible else 0.0))
+    return g.present & np.isfinite(toe) & ~(near & (g.seen_profiles < 0.99)).any(axis=1)
+
+
 def _lack(ctx: _Context) -> Reading:
     """The longest stretch over which one toe stops short of its median line by more than
     :data:`LACK_RETREAT_MM` while the other does not, and the bead is narrower by most of
-    that: a bend moves both toes (no width lost), an end cap pulls in both."""
+    that: a bend moves both toes (no width lost), an end cap pulls in both. Each toe is
+    read where it was seen (:func:`_toe_seen`); across a stretch where it was not, up to
+    :data:`LACK_BRIDGE_MM` long, it is its nearest seen one off the end caps."""
     g = ctx.geom
     lim = ctx.limits.lack_reject_length_mm
-    core = whole_sections(g, width_tol=1.0) & off_end_caps(g)
-    seen = whole_sections(g, width_tol=1.0) & g.present
-    if core.sum() < 8:
-        return Reading(0.0, lim)
+    caps_off = off_end_caps(g)
     k = max(3, round(TOE_SMOOTH_MM / g.path.step_mm) | 1)
-
-    def smooth(a: F64) -> F64:
-        return running_median(_filled(a, seen), k)
-
-    north = float(np.median(g.toe_pos_mm[core])) - smooth(g.toe_pos_mm)
-    south = smooth(g.toe_neg_mm) - float(np.median(g.toe_neg_mm[core]))
-    narrower = g.median_width_mm - smooth(g.width_mm)
+    longest = round(LACK_BRIDGE_MM / g.path.step_mm)
+    sides = []
+    for toe, sign in ((g.toe_pos_mm, 1), (g.toe_neg_mm, -1)):
+        seen = _toe_seen(g, toe, sign)
+        core = seen & caps_off
+        if core.sum() < 8:
+            return Reading(0.0, lim)
+        # an unseen stretch takes its nearest toe off the end caps (an end cap's is pulled
+        # in: carried into a shadow it would read as a retreat); a long one is not judged
+        judged = seen.copy()
+        for a, e in runs(~seen):
+            judged[a:e] = e - a <= longest
+        level = float(np.median(toe[core]))
+        sides.append((running_median(np.where(seen, toe, _filled(toe, core)), k), level,
+                      judged, seen))
+    (pos, pos_line, judged_n, seen_n), (neg, neg_line, judged_s, seen_s) = sides
+    north, south = pos_line - pos, neg - neg_line
+    narrower = g.median_width_mm - (pos - neg)
+    either = seen_n | seen_s
     span = np.zeros(len(g.s_mm), bool)
-    span[np.argmax(seen): len(seen) - np.argmax(seen[::-1])] = True
+    span[np.argmax(either): len(either) - np.argmax(either[::-1])] = True
     best = (0, 0, 0)
-    for mine, other in ((north, south), (south, north)):
+    for mine, other, judged in ((north, south, judged_n), (south, north, judged_s)):
         flags = ((mine > LACK_RETREAT_MM) & (other < 0.5 * mine)
-                 & (narrower > 0.7 * LACK_RETREAT_MM) & span)
+                 & (narrower > 0.7 * LACK_RETREAT_MM) & span & judged)
         for a, e in runs(np.nan_to_num(flags).astype(bool)):
             best = max(best, (e - a, a, e))
     n, a, e = best
     where = ctx.xy_at((a + e) // 2) if n else None
-    coverage = seen.sum() / max(1, g.present.sum())
+    coverage = min(seen_n.sum(), seen_s.sum()) / max(1, g.present.sum())
     u = (g.path.step_mm + ctx.px) / max(coverage, 0.25)
     return Reading(n * g.path.step_mm, float(u), where)
 
@@ -568,13 +847,40 @@ def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
     return ref.with_z(_shift_rows(ref.z, -shift, 0.0), _shift_rows(ref.valid, -shift, False))
 
 
+def with_plate_step(hm: HeightMap, profile: WeldTypeProfile) -> HeightMap | None:
+    """A lap fillet's map that does not say what plate step prepare measured (``meta``
+    without ``plate_step_mm``: a sample of a dataset made before samples kept it, a map
+    from elsewhere), with the step read on its own cells: the upper plate's level above
+    the lower one's (:func:`lap_plate_levels`; the lower plate not seen: 0, where the map
+    is levelled). None when the map says already, the type has one plate level, the upper
+    plate is not seen (removed: the bead analysis bridges to the bead's edge anyway) or
+    the step read is the nominal one the bead analysis assumes anyway. Without it a step
+    of 2-3 mm is taken for the nominal 1.5: a cropped upper plate's strip stands 1.5 mm
+    above the assumed base all along the map and reads as bead, a ramp too shallow tilts
+    every section."""
+    nominal = nominal_step_mm(profile)
+    if "plate_step_mm" in hm.meta or not nominal or not hm.valid.any():
+        return None
+    levels = lap_plate_levels(hm, profile)
+    if not levels.seen[1] or abs(levels.step_mm - nominal) <= STEP_TOL_MM:
+        return None
+    return replace(hm, meta={**hm.meta, "plate_step_mm": round(levels.step_mm, 3)})
+
+
 def gauge_weld(hm: HeightMap, profile: WeldTypeProfile,
                bead: BeadGeometry | EllipsisType | None = ...) -> GaugeReport:
     """Measure every defect class on ``hm``; an empty report when no bead can be analysed.
-    ``bead``: the map's :func:`~point_cloud.bead_geometry.find_bead` if made already."""
+    ``bead``: the map's :func:`~point_cloud.bead_geometry.find_bead` if made already (made
+    again on a lap fillet's map whose plate step had to be read here, :func:`with_plate_step`)."""
+    stepped = with_plate_step(hm, profile)
+    if stepped is not None:
+        hm, bead = stepped, ...
     geom = find_bead(hm, profile) if bead is ... else bead
     if geom is None:
         return GaugeReport({}, None)
+    # a line bead is what reaches its nominal length (+ the end slack): specks beyond its
+    # ends (a high plate's edge) are no bead, and its end caps are its own
+    geom = without_specks(geom, 0.5 * profile.geometry.bead_length_mm + BEAD_END_SLACK_MM)
     residuals = centreline_residuals(geom)
     ctx = _Context(hm, profile, geom, bead_reference(hm, profile, geom, residuals[0]),
                    residuals)
