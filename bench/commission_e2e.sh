@@ -3,7 +3,7 @@
 # independent scans of that layout.
 #   1. SCANS good scans (default 300) of a new weld type 12: a 30 mm lap fillet, 7 mm wide,
 #      2.4 mm high (bench/new_layout.py), written as PLY files;
-#   2. weld-train commission (config/training_line.yaml, 2 workers): learn, train, validate;
+#   2. weld-train commission (its default config/training_commission.yaml, 2 workers);
 #   3. TEST_SCANS (default 60) other good scans of the layout, their synthetic defects
 #      (synth-defects generate --from, seed 2), weld-train evaluate: false accept and false
 #      reject of the line's decision (committee + gauge) on welds it never saw.
@@ -21,7 +21,7 @@ $BIN/python bench/new_layout.py "$OUT/goods" "$SCANS" 0
 $BIN/python bench/new_layout.py "$OUT/independent" "$TEST_SCANS" 100000
 start=$(date +%s)
 $BIN/weld-train commission --scans "$OUT/goods" --type 12 --weld-types "$OUT/weld_types.yaml" \
-    --out "$OUT/models" --config config/training_line.yaml --workers 2 2>&1 \
+    --out "$OUT/models" --workers 2 2>&1 \
     | grep -v "it/s\]\|weld/s\]\|scan/s\]" | tail -20
 echo "commission of $SCANS scans: $(( $(date +%s) - start )) s"
 export WELD_TYPES_FILE="$OUT/weld_types.yaml"

@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--out", type=Path, required=True, help="models folder")
     m.add_argument("--work", type=Path, default=None,
                    help="working folder (default: OUT/.commission-typeN)")
-    m.add_argument("--config", type=Path, default=None, help="training config")
+    m.add_argument("--config", type=Path, default=None,
+                   help="training config (default: config/training_commission.yaml)")
     m.add_argument("--reviewed", type=Path, default=None,
                    help="operators' reviews (inspector review export) to add")
     m.add_argument("--drop-bad", action="store_true",

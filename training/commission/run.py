@@ -34,7 +34,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from point_cloud.config import ConfigError, WeldTypeProfile, load_types_file
+from point_cloud.config import ConfigError, WeldTypeProfile, config_dir, load_types_file
 from point_cloud.errors import ScanError
 from point_cloud.types_file_edit import EntryChange, upsert_type_entry
 from synth_defects.sources import SCAN_SUFFIXES
@@ -48,6 +48,9 @@ from training.commission.learn import (
 from training.commission.survey import ScanSurvey, survey_file
 
 log = logging.getLogger(__name__)
+
+COMMISSION_CONFIG = "training_commission.yaml"
+"""The training config a commissioning uses unless given one (in the config folder)."""
 
 
 @dataclass(frozen=True)
@@ -308,7 +311,7 @@ def commission(job: CommissionJob) -> CommissionResult:
         times["generate"] = time.perf_counter() - t2
 
         t3 = time.perf_counter()
-        tcfg = load_train_config(job.train_config)
+        tcfg = load_train_config(job.train_config or config_dir() / COMMISSION_CONFIG)
         bundle = train_type(read_dataset(datasets["train"]), job.weld_type, tcfg,
                             job.work / "models")
         times["train"] = time.perf_counter() - t3
