@@ -76,6 +76,18 @@ def _line_for(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int:
     return 1
 
 
+def parse_yaml(text: str, path: str | Path) -> tuple[yaml.Node | None, Any]:
+    """(composed node tree, data) of YAML ``text``; :class:`ConfigError` naming the file and
+    line where it is not YAML."""
+    try:
+        return yaml.compose(text), yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        problem = getattr(exc, "problem", None) or exc
+        raise ConfigError(f"{path}:{line}: invalid YAML: {problem}") from exc
+
+
 def load_yaml_model(path: str | Path, model: type[M]) -> M:
     """Parse ``path`` as YAML and validate it against ``model`` with located errors."""
     path = Path(path)
@@ -83,13 +95,7 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
         text = path.read_text()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the file ({exc.strerror})") from exc
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        raise ConfigError(f"{path}:{line}: invalid YAML: {getattr(exc, 'problem', exc)}") from exc
+    node, data = parse_yaml(text, path)
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -29,6 +29,7 @@ from point_cloud.config import (
     TypesFile,
     WeldTypeProfile,
     load_yaml_model,
+    parse_yaml,
 )
 
 Action = Literal["added", "updated", "unchanged"]
@@ -181,14 +182,7 @@ def _dash_line(lines: list[str], node: yaml.Node) -> tuple[int, int]:
 
 def _locate(text: str, path: Path) -> _TypesList:
     """Find the ``types:`` sequence and its items; ConfigError when there is none."""
-    try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else 1
-        problem = getattr(exc, "problem", None) or exc
-        raise ConfigError(f"{path}:{line}: invalid YAML: {problem}") from exc
+    root, data = parse_yaml(text, path)
     expected = "expected a mapping with a `types:` list of `- weld_type: N` items"
     if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
         raise ConfigError(f"{path}:1: {expected}")
