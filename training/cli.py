@@ -79,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--drop-bad", action="store_true",
                    help="leave out defective or unusable scans instead of refusing")
     m.add_argument("--min-scans", type=int, default=None)
-    m.add_argument("--per-good", type=int, default=6)
+    m.add_argument("--per-good", type=int, default=10,
+                   help="synthetic defects per good scan (default 10)")
     m.add_argument("--workers", type=int, default=1)
     return p
 

@@ -66,7 +66,7 @@ class CommissionJob:
     drop_bad: bool = False
     reviewed: Path | None = None
     train_config: Path | None = None
-    per_good: int = 6
+    per_good: int = 10
     val_every: int = 5
     workers: int = 1
     seed: int = 0
