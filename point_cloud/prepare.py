@@ -155,7 +155,7 @@ def subsample(points: F32, n: int, seed: int = 0) -> F32:
     return select_rows(pick, finite_rows(pick))
 
 
-def _transform(points: F32, m: F64) -> F32:
+def transform_points(points: F32, m: F64) -> F32:
     """Apply the 4x4 rigid transform ``m`` to (N, 3) points (cv2: 10x numpy's small matmul)."""
     src = np.ascontiguousarray(points, dtype=np.float32).reshape(-1, 1, 3)
     return np.asarray(cv2.transform(src, m[:3]), dtype=np.float32).reshape(-1, 3)
@@ -223,7 +223,7 @@ def fit_reference_plane(pts: F32, profile: WeldTypeProfile, where: str = "",
         return plane, 0.0 if _lowest(pts, plane) else UPPER_PLATE_MM
     if kind == "square":
         g = profile.geometry
-        levelled = _transform(pts, levelling_matrix(plane))
+        levelled = transform_points(pts, levelling_matrix(plane))
         centre = square_centre(levelled, profile, where)
         inner = disc_mask_xy(levelled[:, :2].astype(np.float64), centre,
                              g.square_side_mm / 2 - g.bead_width_mm / 2 - 1.0)
@@ -273,10 +273,10 @@ def _refit_short_bead(dense: F32, level: F64, pose: BeadPose, profile: WeldTypeP
     bead (type 9) the decision subsample alone left it +-0.2 deg noisy (0.57 deg worst of
     20 welds at 1 M samples; under 0.5 with the refit, bench/alignment_sweep.py)."""
     g = profile.geometry
-    local = _transform(dense, alignment_matrix(pose) @ level)  # the first pose's bead frame
+    local = transform_points(dense, alignment_matrix(pose) @ level)  # the first pose's bead frame
     near = ((np.abs(local[:, 0]) < pose.length_mm / 2 + DENSE_END_MARGIN_MM)  # NaN: False
             & (np.abs(local[:, 1]) < g.bead_width_mm / 2 + DENSE_SIDE_MARGIN_MM))
-    levelled = _transform(select_rows(dense, near), level)
+    levelled = transform_points(select_rows(dense, near), level)
     return find_bead(clean_points(levelled, REFIT_CELL_MM)[0], profile, where, pose)
 
 
@@ -285,7 +285,7 @@ def _locate(clean: F32, dense: F32 | None, level: F64, profile: WeldTypeProfile,
     """The bead's pose in the frame ``level`` makes (a short bead: a first look, then the
     refit on its dense sample), across a plate step of ``step_mm`` (None: the nominal) and
     beside plates at levels ``flat_mm`` (:func:`point_cloud.align.crest_band`)."""
-    levelled = _transform(clean, level)
+    levelled = transform_points(clean, level)
     if dense is None:
         return find_bead(levelled, profile, where, step_mm=step_mm, flat_mm=flat_mm)
     # a first look on a third of the subsample, then the refit
@@ -323,7 +323,7 @@ def _fit_layout(clean: F32, dense: F32 | None, level: F64, pose: BeadPose,
     where they are not what the frame and the pose assumed, the frame shifted to put the
     lower (south) one at 0 and the bead found again across the measured step."""
     for _ in range(LAYOUT_FITS):
-        levels = plate_levels(_transform(clean, level), pose, profile)
+        levels = plate_levels(transform_points(clean, level), pose, profile)
         if abs(levels.south) < LEVEL_TOL_MM and abs(levels.step_mm - pose.step_mm) < LEVEL_TOL_MM:
             break
         level = _shifted(level, -levels.south)
@@ -350,7 +350,7 @@ def prepare(cloud: Cloud, profile: WeldTypeProfile, seed: int = 0) -> Preparatio
     level = levelling_matrix(plane, z_plane)
     t2 = time.perf_counter()
     if nominal_step_mm(profile):  # stepped plates: the lower one or both seen kept out
-        shift, step, flat = _first_layout(_transform(clean, level), z_plane, seed)
+        shift, step, flat = _first_layout(transform_points(clean, level), z_plane, seed)
         level = _shifted(level, shift)
         pose = _locate(clean, dense, level, profile, where, step, flat)
         level, pose = _fit_layout(clean, dense, level, pose, profile, where)

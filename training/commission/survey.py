@@ -43,7 +43,12 @@ from point_cloud.errors import NoBeadFoundError, TooFewPointsError
 from point_cloud.level import levelling_matrix, ransac_plane
 from point_cloud.outliers import clean_points
 from point_cloud.pipeline import scan_to_heightmap
-from point_cloud.prepare import TILT_MARGIN_DEG, fit_reference_plane, subsample
+from point_cloud.prepare import (
+    TILT_MARGIN_DEG,
+    fit_reference_plane,
+    subsample,
+    transform_points,
+)
 from point_cloud.types import Cloud, HeightMap
 
 F64 = npt.NDArray[np.float64]
@@ -130,8 +135,7 @@ def rough_shape(cloud: Cloud, where: str = "") -> RoughShape:
                                 str(len(clean)))
     probe = WeldTypeProfile(weld_type=3, geometry=Geometry(plate="isolated"))
     plane, _ = fit_reference_plane(clean, probe, where)
-    m = levelling_matrix(plane)
-    pts = (clean.astype(np.float64) @ m[:3, :3].T) + m[:3, 3]
+    pts = transform_points(clean, levelling_matrix(plane)).astype(np.float64)
     rel = relief(pts, RELIEF_DISC_MM)
     ok = np.isfinite(rel)
     top = float(np.percentile(rel[ok], 99.5)) if ok.any() else 0.0
