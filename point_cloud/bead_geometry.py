@@ -368,8 +368,9 @@ def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float) -> tuple[F32, F3
     base = base.astype(np.float32)
     away = np.abs(off) > bead_mm / 2 + PLATE_GAP_MM
     z = np.where(hm.valid | ~away, fill_invalid(hm), base).astype(np.float32)
+    zs = frame.band(z)                       # the surface across the path: sampled once
     for _ in range(TOE_BRIDGE_PASSES):
-        base = _bridge_along_path(frame, z, base)
+        base = _bridge_along_path(frame, z, zs, base)
     return base, np.maximum(z - base, 0.0).astype(np.float32), guessed
 
 
@@ -383,6 +384,7 @@ class _PathFrame:
     back_s: F32            # (H, W) band row (path sample) of each map cell
     back_t: F32            # (H, W) band column (offset) of each map cell
     t_cells: F64           # (H, W) offset of each map cell from the path, mm
+    inside: B              # (H, W) cells the band reaches
     reach: float
     dt: float
 
@@ -395,20 +397,25 @@ class _PathFrame:
         s, tt, _, _ = path.frame_of(*hm.xy_of(*np.indices(hm.shape)))
         return _PathFrame(c.astype(np.float32), r.astype(np.float32),
                           (s / path.step_mm).astype(np.float32),
-                          ((tt + reach) / dt).astype(np.float32), tt, reach, dt)
+                          ((tt + reach) / dt).astype(np.float32), tt,
+                          np.abs(tt) < reach - dt, reach, dt)
+
+    def band(self, img: F32) -> F32:
+        """``img`` sampled across the path: rows are offsets t, columns path samples."""
+        return np.asarray(cv2.remap(img, self.across_c, self.across_r, cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0.0).T,
+                          np.float32)
 
 
-def _bridge_along_path(frame: _PathFrame, z: F32, base: F32) -> F32:
-    """:func:`_bridge_toes` across every sample of the path: the map is sampled across the
-    path, bridged there and the change mapped back onto the map's cells."""
-    zs, bs = (np.asarray(cv2.remap(img, frame.across_c, frame.across_r, cv2.INTER_LINEAR,
-                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0.0).T,
-                         np.float32) for img in (z, base))           # rows: offsets t
+def _bridge_along_path(frame: _PathFrame, z: F32, zs: F32, base: F32) -> F32:
+    """:func:`_bridge_toes` across every sample of the path: the base is sampled across the
+    path (``zs``: the surface, sampled so), bridged there and the change mapped back onto
+    the map's cells."""
+    bs = frame.band(base)
     change = (_bridge_toes(zs, bs, 0.0) - bs).astype(np.float32)  # toes: the run's ends
     back = cv2.remap(change, frame.back_s, frame.back_t, cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_WRAP)   # the path closes on itself along s
-    inside = np.abs(frame.t_cells) < frame.reach - frame.dt
-    return np.where(inside, np.minimum(base + back, z), base).astype(np.float32)
+    return np.where(frame.inside, np.minimum(base + back, z), base).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- profiles

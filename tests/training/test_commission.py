@@ -174,6 +174,57 @@ def test_commission_end_to_end_then_the_line_serves_type_12(tmp_path: Path,
     assert str(result.verdict.decision) in ("PASS", "FAIL")
     assert result.heightmap is not None
     assert result.heightmap.shape == prof.roi.shape_px
+    _the_daemon_serves_type_12(tmp_path, job)
+
+
+def _the_daemon_serves_type_12(tmp_path: Path, job: CommissionJob) -> None:
+    """``inspector run`` (a real process, a real mosquitto on loopback) with a line config
+    that names only the weld-types file and the models folder: a type-12 scan dropped in
+    the spool gets its decision over MQTT and its row in SQLite."""
+    import os
+    import signal
+    import subprocess
+
+    from broker import Broker, Subscriber
+    from sqlalchemy import create_engine, text
+
+    from inspector.demo.scanner import deliver_scan
+
+    broker = Broker(tmp_path / "broker")
+    broker.start()
+    db = tmp_path / "daemon.db"
+    line = tmp_path / "line-daemon.yaml"
+    line.write_text(yaml.safe_dump({
+        "line": "L1", "station": "S1", "db_url": f"sqlite:///{db}",
+        "weld_types": str(job.weld_types),
+        "models": {"dir": str(job.out), "types": None},
+        "spool": {"dir": str(tmp_path / "spool"), "poll_s": 0.05},
+        "mqtt": {"host": "127.0.0.1", "port": broker.port, "prefix": "welds"},
+        "artifacts": {"dir": str(tmp_path / "artifacts")}}))
+    sub = Subscriber(broker.port, ["welds/L1/S1/#"], client_id="commission-subscriber")
+    exe = Path(os.environ.get("VIRTUAL_ENV", REPO / ".venv")) / "bin" / "inspector"
+    cmd = [str(exe)] if exe.exists() else ["python", "-m", "inspector.cli"]
+    log = tmp_path / "daemon.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen([*cmd, "run", "--config", str(line)], stdout=out,
+                                stderr=subprocess.STDOUT, cwd=REPO)
+    try:
+        deliver_scan(_new_weld(501).cloud, tmp_path / "spool", scan_name(501))
+        assert sub.wait_for(lambda s: len(s.results()) >= 1, 120), log.read_text()[-3000:]
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGTERM)
+        code = proc.wait(60)
+        sub.close()
+        broker.stop()
+    assert code == 0, log.read_text()[-3000:]
+    msg = sub.results()[0]
+    assert msg["weld_type"] == 12
+    assert msg["decision"] in ("PASS", "FAIL")
+    assert msg["bundle_version"].startswith("t12-")
+    with create_engine(f"sqlite:///{db}").connect() as conn:
+        rows = conn.execute(text("SELECT weld_type, decision FROM inspections")).all()
+    assert [(r[0], r[1]) for r in rows] == [(12, msg["decision"])]
 
 
 def test_reviewed_welds_join_the_training_set(tmp_path: Path, goods: Path) -> None:
