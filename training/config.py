@@ -13,6 +13,9 @@ from point_cloud.config import Strict, config_dir, load_yaml_model
 class InputCfg(Strict):
     net_mm_per_px: float = Field(default=0.4, gt=0, description="resolution the networks see")
     z_ref_mm: float = Field(default=2.0, gt=0, description="heights are divided by this (mm)")
+    base_window_mm: float = Field(
+        default=0.0, ge=0, description="nets see the relief above the opening of the map over "
+        "this window (mm; wider than any bead); 0 = heights above z = 0")
 
 
 class AugmentCfg(Strict):

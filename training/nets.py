@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from inspector.decision.model_input import N_CHANNELS, InputSpec
+from inspector.decision.model_input import BASE_POOL, N_CHANNELS, NEAR, UNSEEN, InputSpec
 
 IN_CHANS = N_CHANNELS  # height / z_ref (dropouts filled), validity, pit depth
 
@@ -42,6 +42,11 @@ class Preprocess(nn.Module):
     def __init__(self, spec: InputSpec) -> None:
         super().__init__()
         self.spec = spec
+        g = torch.from_numpy(spec.base_taps)
+        self.taps_x: torch.Tensor    # the base's Gaussian, for its two channels at once
+        self.taps_y: torch.Tensor
+        self.register_buffer("taps_x", g.view(1, 1, 1, -1).repeat(2, 1, 1, 1), persistent=False)
+        self.register_buffer("taps_y", g.view(1, 1, -1, 1).repeat(2, 1, 1, 1), persistent=False)
 
     def forward(self, z: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         s = self.spec
@@ -49,12 +54,41 @@ class Preprocess(nn.Module):
         num = nnf.avg_pool2d(h, 3, 1, 1, count_include_pad=True) * 9.0
         den = nnf.avg_pool2d(valid, 3, 1, 1, count_include_pad=True) * 9.0
         h = torch.where(valid > 0, h, num / torch.clamp(den, min=1.0))
+        if s.base_kernel_px:
+            h = self._relief(h, valid, den)
         k = s.pit_kernel_px
         closed = -max_filter_square(-max_filter_square(h, k), k)
         pit = torch.clamp(closed - h, 0.0, s.pit_clip) * valid
         x = torch.cat([h, valid, pit], dim=1)
         return nnf.interpolate(x, size=(s.net_rows, s.net_cols), mode="bilinear",
                              align_corners=False, antialias=False)
+
+    def _relief(self, h: torch.Tensor, valid: torch.Tensor, den: torch.Tensor) -> torch.Tensor:
+        """``h`` minus its base (model_input's ``_relief_reference``)."""
+        s, k = self.spec, self.spec.base_kernel_px
+        low = -max_filter_square(-torch.where(valid > 0, h, torch.full_like(h, UNSEEN)), k)
+        low = torch.where(low < UNSEEN / 2, low, torch.full_like(h, -UNSEEN))
+        opened = max_filter_square(low, k)
+        has_open = opened > -UNSEEN / 2
+        plate = (valid > 0) & has_open & (h - opened <= s.plate_tol)
+        m = plate.to(h.dtype)
+        num, wsum = self._smooth(torch.cat([h * m, m], dim=1)).split(1, dim=1)
+        carried = num / torch.clamp(wsum, min=NEAR)
+        base = torch.where(plate, h, torch.where(wsum > NEAR, carried,
+                                                 torch.where(has_open, opened, h)))
+        return torch.clamp(h - base, s.z_clip_lo, s.z_clip_hi) * (den > 0).to(h.dtype)
+
+    def _smooth(self, x: torch.Tensor) -> torch.Tensor:
+        """Coarse Gaussian (model_input's ``_coarse_gaussian``) of the 2 channels of ``x``."""
+        rows, cols, f = self.spec.rows, self.spec.cols, BASE_POOL
+        pr, pc = -(-rows // f) * f, -(-cols // f) * f
+        x = nnf.avg_pool2d(nnf.pad(x, (0, pc - cols, 0, pr - rows)), f, f)
+        r = self.taps_x.shape[-1] // 2
+        x = nnf.conv2d(x, self.taps_x, padding=(0, r), groups=2)
+        x = nnf.conv2d(x, self.taps_y, padding=(r, 0), groups=2)
+        x = nnf.interpolate(x, size=(pr, pc), mode="bilinear", align_corners=False,
+                            antialias=False)
+        return x[..., :rows, :cols]
 
 
 def _block(cin: int, cout: int, stride: int) -> nn.Sequential:

@@ -65,7 +65,7 @@ def package_versions() -> dict[str, str]:
 def type_spec(weld_type: int, cfg: TrainConfig) -> InputSpec:
     prof = weld_type_profile(weld_type)
     return input_spec_for(prof.roi.shape_px, prof.roi.mm_per_px, cfg.input.net_mm_per_px,
-                          cfg.input.z_ref_mm)
+                          cfg.input.z_ref_mm, cfg.input.base_window_mm)
 
 
 def split_type(ds: Dataset, weld_type: int,

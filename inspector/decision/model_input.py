@@ -8,7 +8,17 @@ numpy reference of that in-graph step (training's torch module is tested against
 1. ``h = clip(z / z_ref_mm, z_clip_lo, z_clip_hi) * valid`` (heights stay in units of the
    nominal bead height; no per-image brightness normalisation),
 2. channel 0 = ``h`` with each invalid cell filled by the mean of its valid 3x3 neighbours
-   (0 when it has none): isolated scanner dropouts vanish, large holes stay holes,
+   (0 when it has none): isolated scanner dropouts vanish, large holes stay holes.
+   With ``base_window_mm`` > 0 it is the *relief* instead: ``h`` minus its base.
+   Plate cells are valid cells within ``plate_tol`` of the morphological opening of the
+   valid cells over a ``base_window_mm`` square (wider than any bead: the bead, its balls
+   and its lumps stand above their opening). The base is ``h`` on plate cells and, elsewhere,
+   the plate cells' heights carried across by a normalised Gaussian average
+   (``base_sigma_mm``); where no plate cell is near, the opening, else ``h``. A plate at any
+   level or tilt, a raised patch or an upper plate is its own base, so the nets see the bead
+   and its defects alone (issue 14's invariance). The average runs on a ``BASE_POOL``-times
+   coarser grid (block means, then bilinear back; the base is smooth) to cost little.
+   The relief is clipped like ``h``,
 3. channel 1 = ``valid``,
 4. channel 2 = pit depth at the *native* resolution: the morphological closing of ``h``
    over a ``pit_window_mm`` square minus ``h``, clipped to ``[0, pit_clip]`` and 0 where
@@ -31,6 +41,7 @@ from point_cloud.types import HeightMap
 
 INPUT_NAMES: tuple[str, str] = ("z", "valid")
 N_CHANNELS = 3  # height, validity, pit depth
+BASE_POOL = 4   # the relief's base is averaged on a grid this many times coarser
 
 
 @dataclass(frozen=True)
@@ -47,11 +58,31 @@ class InputSpec:
     z_clip_hi: float = 4.0
     pit_window_mm: float = 3.0
     pit_clip: float = 1.5
+    base_window_mm: float = 0.0        # 0: heights above z = 0 (bundles before the relief)
+    base_sigma_mm: float = 2.5
+    plate_tol: float = 0.1             # in units of z_ref_mm
 
     @property
     def pit_kernel_px(self) -> int:
         """Odd side of the square closing window, in native pixels (>= 3)."""
         return max(3, 2 * round(self.pit_window_mm / self.mm_per_px / 2) + 1)
+
+    @property
+    def base_kernel_px(self) -> int:
+        """Odd side of the base's opening window in native pixels (0: no relief)."""
+        if self.base_window_mm <= 0:
+            return 0
+        return max(3, 2 * round(self.base_window_mm / self.mm_per_px / 2) + 1)
+
+    @property
+    def base_taps(self) -> np.ndarray:
+        """The base's 1-D Gaussian taps on the ``BASE_POOL``-times coarser grid (float32, odd
+        length, 3 sigma each side)."""
+        sigma = self.base_sigma_mm / (self.mm_per_px * BASE_POOL)
+        r = max(1, int(np.ceil(3 * sigma)))
+        x = np.arange(-r, r + 1, dtype=np.float64)
+        g = np.exp(-0.5 * (x / sigma) ** 2)
+        return (g / g.sum()).astype(np.float32)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -70,13 +101,13 @@ class InputSpec:
 
 
 def input_spec_for(shape_px: tuple[int, int], mm_per_px: float, net_mm_per_px: float,
-                   z_ref_mm: float = 2.0) -> InputSpec:
+                   z_ref_mm: float = 2.0, base_window_mm: float = 0.0) -> InputSpec:
     """Spec for maps of ``shape_px`` at ``mm_per_px``, seen by the nets at ``net_mm_per_px``."""
     scale = mm_per_px / net_mm_per_px
     rows, cols = int(shape_px[0]), int(shape_px[1])
     return InputSpec(rows=rows, cols=cols, mm_per_px=float(mm_per_px),
                      net_rows=max(8, round(rows * scale)), net_cols=max(8, round(cols * scale)),
-                     z_ref_mm=float(z_ref_mm))
+                     z_ref_mm=float(z_ref_mm), base_window_mm=float(base_window_mm))
 
 
 def check_map(hm: HeightMap, spec: InputSpec, where: str = "<memory>") -> None:
@@ -106,9 +137,46 @@ def normalise_reference(z: np.ndarray, valid: np.ndarray, spec: InputSpec) -> np
     num = cv2.boxFilter(h, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
     den = cv2.boxFilter(v, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
     h = np.where(v > 0, h, num / np.maximum(den, np.float32(1.0))).astype(np.float32)
+    if spec.base_kernel_px:
+        h = _relief_reference(h, v, den, spec)
     k = spec.pit_kernel_px
     closed = cv2.morphologyEx(h, cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
     pit = (np.clip(closed - h, 0.0, spec.pit_clip) * v).astype(np.float32)
     size = (spec.net_cols, spec.net_rows)
     chans = [cv2.resize(c, size, interpolation=cv2.INTER_LINEAR) for c in (h, v, pit)]
     return np.stack(chans).astype(np.float32)
+
+
+UNSEEN = 1.0e4  # stands in for "no valid cell" in the base's opening (heights are clipped)
+NEAR = 1.0e-3   # least Gaussian weight of plate cells that carries their level across
+
+
+def _relief_reference(h: np.ndarray, v: np.ndarray, den: np.ndarray,
+                      spec: InputSpec) -> np.ndarray:
+    """``h`` minus its base (see the module doc, step 2)."""
+    ker = np.ones((spec.base_kernel_px,) * 2, np.uint8)
+    low = cv2.erode(np.where(v > 0, h, np.float32(UNSEEN)).astype(np.float32), ker)
+    low = np.where(low < UNSEEN / 2, low, np.float32(-UNSEEN)).astype(np.float32)
+    opened = cv2.dilate(low, ker)
+    has_open = opened > -UNSEEN / 2
+    plate = (v > 0) & has_open & (h - opened <= spec.plate_tol)
+    m = plate.astype(np.float32)
+    num, wsum = (_coarse_gaussian(img, spec.base_taps) for img in (h * m, m))
+    carried = num / np.maximum(wsum, np.float32(NEAR))
+    base = np.where(plate, h, np.where(wsum > NEAR, carried, np.where(has_open, opened, h)))
+    rel = np.clip(h - base, spec.z_clip_lo, spec.z_clip_hi) * (den > 0)
+    return rel.astype(np.float32)
+
+
+def _coarse_gaussian(img: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """Gaussian of ``img`` (zero beyond it) on the ``BASE_POOL``-times coarser grid: block
+    means of the zero-padded image, the separable taps, bilinear back, cropped."""
+    rows, cols = img.shape
+    f = BASE_POOL
+    pr, pc = -(-rows // f) * f, -(-cols // f) * f
+    pad = np.zeros((pr, pc), np.float32)
+    pad[:rows, :cols] = img
+    small = cv2.resize(pad, (pc // f, pr // f), interpolation=cv2.INTER_AREA)
+    small = cv2.sepFilter2D(small, -1, taps, taps, borderType=cv2.BORDER_CONSTANT)
+    return np.asarray(cv2.resize(small, (pc, pr), interpolation=cv2.INTER_LINEAR)[:rows, :cols],
+                      np.float32)
