@@ -46,6 +46,7 @@ from point_cloud.measure import (
     runs,
     self_reference,
     whole_sections,
+    window_nanmedian,
     without_specks,
 )
 from point_cloud.plates import FLAT_MM, FLAT_SHARE, MIN_PLATE_POINTS, PlateLevels, plate_levels
@@ -60,6 +61,9 @@ BLOB_CORE_MM = 0.2        # a lump or pit must stand out this far somewhere ...
 SQUARE_PIT_CORE_MM = 0.5
 BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far (its rim)
 MIN_UNCERTAINTY_MM = 0.05
+WIDTH_TOL = 0.15          # a section not seen whole: as wide as the bead within this share
+AGREE_MM = 0.3            # ... and its centre this close to its neighbours' median ...
+AGREE_WINDOW_MM = 2.0     # ... over this much bead
 BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer than this
 REFERENCE_WINDOW_MM = 10.0  # the bead's own median along it: over twice the largest lump
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
@@ -446,18 +450,46 @@ def centreline_residuals(geom: BeadGeometry) -> tuple[F64, B]:
     g = geom
     caps_ok = off_end_caps(g) if g.path.kind == "square" else g.present
     # end caps narrow to a point, so their sections are never whole; a wide one is a mess
-    # and seen (a shadow beside one is bridged into "bead" that pulls its centre)
+    # and seen (a shadow beside one is bridged into "bead" that pulls its centre), and one
+    # with a toe not seen is centred on what was seen of it
     cap = (~off_end_caps(g) & (np.nan_to_num(g.width_mm) <= 1.15 * g.median_width_mm)
-           & g.measured)
-    usable = np.isfinite(g.offset_mm) & (whole_sections(g, width_tol=1.0) | cap) & caps_ok
+           & g.measured & _toe_seen(g, g.toe_pos_mm, 1) & _toe_seen(g, g.toe_neg_mm, -1))
+    trusted = whole_sections(g, width_tol=1.0) | cap
+    offset = _consistent(np.where(trusted, g.offset_mm, _offset_unwhole(g)), trusted,
+                         g.path.step_mm)
+    usable = np.isfinite(offset) & caps_ok
     side = _sides(g)
     res = np.full(len(g.s_mm), np.nan)
     inlier = np.zeros(len(g.s_mm), bool)
     for k in np.unique(side):
         on = usable & (side == k)
         if on.sum() >= 8:
-            res[on], inlier[on] = _straight_line(g.s_mm[on], g.offset_mm[on])
+            res[on], inlier[on] = _straight_line(g.s_mm[on], offset[on])
     return res, inlier
+
+
+def _offset_unwhole(g: BeadGeometry) -> F64:
+    """Per path sample off the end caps, the centreline's offset where its section was not
+    seen whole (a shadow over a flank, dropouts): midway between its toes where both were
+    seen and the section is no narrower than the bead (a bend's oblique section is wider,
+    one cut short narrower), else the section's own centre where it is as wide as the
+    bead (the shadow bridged); NaN elsewhere."""
+    pos, neg = _toe_seen(g, g.toe_pos_mm, 1), _toe_seen(g, g.toe_neg_mm, -1)
+    width, w = g.median_width_mm, np.nan_to_num(g.width_mm)
+    both = pos & neg & (w >= (1.0 - WIDTH_TOL) * width)
+    alike = np.abs(w - width) <= WIDTH_TOL * width
+    est = np.where(both, 0.5 * (g.toe_pos_mm + g.toe_neg_mm),
+                   np.where(alike, g.offset_mm, np.nan))
+    return np.where(off_end_caps(g), est, np.nan)
+
+
+def _consistent(offset: F64, trusted: B, step_mm: float) -> F64:
+    """``offset`` where trusted, or where it agrees within :data:`AGREE_MM` with the median
+    of its neighbours over :data:`AGREE_WINDOW_MM` (a bend is smooth; a section centred on
+    a fragment of the bead is not), else NaN."""
+    k = max(3, round(AGREE_WINDOW_MM / step_mm) | 1)
+    near = window_nanmedian(offset, k)
+    return np.where(trusted | (np.abs(offset - near) <= AGREE_MM), offset, np.nan)
 
 
 def _deviation(ctx: _Context) -> Reading:
