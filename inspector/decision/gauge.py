@@ -289,8 +289,14 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     if ref is None:
         return None
     inner = _inner_columns(ctx) & ~_gap_columns(ctx)
-    both = ref.valid & hm.valid & inner
-    delta = np.where(both, (hm.z - ref.z) * sign, 0.0)
+    ref_z, ref_ok = ref.z, ref.valid
+    if sign > 0 and not ctx.geom.plate_visible:
+        # the plate was removed: beyond the bead's toes only a lump is measured, and it
+        # stands on the plate's level (the along-X median there has too few cells)
+        ref_ok = ref.valid | hm.valid
+        ref_z = np.where(ref.valid, ref.z, ctx.geom.base)
+    both = ref_ok & hm.valid & inner
+    delta = np.where(both, (hm.z - ref_z) * sign, 0.0)
     unseen = np.zeros_like(both)
     if sign < 0:     # a pit seen without its bottom; sparse sampling's lone empty cells are not
         # on the bead's upper half: an empty patch on a flank is as likely a shadow

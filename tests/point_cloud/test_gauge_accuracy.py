@@ -25,9 +25,10 @@ SAMPLE_PER_CLASS = 24
 MAX_FALSE_REJECTS = 1
 # Within tolerance, of 24 per class: what the gauge holds today (a ratchet; raise it as the
 # gauge improves). On 120 per class (bench/gauge_accuracy.py) it measured cut 100 %,
-# ball 82.5 %, hole 86.7 %, deviation 99.2 % (shadowed sections centred from their seen
-# toes), excess 97.5 %: the 95 % bar is met for cuts, deviations and excess.
-MIN_WITHIN = {"cut": 23, "hole": 18, "ball": 18, "deviation": 22, "excess": 21}
+# ball 88.3 % (lumps beside an isolated bead stand on the plate level), hole 86.7 %,
+# deviation 99.2 % (shadowed sections centred from their seen toes), excess 97.5 %: the
+# 95 % bar is met for cuts, deviations and excess.
+MIN_WITHIN = {"cut": 23, "hole": 18, "ball": 20, "deviation": 22, "excess": 21}
 
 
 def _map(defect: str, weld_type: int, seed: int, **kw: Any) -> tuple[HeightMap, AnalyticScan]:
