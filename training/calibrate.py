@@ -8,7 +8,10 @@
   combination into P(bad).
 - Operating points (members and committee): the threshold for the target false-accept rate,
   lowered while the validation false reject stays within ``fr_budget``
-  (:func:`training.metrics.operating_threshold`).
+  (:func:`training.metrics.operating_threshold`). Given the norm gauge's ``votes`` on the
+  validation maps, the committee's weights and operating point are set on the line's
+  decision (:mod:`training.line_vote`): the gauge's catches need no low threshold; the
+  budget is spent on the committee's own false rejects.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from inspector.decision.committee import (
     standardise,
     transform_raw,
 )
+from training.line_vote import with_votes
 from training.metrics import auroc, operating_threshold, rates, summary, threshold_for_far
 
 GRID_STEPS = 40   # committee weight grid: multiples of 1/40 that sum to 1
@@ -74,12 +78,14 @@ def simplex_grid(n: int, steps: int = GRID_STEPS) -> np.ndarray:
     return np.array([[*c, steps - sum(c)] for c in rows], np.float64) / steps
 
 
-def best_weights(X: np.ndarray, bad: np.ndarray, target_far: float) -> np.ndarray:
-    """The grid weights with the lowest false-reject rate at ``target_far`` (ties: AUROC)."""
+def best_weights(X: np.ndarray, bad: np.ndarray, target_far: float,
+                 votes: np.ndarray | None = None) -> np.ndarray:
+    """The grid weights with the lowest false-reject rate at ``target_far`` (ties: AUROC),
+    of the line's decision where the gauge's ``votes`` are given."""
     best_key: tuple[float, float] | None = None
     best = np.full(X.shape[1], 1.0 / X.shape[1])
     for w in simplex_grid(X.shape[1]):
-        s = X @ w
+        s = with_votes(X @ w, votes)
         frr = rates(s, bad, threshold_for_far(s, bad, target_far))[1]
         key = (frr, -auroc(s, bad))
         if best_key is None or key < best_key:
@@ -88,19 +94,28 @@ def best_weights(X: np.ndarray, bad: np.ndarray, target_far: float) -> np.ndarra
 
 
 def calibrate_committee(members: dict[str, MemberCard], raw: dict[str, np.ndarray],
-                        bad: np.ndarray, target_far: float,
-                        fr_budget: float = 0.0) -> CommitteeCard:
-    """Weights for the lowest validation false reject at ``target_far``, scaled into P(bad)."""
+                        bad: np.ndarray, target_far: float, fr_budget: float = 0.0,
+                        votes: np.ndarray | None = None) -> CommitteeCard:
+    """Weights for the lowest validation false reject at ``target_far``, scaled into P(bad);
+    with the gauge's ``votes``, both chosen on the line's decision (the module doc)."""
     names = tuple(members)
     X = np.stack([standardise(transform_raw(raw[n], members[n].transform), members[n].mean,
                               members[n].std) for n in names], 1)
-    w = best_weights(X, bad, target_far)
+    w = best_weights(X, bad, target_far, votes)
     (a,), b = fit_logistic((X @ w)[:, None], bad)
     weights = tuple(float(v) for v in a * w)
     score = committee_probability(X, weights, b)
-    thr = operating_threshold(score, bad, target_far, fr_budget)
+    # the gauge's false fails are the line's either way: the budget's margin below the
+    # target-FA point is spent on the committee's own (on the good maps the gauge passes)
+    keep = np.ones(len(score), bool) if votes is None else ~(votes & ~np.asarray(bad, bool))
+    thr = operating_threshold(with_votes(score, votes)[keep], np.asarray(bad)[keep], target_far,
+                              fr_budget)
+    metrics: dict[str, object] = {"val": summary(score, bad, thr),
+                                  "grid_weights": [float(v) for v in w]}
+    if votes is not None:
+        y = np.asarray(bad).astype(bool)
+        metrics["val_line"] = summary(with_votes(score, votes), bad, thr)
+        metrics["gauge_votes"] = {"bad": int(votes[y].sum()), "good": int(votes[~y].sum())}
     return CommitteeCard(members=names, weights=weights, bias=b,
                          threshold=thr, target_false_accept=target_far,
-                         false_reject_budget=fr_budget,
-                         metrics={"val": summary(score, bad, thr),
-                                  "grid_weights": [float(v) for v in w]})
+                         false_reject_budget=fr_budget, metrics=metrics)

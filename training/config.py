@@ -82,6 +82,9 @@ class TrainConfig(Strict):
     false_reject_budget: float = Field(
         default=0.005, ge=0, lt=1,
         description="validation false reject the threshold may spend below the target-FA point")
+    calibrate_with_gauge: bool = Field(
+        default=True, description="set the committee's weights and operating point on the "
+        "line's decision: validation maps the norm gauge fails count as failed")
     threads: int = Field(default=0, ge=0, description="torch CPU threads; 0 = torch default")
     input: InputCfg = InputCfg()
     augment: AugmentCfg = AugmentCfg()

@@ -29,6 +29,7 @@ from inspector.decision.committee import Committee, member_probability
 from point_cloud.config import weld_type_profile
 from synth_defects.classes import ALL_CLASSES
 from training.data import Dataset, MapSet, load_maps
+from training.line_vote import gauge_votes, with_votes
 from training.metrics import summary
 
 # Best published validation error per type (WELDS.md, after cleaning; ResNet18), in %.
@@ -173,25 +174,11 @@ def record_test_metrics(bundle: Path, ds: Dataset, figures: dict[str, Any]) -> N
     path.write_text(json.dumps(card, indent=1))
 
 
-GAUGE_VOTE = 1e6
-"""The score a map gets when the norm gauge fails it (above any committee threshold)."""
-
-
-def gauge_votes(ds: Dataset, res: TypeResult) -> np.ndarray:
-    """Per map, whether the norm gauge fails it (a measured exceedance beyond limit and
-    uncertainty): on the line that fails the weld whatever the committee says."""
-    from inspector.decision.gauge import gauge_weld
-    from point_cloud.heightmap_io import read_heightmap
-
-    profile = weld_type_profile(res.weld_type)
-    return np.array([bool(gauge_weld(read_heightmap(ds.root / r["path"]), profile).exceeding)
-                     for r in tqdm(res.ms.records, desc=f"t{res.weld_type} gauge", leave=False)])
-
-
-def with_gauge(res: TypeResult, votes: np.ndarray) -> TypeResult:
+def with_gauge(ds: Dataset, res: TypeResult) -> TypeResult:
     """The line's decision: the committee's score, raised above any threshold where the
-    gauge fails the map."""
-    return replace(res, score=np.where(votes, GAUGE_VOTE, res.score))
+    gauge fails the map (:mod:`training.line_vote`)."""
+    votes = gauge_votes(ds.root, res.ms.records, res.weld_type)
+    return replace(res, score=with_votes(res.score, votes))
 
 
 def per_variation(res: TypeResult, held_out: list[str]) -> dict[str, dict[str, Any]]:
@@ -248,7 +235,7 @@ def evaluate(models: str | Path, ds: Dataset, types: list[int], report: str | Pa
         y = ms.bad
         figures = {n: summary(res.member_p[n], y, res.member_thr[n]) for n in MEMBERS}
         figures["committee"] = summary(res.score, y, res.threshold)
-        line = with_gauge(res, gauge_votes(ds, res))
+        line = with_gauge(ds, res)
         figures["committee + gauge"] = summary(line.score, y, res.threshold)
         classes = per_class(res)
         loc = localisation(res)

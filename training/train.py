@@ -38,6 +38,7 @@ from training.config import TrainConfig
 from training.data import Dataset, DatasetError, MapSet, check_classes, load_maps, split_by_key
 from training.export import export_member, parity
 from training.fp16 import store_weights_fp16
+from training.line_vote import gauge_votes
 from training.members.anomaly import fit_anomaly
 from training.members.classifier import train_classifier
 from training.members.siamese import train_siamese
@@ -117,7 +118,8 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
     fit_info = {"classifier": clf_info, "siamese": sia_info,
                 "anomaly": {"features": cfg.anomaly.features, "bank": ano.bank_size}}
     notes = {n: {"fit": fit_info[n], "onnx_parity_max_abs": par[n]} for n in models}
-    members, committee = calibrate_members(files, gallery, cfg, val, notes)
+    members, committee = calibrate_members(files, gallery, cfg, val, notes,
+                                           line_votes(ds, val, weld_type, cfg))
     card = ModelCard(
         format=BUNDLE_FORMAT,
         bundle_version=bundle_version(weld_type, ds.fingerprint, cfg.model_dump(mode="json"),
@@ -141,10 +143,18 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
     return out
 
 
+def line_votes(ds: Dataset, val: MapSet, weld_type: int, cfg: TrainConfig) -> np.ndarray | None:
+    """The gauge's votes on the validation maps when the committee is calibrated on the
+    line's decision (``calibrate_with_gauge``), else None."""
+    return gauge_votes(ds.root, val.records, weld_type) if cfg.calibrate_with_gauge else None
+
+
 def calibrate_members(files: dict[str, Path], gallery: np.ndarray, cfg: TrainConfig,
-                      val: MapSet, notes: dict[str, dict[str, Any]]
+                      val: MapSet, notes: dict[str, dict[str, Any]],
+                      votes: np.ndarray | None = None
                       ) -> tuple[dict[str, MemberCard], CommitteeCard]:
-    """Member and committee calibration on the validation split, scored through onnxruntime."""
+    """Member and committee calibration on the validation split, scored through onnxruntime
+    (the committee's on the line's decision with the gauge's ``votes``)."""
     raw, _, _ = onnx_scores(files, gallery, cfg.siamese.k, val)
     members = {n: calibrate_member(raw[n], val.bad, cfg.target_false_accept, files[n].name,
                                    RAW_SCORES[n], {"k": cfg.siamese.k} if n == "siamese" else {},
@@ -153,7 +163,7 @@ def calibrate_members(files: dict[str, Path], gallery: np.ndarray, cfg: TrainCon
     for n, m in members.items():
         m.metrics.update(notes.get(n, {}))
     committee = calibrate_committee(members, raw, val.bad, cfg.target_false_accept,
-                                    cfg.false_reject_budget)
+                                    cfg.false_reject_budget, votes)
     return members, committee
 
 
@@ -189,9 +199,11 @@ def calibrate_type(ds: Dataset, weld_type: int, cfg: TrainConfig, models_root: P
     keep = ("fit", "onnx_parity_max_abs")
     notes = {n: {k: m.metrics[k] for k in keep if k in m.metrics}
              for n, m in card.members.items()}
-    members, committee = calibrate_members(files, load_gallery(out), cfg, val, notes)
+    members, committee = calibrate_members(files, load_gallery(out), cfg, val, notes,
+                                           line_votes(ds, val, weld_type, cfg))
     config = {**tr.get("config", {}), "target_false_accept": cfg.target_false_accept,
-              "false_reject_budget": cfg.false_reject_budget}
+              "false_reject_budget": cfg.false_reject_budget,
+              "calibrate_with_gauge": cfg.calibrate_with_gauge}
     version = bundle_version(weld_type, ds.fingerprint, config, committee)
     new = card.model_copy(update={"members": members, "committee": committee,
                                   "training": {**tr, "config": config}, "test_metrics": {},

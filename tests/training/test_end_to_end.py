@@ -35,9 +35,13 @@ def test_bundle_files_and_card(bundle: Path) -> None:
     for m in card["members"].values():
         assert m["metrics"]["onnx_parity_max_abs"] <= 1e-4
         assert 0.0 <= m["metrics"]["val"]["false_accept"] <= 1.0
-    # On validation the operating point lets at most the target share of bad welds pass.
-    val = card["committee"]["metrics"]["val"]
-    assert val["false_accept"] <= card["committee"]["target_false_accept"] + 1e-12
+    # On validation the operating point lets at most the target share of bad welds pass the
+    # line's decision (the committee calibrated with the norm gauge's votes, the default).
+    metrics = card["committee"]["metrics"]
+    assert set(metrics["gauge_votes"]) == {"bad", "good"}
+    line = metrics["val_line"]
+    assert line["false_accept"] <= card["committee"]["target_false_accept"] + 1e-12
+    assert line["threshold"] == card["committee"]["threshold"]
     assert card["versions"]["onnxruntime"] != "absent"
 
 
@@ -112,7 +116,7 @@ def test_cli_calibrate_resets_the_operating_point(easy_dataset: Path, easy_tests
     assert com1["false_reject_budget"] == 0.0
     # Without a budget the threshold is the pure target-FA point: at or above the budgeted one.
     assert com1["threshold"] >= com0["threshold"]
-    assert com1["metrics"]["val"]["false_accept"] == 0.0
+    assert com1["metrics"]["val_line"]["false_accept"] == 0.0
     np.testing.assert_allclose(com1["weights"], com0["weights"], atol=1e-9)  # same val split
     assert after["test_metrics"] == {}
     assert after["members"]["classifier"]["metrics"]["fit"] == \

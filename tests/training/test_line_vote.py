@@ -1,0 +1,66 @@
+"""The committee calibrated on the line's decision: the gauge's votes set the operating point."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from inspector.decision.bundle import MemberCard
+from training.calibrate import calibrate_committee
+from training.line_vote import GAUGE_VOTE, with_votes
+
+pytestmark = pytest.mark.train
+
+
+def _member(name: str) -> MemberCard:
+    return MemberCard(file=f"{name}.onnx", raw_score="bad_logit", transform="identity", mean=0.0,
+                      std=1.0, platt=(1.0, 0.0), threshold=0.5)
+
+
+def _scores(seed: int = 0, bad_mean: float = 4.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One member's raw scores: 1000 good around 0, 1000 bad around ``bad_mean``, of which
+    the 100 lowest-scoring (the committee's hardest) are ones the gauge measures and fails."""
+    rng = np.random.default_rng(seed)
+    good, bad = rng.normal(0.0, 1.0, 1000), rng.normal(bad_mean, 1.0, 1000)
+    raw = np.concatenate([good, bad])
+    y = np.r_[np.zeros(1000, bool), np.ones(1000, bool)]
+    votes = np.zeros(2000, bool)
+    votes[1000 + np.argsort(bad)[:100]] = True
+    return raw, y, votes
+
+
+def test_votes_raise_a_map_above_any_threshold() -> None:
+    s = np.array([0.1, 0.9, 0.3])
+    np.testing.assert_array_equal(with_votes(s, None), s)
+    np.testing.assert_array_equal(with_votes(s, np.array([False, False, True])),
+                                  [0.1, 0.9, GAUGE_VOTE])
+
+
+def test_the_gauges_catches_let_the_threshold_rise_and_the_false_rejects_fall() -> None:
+    raw, y, votes = _scores()
+    members = {"classifier": _member("classifier")}
+    alone = calibrate_committee(members, {"classifier": raw}, y, 0.001, 0.0)
+    line = calibrate_committee(members, {"classifier": raw}, y, 0.001, 0.0, votes)
+    assert line.threshold > alone.threshold
+    # The line's decision at each operating point: same false accept (<= 0.1 %), fewer
+    # good welds rejected once the gauge's catches need no low threshold.
+    p_alone = alone.metrics["val"]
+    p_line = line.metrics["val_line"]
+    assert p_line["false_accept"] <= 0.001
+    assert p_alone["false_accept"] <= 0.001
+    assert p_line["false_reject"] < 0.5 * p_alone["false_reject"]
+    assert line.metrics["gauge_votes"] == {"bad": 100, "good": 0}
+
+
+def test_good_welds_the_gauge_fails_leave_the_committees_budget_whole() -> None:
+    raw, y, votes = _scores(1, bad_mean=9.0)    # room below the target-FA threshold
+    members = {"classifier": _member("classifier")}
+    free = calibrate_committee(members, {"classifier": raw}, y, 0.001, 0.005, votes)
+    votes[np.argsort(raw[:1000])[-4:]] = True   # the gauge fails the 4 highest-scoring goods
+    spent = calibrate_committee(members, {"classifier": raw}, y, 0.001, 0.005, votes)
+    # the threshold still moves down until 0.5 % of the goods the gauge passes fail; the
+    # line rejects those and the gauge's 4 (0.4 %), and no bad weld passes
+    assert spent.threshold < free.threshold
+    assert spent.metrics["val_line"]["false_reject"] == pytest.approx(0.004 + 0.005, abs=0.0011)
+    assert spent.metrics["val_line"]["false_accept"] == 0.0
+    assert spent.metrics["gauge_votes"] == {"bad": 100, "good": 4}
