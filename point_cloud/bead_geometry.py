@@ -23,9 +23,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from point_cloud.align import OPENING_FACTOR, nominal_step_mm
+from point_cloud.align import OPENING_FACTOR
 from point_cloud.config import WeldTypeProfile
 from point_cloud.errors import NoBeadFoundError
+from point_cloud.plates import map_plate_step_mm
 from point_cloud.project import nearest_fill
 from point_cloud.types import HeightMap
 
@@ -142,8 +143,12 @@ class BeadGeometry:
 # --------------------------------------------------------------------------- plate base
 def plate_step_mm(hm: HeightMap, profile: WeldTypeProfile) -> float:
     """The upper plate's height above the lower one beside a straight bead: what prepare
-    measured (``hm.meta["plate_step_mm"]``), else the type's nominal step."""
-    return float(hm.meta.get("plate_step_mm", nominal_step_mm(profile)))
+    measured (``hm.meta["plate_step_mm"]``), else read on the map itself
+    (:func:`point_cloud.plates.map_plate_step_mm`: the type's nominal step unless the map
+    shows another)."""
+    if "plate_step_mm" in hm.meta:
+        return float(hm.meta["plate_step_mm"])
+    return map_plate_step_mm(hm, profile)
 
 
 def plate_is_measured(hm: HeightMap) -> bool:

@@ -53,14 +53,12 @@ class Gap:
     s_end_mm: float
 
 
-def gaps(geom: BeadGeometry, half_length_mm: float | None = None) -> list[Gap]:
+def gaps(geom: BeadGeometry) -> list[Gap]:
     """Gaps inside the bead (line: between its start and end; square: anywhere, wrapping).
-    Shadowed stretches are not gaps: only bead seen to be missing counts. ``half_length_mm``
-    (lines): stretches of "bead" wholly beyond this distance from the middle (a plate's
-    edge or spatter past the bead's end) do not extend the bead."""
+    Shadowed stretches are not gaps: only bead seen to be missing counts. Specks beyond a
+    line bead's ends are left out first by :func:`without_specks` where it matters (the
+    gauge)."""
     present = geom.present
-    if half_length_mm is not None and geom.path.kind == "line":
-        present = _reaching(geom, half_length_mm)
     seen_or_bead = present | ~geom.measured  # a shadow is not evidence of a gap
     step = geom.path.step_mm
     if not present.any():
@@ -76,26 +74,19 @@ def gaps(geom: BeadGeometry, half_length_mm: float | None = None) -> list[Gap]:
     return [Gap((e - s) * step, (s + idx[0]) * step, (e + idx[0]) * step) for s, e in runs(inner)]
 
 
-def _reaching(geom: BeadGeometry, half_length_mm: float) -> B:
-    """``geom.present`` without the runs lying wholly beyond ``half_length_mm`` from the
-    line's middle."""
-    within = np.abs(geom.path.xy[:, 0] - float(np.mean(geom.path.xy[:, 0]))) <= half_length_mm
-    present = geom.present.copy()
-    for s, e in runs(present):
-        if not within[s:e].any():
-            present[s:e] = False
-    return present
-
-
 def without_specks(geom: BeadGeometry, half_length_mm: float) -> BeadGeometry:
     """A line bead's geometry without the stretches of "bead" lying wholly beyond
     ``half_length_mm`` from the line's middle (a high plate's edge or spatter past the
-    bead's end, as :func:`gaps` leaves them out): no bead there, and the bead's start and
+    bead's end): no bead there, so no gap runs to them, and the bead's start and
     end (hence its end caps, :func:`off_end_caps`) are the bead's own. ``geom`` itself
     when there are none (or a square path)."""
     if geom.path.kind != "line":
         return geom
-    present = _reaching(geom, half_length_mm)
+    within = np.abs(geom.path.xy[:, 0] - float(np.mean(geom.path.xy[:, 0]))) <= half_length_mm
+    present = geom.present.copy()
+    for a, e in runs(present):
+        if not within[a:e].any():
+            present[a:e] = False
     if not present.any() or (present == geom.present).all():
         return geom
     nan = np.full(len(present), np.nan)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from types import EllipsisType
 from typing import Any
@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from inspector.decision.unrolled import Patch, Unrolled, largest_unrolled_blob, unroll
 from inspector.verdict import Measurement, Verdict
-from point_cloud.align import BeadPose, nominal_step_mm
+from point_cloud.align import nominal_step_mm
 from point_cloud.bead_geometry import (
     BEAD_THRESHOLD_MM,
     BeadGeometry,
@@ -49,7 +49,7 @@ from point_cloud.measure import (
     window_nanmedian,
     without_specks,
 )
-from point_cloud.plates import FLAT_MM, FLAT_SHARE, MIN_PLATE_POINTS, PlateLevels, plate_levels
+from point_cloud.plates import PlateLevels, lap_plate_levels
 from point_cloud.types import HeightMap
 from synth_defects.classes import GAUGED, DefectSpec
 
@@ -89,13 +89,6 @@ plate's level beside it (what the bead analysis counts as bead above its base)."
 DROPOUT_MM = 0.6
 """Unmeasured stretches of a section shorter than this are sparse sampling's dropouts
 (three cells), not a shadow: a lap fillet's toe and quarter points are read across them."""
-END_CLEAR_MM = 1.5
-"""A lap fillet's plates are read on the map's columns this far and more beyond the
-bead's nominal tips (prepare aligns the bead's middle on the origin within a millimetre)
-..."""
-UPPER_SPLIT_MM = 0.5
-"""... the upper plate's cells there standing above this (half the least step of the
-contract, 1 mm), the lower plate's below."""
 PLATE_RUN_MM = 0.6
 """A lap fillet's section has reached a plate where it stays within LAP_TOE_MM of the
 plate's level this far (three cells)."""
@@ -111,10 +104,7 @@ and 9, every variation). Half of it is the step's uncertainty there."""
 EDGE_TOL_MM = 1.0
 """A section whose measured cells end more than this above the plate beside it ends in a
 shadow, not at the bead's edge."""
-STEP_TOL_MM = 0.2
-"""A lap fillet's plate step read on a map that lacks prepare's is used when it differs
-from the nominal one by more than this (the tolerance prepare acts on,
-``point_cloud.prepare.LEVEL_TOL_MM``)."""
+
 
 
 @dataclass(frozen=True)
@@ -208,10 +198,9 @@ class _Context:
 
     @cached_property
     def gaps(self) -> list[Gap]:
-        """Gaps in the bead; a line's bead is what reaches its nominal length (+ the end
-        margin), so a speck beyond its end is no bead the gap would run to."""
-        half = 0.5 * self.profile.geometry.bead_length_mm + BEAD_END_SLACK_MM
-        return gaps(self.geom, half)
+        """Gaps in the bead (``geom`` is without the specks beyond a line's ends,
+        :func:`gauge_weld`, so no gap runs to them)."""
+        return gaps(self.geom)
 
     @property
     def limits(self) -> Limits:
@@ -454,15 +443,17 @@ def centreline_residuals(geom: BeadGeometry) -> tuple[F64, B]:
     shadow cutting one toe shifts a section's centre) and a line bead's end caps (a bend at
     its start or end peaks at its very tip), not a square's corners."""
     g = geom
-    caps_ok = off_end_caps(g) if g.path.kind == "square" else g.present
+    off_caps = off_end_caps(g)
+    caps_ok = off_caps if g.path.kind == "square" else g.present
+    pos, neg = _toe_seen(g, g.toe_pos_mm, 1), _toe_seen(g, g.toe_neg_mm, -1)
     # end caps narrow to a point, so their sections are never whole; a wide one is a mess
     # and seen (a shadow beside one is bridged into "bead" that pulls its centre), and one
     # with a toe not seen is centred on what was seen of it
-    cap = (~off_end_caps(g) & (np.nan_to_num(g.width_mm) <= 1.15 * g.median_width_mm)
-           & g.measured & _toe_seen(g, g.toe_pos_mm, 1) & _toe_seen(g, g.toe_neg_mm, -1))
+    cap = (~off_caps & (np.nan_to_num(g.width_mm) <= 1.15 * g.median_width_mm)
+           & g.measured & pos & neg)
     trusted = whole_sections(g, width_tol=1.0) | cap
-    offset = _consistent(np.where(trusted, g.offset_mm, _offset_unwhole(g)), trusted,
-                         g.path.step_mm)
+    unwhole = np.where(off_caps, _offset_unwhole(g, pos, neg), np.nan)
+    offset = _consistent(np.where(trusted, g.offset_mm, unwhole), trusted, g.path.step_mm)
     usable = np.isfinite(offset) & caps_ok
     side = _sides(g)
     res = np.full(len(g.s_mm), np.nan)
@@ -474,19 +465,17 @@ def centreline_residuals(geom: BeadGeometry) -> tuple[F64, B]:
     return res, inlier
 
 
-def _offset_unwhole(g: BeadGeometry) -> F64:
-    """Per path sample off the end caps, the centreline's offset where its section was not
-    seen whole (a shadow over a flank, dropouts): midway between its toes where both were
-    seen and the section is no narrower than the bead (a bend's oblique section is wider,
-    one cut short narrower), else the section's own centre where it is as wide as the
-    bead (the shadow bridged); NaN elsewhere."""
-    pos, neg = _toe_seen(g, g.toe_pos_mm, 1), _toe_seen(g, g.toe_neg_mm, -1)
+def _offset_unwhole(g: BeadGeometry, pos_seen: B, neg_seen: B) -> F64:
+    """Per path sample, the centreline's offset where its section was not seen whole (a
+    shadow over a flank, dropouts): midway between its toes where both were seen
+    (``pos_seen``, ``neg_seen``) and the section is no narrower than the bead (a bend's
+    oblique section is wider, one cut short narrower), else the section's own centre where
+    it is as wide as the bead (the shadow bridged); NaN elsewhere."""
     width, w = g.median_width_mm, np.nan_to_num(g.width_mm)
-    both = pos & neg & (w >= (1.0 - WIDTH_TOL) * width)
+    both = pos_seen & neg_seen & (w >= (1.0 - WIDTH_TOL) * width)
     alike = np.abs(w - width) <= WIDTH_TOL * width
-    est = np.where(both, 0.5 * (g.toe_pos_mm + g.toe_neg_mm),
-                   np.where(alike, g.offset_mm, np.nan))
-    return np.where(off_end_caps(g), est, np.nan)
+    return np.where(both, 0.5 * (g.toe_pos_mm + g.toe_neg_mm),
+                    np.where(alike, g.offset_mm, np.nan))
 
 
 def _consistent(offset: F64, trusted: B, step_mm: float) -> F64:
@@ -566,47 +555,6 @@ class LapSections:
         j, f = self._index(geom, t)
         rows = np.arange(len(t))
         return (1 - f) * self.heights[rows, j] + f * self.heights[rows, j + 1]
-
-
-def _flat_level(z: F64) -> float | None:
-    """The level of a plate's heights ``z``: their median where most lie within
-    :data:`~point_cloud.plates.FLAT_MM` of it (the flat ones' median), else None."""
-    if z.size < MIN_PLATE_POINTS:
-        return None
-    level = float(np.median(z))
-    flat = np.abs(z - level) <= FLAT_MM
-    return float(np.median(z[flat])) if flat.mean() >= FLAT_SHARE else None
-
-
-def lap_plate_levels(hm: HeightMap, profile: WeldTypeProfile) -> PlateLevels:
-    """A lap fillet's plate levels on its map: read beyond the bead's ends (columns
-    :data:`END_CLEAR_MM` past its nominal tips, about the aligned map's origin), where the
-    plates run on without the bead: the lower plate's cells under :data:`UPPER_SPLIT_MM`,
-    the upper's above (the map is levelled on the lower plate; the upper stands 1-3 mm
-    higher). Not beside the bead: where prepare's alignment is a millimetre off, a band
-    at a fixed offset from the map's middle misses an upper plate cropped close to the toe
-    or reads the bead's flank. A plate not seen there (removed) is not ``seen``: the lower
-    at 0, the upper at the lower one's level. Maps too short to show the plates beyond
-    the bead: :func:`point_cloud.plates.plate_levels` beside it."""
-    x = hm.xy_of(0, np.arange(hm.shape[1]))[0]
-    beyond = np.abs(x) > 0.5 * profile.geometry.bead_length_mm + END_CLEAR_MM
-    z = hm.z[:, beyond][hm.valid[:, beyond]].astype(np.float64)
-    if z.size < 2 * MIN_PLATE_POINTS:
-        return _plate_levels_beside(hm, profile)
-    low, high = _flat_level(z[z < UPPER_SPLIT_MM]), _flat_level(z[z >= UPPER_SPLIT_MM])
-    south = 0.0 if low is None else low
-    return PlateLevels(south, south if high is None else high, (low is not None,
-                                                                high is not None))
-
-
-def _plate_levels_beside(hm: HeightMap, profile: WeldTypeProfile) -> PlateLevels:
-    """:func:`point_cloud.plates.plate_levels` on the map's measured cells (as points of
-    the aligned frame: the bead along +X through the origin)."""
-    r, c = np.nonzero(hm.valid)
-    x, y = hm.xy_of(r, c)
-    pts = np.column_stack([x, y, hm.z[r, c]]).astype(np.float32)
-    pose = BeadPose((0.0, 0.0), 0.0, profile.geometry.bead_length_mm, 0.0, len(pts))
-    return plate_levels(pts, pose, profile)
 
 
 def _first_stop(stop: B, sign: int) -> tuple[npt.NDArray[np.intp], B]:
@@ -885,34 +833,10 @@ def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
     return ref.with_z(_shift_rows(ref.z, -shift, 0.0), _shift_rows(ref.valid, -shift, False))
 
 
-def with_plate_step(hm: HeightMap, profile: WeldTypeProfile) -> HeightMap | None:
-    """A lap fillet's map that does not say what plate step prepare measured (``meta``
-    without ``plate_step_mm``: a sample of a dataset made before samples kept it, a map
-    from elsewhere), with the step read on its own cells: the upper plate's level above
-    the lower one's (:func:`lap_plate_levels`; the lower plate not seen: 0, where the map
-    is levelled). None when the map says already, the type has one plate level, the upper
-    plate is not seen (removed: the bead analysis bridges to the bead's edge anyway) or
-    the step read is the nominal one the bead analysis assumes anyway. Without it a step
-    of 2-3 mm is taken for the nominal 1.5: a cropped upper plate's strip stands 1.5 mm
-    above the assumed base all along the map and reads as bead, a ramp too shallow tilts
-    every section."""
-    nominal = nominal_step_mm(profile)
-    if "plate_step_mm" in hm.meta or not nominal or not hm.valid.any():
-        return None
-    levels = lap_plate_levels(hm, profile)
-    if not levels.seen[1] or abs(levels.step_mm - nominal) <= STEP_TOL_MM:
-        return None
-    return replace(hm, meta={**hm.meta, "plate_step_mm": round(levels.step_mm, 3)})
-
-
 def gauge_weld(hm: HeightMap, profile: WeldTypeProfile,
                bead: BeadGeometry | EllipsisType | None = ...) -> GaugeReport:
     """Measure every defect class on ``hm``; an empty report when no bead can be analysed.
-    ``bead``: the map's :func:`~point_cloud.bead_geometry.find_bead` if made already (made
-    again on a lap fillet's map whose plate step had to be read here, :func:`with_plate_step`)."""
-    stepped = with_plate_step(hm, profile)
-    if stepped is not None:
-        hm, bead = stepped, ...
+    ``bead``: the map's :func:`~point_cloud.bead_geometry.find_bead` if made already."""
     geom = find_bead(hm, profile) if bead is ... else bead
     if geom is None:
         return GaugeReport({}, None)

@@ -10,17 +10,13 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from inspector.decision.gauge import (
-    BEAD_END_SLACK_MM,
-    EDGE_RISE_MM,
-    gauge_weld,
-    lap_plate_levels,
-    with_plate_step,
-)
-from point_cloud.bead_geometry import analyse_bead
+from inspector.decision.gauge import BEAD_END_SLACK_MM, EDGE_RISE_MM, gauge_weld
+from point_cloud.align import nominal_step_mm
+from point_cloud.bead_geometry import analyse_bead, plate_step_mm
 from point_cloud.config import weld_type_profile
 from point_cloud.measure import off_end_caps, without_specks
 from point_cloud.pipeline import scan_to_heightmap
+from point_cloud.plates import lap_plate_levels
 from point_cloud.simulator import simulate_weld
 from point_cloud.types import HeightMap
 from point_cloud.variation import VariationRule
@@ -68,12 +64,11 @@ def test_the_plate_step_is_read_on_the_map(goods: list[tuple[HeightMap, float]])
     """A map without prepare's step gets it read on its own cells: within 0.1 mm of
     prepare's reading on the cloud and 0.15 mm of the simulator's."""
     for hm, true_step in goods:
-        stepped = with_plate_step(_strip(hm), PROFILE)
-        assert stepped is not None                      # 2-3 mm: not the nominal 1.5
-        step = stepped.meta["plate_step_mm"]
+        step = plate_step_mm(_strip(hm), PROFILE)
+        assert step != nominal_step_mm(PROFILE)          # 2-3 mm: not the nominal 1.5
         assert step == pytest.approx(hm.meta["plate_step_mm"], abs=0.1)
         assert step == pytest.approx(true_step, abs=0.15)
-        assert with_plate_step(hm, PROFILE) is None     # prepare's reading is kept
+        assert plate_step_mm(hm, PROFILE) == hm.meta["plate_step_mm"]  # prepare's is kept
         assert all(lap_plate_levels(hm, PROFILE).seen)  # both plates beyond the bead
 
 
