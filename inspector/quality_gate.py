@@ -20,6 +20,7 @@ import numpy as np
 from inspector.verdict import Verdict
 from point_cloud.bead_geometry import BeadGeometry, find_bead
 from point_cloud.config import WeldTypeProfile
+from point_cloud.kinds import kind_of
 from point_cloud.types import HeightMap
 
 BEAD_MIN_HEIGHT_FRACTION = 0.4
@@ -40,10 +41,9 @@ def no_weld(reason: str) -> Verdict:
 def nominal_path_mm(hm: HeightMap, profile: WeldTypeProfile) -> float:
     """Length of the nominal bead path: the square's perimeter, or the line's length (at
     most the map's)."""
-    geo = profile.geometry
-    if geo.path == "square":
-        return 4 * geo.square_side_mm
-    return min(geo.bead_length_mm, hm.shape[1] * hm.mm_per_px)
+    path = kind_of(profile).path
+    length = path.length_mm(profile.geometry)
+    return length if path.closed else min(length, hm.shape[1] * hm.mm_per_px)
 
 
 def bead_length_mm(geom: BeadGeometry | None, profile: WeldTypeProfile) -> float:
@@ -58,13 +58,8 @@ def bead_length_mm(geom: BeadGeometry | None, profile: WeldTypeProfile) -> float
 
 def expected_region(hm: HeightMap, profile: WeldTypeProfile) -> np.ndarray:
     """Cells that should hold data: the nominal bead band around the weld centre."""
-    geo = profile.geometry
     x, y = hm.xy_of(*np.indices(hm.shape))
-    half_w = geo.bead_width_mm / 2
-    if geo.path == "square":
-        ring = np.maximum(np.abs(x), np.abs(y)) - geo.square_side_mm / 2
-        return np.asarray(np.abs(ring) <= half_w)
-    return np.asarray((np.abs(x) <= geo.bead_length_mm / 2) & (np.abs(y) <= half_w))
+    return kind_of(profile).path.expected_region(x, y, profile.geometry)
 
 
 def valid_fraction(hm: HeightMap, profile: WeldTypeProfile) -> float:

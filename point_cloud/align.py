@@ -35,6 +35,7 @@ import numpy.typing as npt
 from point_cloud.config import WeldTypeProfile, scanner_model
 from point_cloud.end_caps import cap_centre, on_flank
 from point_cloud.errors import NoBeadFoundError
+from point_cloud.kinds import kind_of
 from point_cloud.outliers import bbox_grid
 from point_cloud.project import cell_indices, nearest_fill, reduce_cells, to_pixels
 from point_cloud.types import F32, Mask
@@ -94,8 +95,6 @@ PLATE_BAND_MAX_MM = 0.25
 """4 sigma of the contract's noisiest scanner (0.05 mm) and a little more."""
 NOISE_PROBE_MM = 0.4
 """Points within this of a plate's level measure its noise (:func:`plate_band_mm`)."""
-UPPER_PLATE_MM = 1.5
-"""Top face of the upper plate above the lower (reference) plate, kind "upper"."""
 CAP_PLATE_MARGIN_MM = 0.2
 """Lap fillet: cap points at least this far south of the centreline (the plate's edge)."""
 
@@ -116,9 +115,9 @@ class BeadPose:
 
 
 def nominal_step_mm(profile: WeldTypeProfile) -> float:
-    """The type's default plate step across a straight bead: ``UPPER_PLATE_MM`` for the lap
-    fillet ("upper"), else 0 (one plate level on both sides)."""
-    return UPPER_PLATE_MM if profile.geometry.plate == "upper" else 0.0
+    """The type's default plate step across a straight bead (its geometry kind's: the lap
+    fillet's upper plate, else 0, one plate level on both sides)."""
+    return kind_of(profile).nominal_step_mm
 
 
 def _rot(deg: float) -> F64:
@@ -165,9 +164,9 @@ def crest_band(points: F32, profile: WeldTypeProfile, where: str = "",
     for level in flat_mm:
         off = np.abs(p[:, 2] - level)
         p = p[off > plate_band_mm(off[off < NOISE_PROBE_MM])]
-    g = profile.geometry
+    g, path = profile.geometry, kind_of(profile).path
     base = float(np.percentile(p[:, 2], 5.0)) if len(p) else 0.0
-    if g.path == "square":
+    if path.closed:
         p = p[relief(p, OPENING_FACTOR * g.bead_width_mm) >= RELIEF_FRACTION * g.bead_height_mm]
     z = p[:, 2].copy()
     if step_mm:
@@ -175,8 +174,7 @@ def crest_band(points: F32, profile: WeldTypeProfile, where: str = "",
         across = p[:, 1] * math.cos(a) - p[:, 0] * math.sin(a)
         z -= step_mm / g.bead_width_mm * across
         base = float(np.percentile(z, 5.0)) if z.size else 0.0
-    length = g.bead_length_mm if g.path == "line" else g.square_side_mm
-    top = _ridge_top(p[:, 0], z, length, x0) if top is None else top
+    top = _ridge_top(p[:, 0], z, path.crest_length_mm(g), x0) if top is None else top
     drop = CREST_DROP * g.bead_height_mm
     band = (z >= top - drop) & (z <= top + drop)
     if band.sum() < MIN_BAND_POINTS or top - base < 0.4 * g.bead_height_mm:
@@ -365,12 +363,12 @@ def _shadowed_end_correction(points: F32, profile: WeldTypeProfile, angle: float
 
     A real end has plate points beyond it (where a plate is emitted) and a full set of
     points just inside its toe; a shadowed end lacks one or the other (the second test on
-    plates of the "lower" kind). When exactly one end is shadowed, the centre is put half a
-    bead length inside the other end's toe (:func:`_toe_end`, "lower" plates) or crest-band
+    plates of a kind whose ends are found by their toes). When exactly one end is shadowed,
+    the centre is put half a bead length inside the other end's toe (:func:`_toe_end`) or crest-band
     end (``END_HALF_BAND_INSET_MM``); otherwise the crest band's midpoint stands."""
-    g = profile.geometry
+    g, kind = profile.geometry, kind_of(profile)
     half_band = g.bead_length_mm / 2 - END_HALF_BAND_INSET_MM
-    if g.plate == "isolated" or length > 2 * half_band - 0.5:
+    if not kind.plate_scanned or length > 2 * half_band - 0.5:
         return centre
     p = np.asarray(points, dtype=np.float64)
     uv = to_frame(p, centre, angle)
@@ -382,14 +380,14 @@ def _shadowed_end_correction(points: F32, profile: WeldTypeProfile, angle: float
         beyond = sign * (uv[:, 0] - end)
         shadowed.append(int(np.count_nonzero(near_axis & (beyond > 0.5) & (beyond < 2.5))) < 5)
         support.append(int(np.count_nonzero(near_axis & (beyond > -2.5) & (beyond <= 0.0))))
-    if g.plate == "lower" and not any(shadowed):        # a shadow across the end's toe
+    if kind.ends_by_toe and not any(shadowed):          # a shadow across the end's toe
         shadowed = [s < 0.7 * max(support) for s in support]
     if shadowed[0] == shadowed[1]:
         return centre
     k = 1 if shadowed[0] else 0                           # the visible end
     sign = (-1.0, 1.0)[k]
     toe = None
-    if g.plate == "lower":
+    if kind.ends_by_toe:
         toe = _toe_end(p, uv, sign, float(np.percentile(p[:, 2], 5.0)), top)
     if toe is None:
         shift = ends[k] - sign * half_band
@@ -441,7 +439,7 @@ def find_line_bead(points: F32, profile: WeldTypeProfile, where: str = "",
     flat = hint.flat_mm if hint is not None else flat_mm
     upper = bool(step)
     half_width = 0.5 * profile.geometry.bead_width_mm
-    split = profile.geometry.plate != "lower"  # lower plates: shadowed ends by their toes
+    split = not kind_of(profile).ends_by_toe  # shadowed ends by their toes, or split
     max_angle = scanner_model().max_rotation_deg + ROTATION_MARGIN_DEG
     tol = LINE_TOL_MM * min(1.0, profile.geometry.bead_length_mm / LINE_TOL_LENGTH_MM)
     if hint is not None:
@@ -527,12 +525,6 @@ def find_bead(points: F32, profile: WeldTypeProfile, where: str = "",
     """Dispatch on the type's path (line or square); ``hint``, ``coarse``, ``step_mm``,
     ``flat_mm``: see :func:`find_line_bead` (the square path's crest band is symmetric
     across any step)."""
-    if profile.geometry.path == "square":
+    if kind_of(profile).path.closed:
         return find_square_bead(points, profile, where)
     return find_line_bead(points, profile, where, hint, coarse, step_mm, flat_mm)
-
-
-def disc_mask_xy(xy: F64, centre: F64, radius_mm: float) -> Mask:
-    """Points within ``radius_mm`` of ``centre`` (used for the square's inner patch)."""
-    c = np.asarray(centre)
-    return np.asarray(((xy - c) ** 2).sum(axis=1) <= radius_mm**2)

@@ -26,6 +26,9 @@ import numpy.typing as npt
 from point_cloud.align import OPENING_FACTOR
 from point_cloud.config import WeldTypeProfile
 from point_cloud.errors import NoBeadFoundError
+from point_cloud.kinds import PATHS, kind_of
+from point_cloud.kinds.line import LINE
+from point_cloud.kinds.square import SQUARE_PATH
 from point_cloud.plates import map_plate_step_mm
 from point_cloud.project import nearest_fill
 from point_cloud.types import HeightMap
@@ -55,7 +58,7 @@ PLATE_SEEN_FRACTION = 0.05  # ... this share is valid (a plate beside the bead)
 class BeadPath:
     """The nominal path: samples every ``step_mm`` with unit tangents and normals (mm frame)."""
 
-    kind: str  # "line" | "square"
+    kind: str  # the path shape's name (point_cloud.kinds.PATHS)
     xy: F64  # (M, 2) sample points
     tangent: F64  # (M, 2)
     normal: F64  # (M, 2)
@@ -65,12 +68,17 @@ class BeadPath:
     half_side_mm: float = 0.0
 
     @property
+    def closed(self) -> bool:
+        """The path closes on itself (a ring; its arc position wraps)."""
+        return PATHS[self.kind].closed
+
+    @property
     def s_mm(self) -> F64:
         return np.arange(len(self.xy), dtype=np.float64) * self.step_mm
 
     def frame_of(self, x: F64, y: F64) -> tuple[F64, F64, F64, F64]:
         """Per point: arc position s, offset t, and the normal (nx, ny) of its nearest sample."""
-        if self.kind == "line":
+        if not self.closed:
             x0, y0 = self.xy[0]
             s = x - x0
             t = y - y0
@@ -204,12 +212,12 @@ def bridge_columns(z: F32, valid: B, edge_px: int = 10, step_mm: float = 0.0) ->
     return np.where(valid, z, filled).astype(np.float32)
 
 
-def plate_base(hm: HeightMap, path_kind: str, width_px: int, step_mm: float = 0.0) -> F32:
+def plate_base(hm: HeightMap, closed: bool, width_px: int, step_mm: float = 0.0) -> F32:
     """Plate level under the bead: an opening across the path, bias-corrected for noise
     (``step_mm``: see :func:`fill_invalid`). Around the square path, the plates go on in
     every direction: an invalid cell takes the nearest valid one's height."""
-    z = fill_invalid(hm, step_mm) if path_kind == "line" else nearest_fill(hm.z, hm.valid)
-    if path_kind == "line":
+    z = nearest_fill(hm.z, hm.valid) if closed else fill_invalid(hm, step_mm)
+    if not closed:
         base = np.asarray(cv2.morphologyEx(z, cv2.MORPH_OPEN, np.ones((width_px, 1), np.uint8),
                                            borderType=cv2.BORDER_REPLICATE), np.float32)
     else:  # only the first guess of the path: opened at half resolution (8x cheaper)
@@ -218,7 +226,7 @@ def plate_base(hm: HeightMap, path_kind: str, width_px: int, step_mm: float = 0.
     flat = resid[resid < BEAD_THRESHOLD_MM]
     if flat.size:
         base = base + np.float32(np.median(flat))  # an opening sits on the noise's minima
-    if path_kind == "line":
+    if not closed:
         for _ in range(TOE_BRIDGE_PASSES):
             base = _bridge_toes(z, base, width_px / OPENING_WIDTH_FACTOR)
         base = _median_along_rows(base, round(BASE_SMOOTH_MM / hm.mm_per_px) | 1)
@@ -285,7 +293,7 @@ def _fit_line(hm: HeightMap, excess: F32, step_mm: float) -> BeadPath:
     xy = np.stack([xs, np.full_like(xs, y0)], axis=1)
     tangent = np.tile([1.0, 0.0], (len(xs), 1))
     normal = np.tile([0.0, 1.0], (len(xs), 1))
-    return BeadPath("line", xy, tangent, normal, step_mm)
+    return BeadPath(LINE.name, xy, tangent, normal, step_mm)
 
 
 def _fit_square(hm: HeightMap, excess: F32, step_mm: float) -> BeadPath:
@@ -315,7 +323,7 @@ def _fit_square(hm: HeightMap, excess: F32, step_mm: float) -> BeadPath:
     xy = np.stack([px + cx, py + cy], axis=1)
     normal = np.stack([nx, ny], axis=1)
     tangent = np.stack([-ny, nx], axis=1)
-    return BeadPath("square", xy, tangent, normal, 2 * a / n_side, (cx, cy), a)
+    return BeadPath(SQUARE_PATH.name, xy, tangent, normal, 2 * a / n_side, (cx, cy), a)
 
 
 def square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
@@ -468,28 +476,28 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
     if not hm.valid.any():
         raise NoBeadFoundError(None, "valid", "measured cells in the height map", "none")
     geo = profile.geometry
-    kind = geo.path if path is None else path.kind
+    closed = kind_of(profile).path.closed if path is None else path.closed
     width_px = max(3, round(OPENING_WIDTH_FACTOR * geo.bead_width_mm / hm.mm_per_px)) | 1
-    step = plate_step_mm(hm, profile) if kind == "line" else 0.0
-    base = plate_base(hm, kind, width_px, step)
+    step = 0.0 if closed else plate_step_mm(hm, profile)
+    base = plate_base(hm, closed, width_px, step)
     # shadows inside the bead are bridged from their neighbours, so a profile stays whole
     excess = np.maximum(fill_invalid(hm, step) - base, 0.0).astype(np.float32)
-    refit = path is None and kind != "line"
+    refit = path is None and closed
     guessed = False
     if path is None:
-        fit = _fit_line if kind == "line" else _fit_square
+        fit = _fit_square if closed else _fit_line
         path = fit(hm, excess, hm.mm_per_px)
-    for fit_again in (refit, False) if kind != "line" else ():  # lines: plate_base bridged
+    for fit_again in (refit, False) if closed else ():  # lines: plate_base bridged
         base, excess, guessed = _square_base(hm, path, geo.bead_width_mm)
         if fit_again:  # the path again, on the bead above its plates
             again = _fit_square(hm, excess, hm.mm_per_px)
             if _same_square(path, again, 0.5 * hm.mm_per_px):
                 break          # the plates were read on this path already
             path = again
-    if kind == "line":
-        half = 0.5 * profile.roi.width_mm - hm.mm_per_px
-    else:
+    if closed:
         half = min(0.5 * profile.roi.width_mm, 0.9 * path.half_side_mm)
+    else:
+        half = 0.5 * profile.roi.width_mm - hm.mm_per_px
     t = np.arange(-half, half + 1e-9, hm.mm_per_px / 2)
     # presence and top height from measured cells only (a shadow hides, it does not cut)
     prof, seen_excess, seen = sample_across_each(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import Any, Literal, TypeGuard, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -114,17 +114,15 @@ def load_yaml_model(path: str | Path, model: type[M]) -> M:
 
 
 # --------------------------------------------------------------------------- weld types
-PlateKind = Literal["isolated", "upper", "lower", "square"]
-
-
 class Geometry(Strict):
-    """Nominal weld geometry of a type (mm); real scans vary around it."""
+    """Nominal weld geometry of a type (mm); real scans vary around it. ``plate`` names the
+    type's geometry kind (:mod:`point_cloud.kinds`), ``path`` must be that kind's."""
 
-    path: Literal["line", "square"] = "line"
+    path: str = "line"
     bead_length_mm: float = Field(40.0, gt=0)
     bead_width_mm: float = Field(6.0, gt=0)
     bead_height_mm: float = Field(2.0, gt=0)
-    plate: PlateKind = "isolated"
+    plate: str = "isolated"
     # Side of the square path for type 7 (bead centreline), mm.
     square_side_mm: float = Field(20.0, gt=0)
     # Oblique outer plate (type 7 sub-kind), degrees; 0 = level.
@@ -136,6 +134,16 @@ class Geometry(Strict):
     # bead's toe a partly cropped plate ends, mm.
     plate_step_mm: tuple[float, float] = (1.0, 3.0)
     crop_beyond_toe_mm: tuple[float, float] = (0.5, 4.0)
+
+    @model_validator(mode="after")
+    def _known_kind(self) -> Geometry:
+        from point_cloud.kinds import kind_named  # the kinds build on this module's types
+
+        kind = kind_named(self.plate)
+        if self.path != kind.path.name:
+            raise ValueError(f"path: the {kind.name!r} kind's path is {kind.path.name!r}, "
+                             f"found {self.path!r}")
+        return self
 
 
 class Roi(Strict):

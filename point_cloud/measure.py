@@ -17,6 +17,7 @@ import numpy.typing as npt
 from point_cloud.bead_geometry import BeadGeometry, analyse_bead
 from point_cloud.config import WeldTypeProfile
 from point_cloud.errors import NoBeadFoundError
+from point_cloud.kinds import kind_of
 from point_cloud.types import HeightMap
 
 B = npt.NDArray[np.bool_]
@@ -63,7 +64,7 @@ def gaps(geom: BeadGeometry) -> list[Gap]:
     step = geom.path.step_mm
     if not present.any():
         return []
-    if geom.path.kind == "square":
+    if geom.path.closed:
         n = len(seen_or_bead)
         k = int(np.argmax(present))  # rotate so the sequence starts on bead
         rolled = np.roll(~seen_or_bead, -k)
@@ -80,7 +81,7 @@ def without_specks(geom: BeadGeometry, half_length_mm: float) -> BeadGeometry:
     bead's end): no bead there, so no gap runs to them, and the bead's start and
     end (hence its end caps, :func:`off_end_caps`) are the bead's own. ``geom`` itself
     when there are none (or a square path)."""
-    if geom.path.kind != "line":
+    if geom.path.closed:
         return geom
     within = np.abs(geom.path.xy[:, 0] - float(np.mean(geom.path.xy[:, 0]))) <= half_length_mm
     present = geom.present.copy()
@@ -189,7 +190,7 @@ def self_reference(hm: HeightMap, profile: WeldTypeProfile,
     """A stand-in good map for a line weld measured alone: each cell replaced by the median
     of its row over ``REFERENCE_WINDOW_MM`` along X (a bead is uniform along the weld, a
     lump or a pore is not). ``None`` for the square path (type 7)."""
-    if profile.geometry.path != "line":
+    if kind_of(profile).path.closed:
         return None
     k = round(window_mm / hm.mm_per_px) | 1
     z = np.where(hm.valid, hm.z, np.nan).astype(np.float32)
@@ -242,7 +243,7 @@ def off_end_caps(geom: BeadGeometry) -> B:
     """Samples where a cross-section is well defined: clear of a line bead's rounded ends
     (half a bead width in from each end) or of a square path's corners (3/4 bead width)."""
     margin = 0.5 * geom.median_width_mm
-    if geom.path.kind == "square":
+    if geom.path.closed:
         side = 2 * geom.path.half_side_mm
         u = geom.s_mm % side
         return (u >= 1.5 * margin) & (u <= side - 1.5 * margin)

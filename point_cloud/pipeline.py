@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from point_cloud.bead_geometry import plate_step_mm
 from point_cloud.config import WeldTypeProfile, weld_type_profile
 from point_cloud.errors import IdentityError
+from point_cloud.kinds import kind_of
 from point_cloud.prepare import prepare, project_prepared
 from point_cloud.project import Reduce
 from point_cloud.types import F32, Cloud, HeightMap
@@ -40,27 +42,19 @@ class BeadSection:
     sections: int
 
 
-def _sections(hm: HeightMap, profile: WeldTypeProfile) -> list[tuple[F32, F32]]:
+def _sections(hm: HeightMap, profile: WeldTypeProfile) -> list[tuple[F32, npt.NDArray[np.float64]]]:
     """Cross-section stacks (sections x samples, NaN = invalid) with the offset in mm of
     each sample from the nominal centreline."""
     z = np.where(hm.valid, hm.z, np.nan).astype(np.float32)
-    g = profile.geometry
+    g, path = profile.geometry, kind_of(profile).path
     x, y = hm.xy_of(np.arange(hm.shape[0]), np.arange(hm.shape[1]))
-    if g.path == "square":
-        half, reach = g.square_side_mm / 2, g.square_side_mm / 4
-        cols, rows = np.abs(x) <= reach, np.abs(y) <= reach
-        east = np.abs(x - half) <= g.bead_width_mm
-        north = np.abs(y - half) <= g.bead_width_mm
-        south = np.abs(y + half) <= g.bead_width_mm
-        return [(z[np.ix_(rows, east)], x[east] - half),
-                (z[np.ix_(north, cols)].T, y[north] - half),
-                (z[np.ix_(south, cols)].T, y[south] + half)]
-    sec = z[:, np.abs(x) <= 0.3 * g.bead_length_mm].T
-    step = plate_step_mm(hm, profile)
-    if step:
+    sections = path.map_sections(z, x, y, g)
+    step = 0.0 if path.closed else plate_step_mm(hm, profile)
+    if step:  # across a lap fillet's step: de-ramped from the south toe to the north one
         r = g.bead_width_mm / 2
-        sec = sec - step * np.clip((y + r) / (2 * r), 0.0, 1.0)[None, :]
-    return [(sec, y)]
+        ramp = step * np.clip((y + r) / (2 * r), 0.0, 1.0)[None, :]
+        sections = [(sec - ramp, across) for sec, across in sections]
+    return sections
 
 
 def bead_section(hm: HeightMap, profile: WeldTypeProfile) -> BeadSection:

@@ -6,23 +6,14 @@ by the final single pass in :func:`prepare_and_project` (one affine transform st
 pixel coordinates, flat cell indices, an outlier test against the local reference surface
 and a per-cell max).
 
-What ``z = 0`` means, per plate kind (the simulator's nominal frame, point_cloud/simulator.py):
-
-* ``lower`` (4, 5): the lower plate the bead sits on; fitted by RANSAC.
-* ``upper`` (2, 8, 9): the lower plate level. RANSAC fits the largest plane: the upper
-  plate's top face, placed at ``+UPPER_PLATE_MM`` (1.5 mm), or, where hardly anything lies
-  below it, the lower plate (0). Once the bead is found, the plates' levels at its two toes
-  are measured (:mod:`point_cloud.plates`); where they differ from what was assumed (a step
-  of 1-3 mm, the upper plate cropped, the lower one in the scan) by more than
-  ``LEVEL_TOL_MM``, the frame is shifted to put the lower plate at 0 and the bead found again
-  across the measured step (``LAYOUT_FITS`` times at most).
-* ``isolated`` (3, 10, 11): the plate, where the scanner left it in (RANSAC holds
-  ``KEPT_PLATE_SHARE`` of the points, hardly anything below it); else the bead's base plane:
-  its orientation fitted to the bead's lowest points (toes, both sides), its height put at
-  the 0.1st percentile of the bead.
-* ``square`` (7): the patch inside the square path. RANSAC (near-horizontal planes only)
-  gives a first levelling, the bead ring's crest band gives the centre, then the plane is
-  refitted on a disc inside the ring only, so an oblique outer plate never biases it.
+What ``z = 0`` means is each geometry kind's choice (its ``reference_plane``, one module
+per kind in :mod:`point_cloud.kinds`): the plate the bead sits on, the lower plate of a lap
+fillet, an isolated bead's kept plate or toe plane, or type 7's patch. Stepped plates (a lap
+fillet's, ``nominal_step_mm`` != 0): once the bead is found, the plates' levels at its two
+toes are measured (:mod:`point_cloud.plates`); where they differ from what was assumed (a step
+of 1-3 mm, the upper plate cropped, the lower one in the scan) by more than ``LEVEL_TOL_MM``,
+the frame is shifted to put the lower plate at 0 and the bead found again across the
+measured step (``LAYOUT_FITS`` times at most).
 """
 
 from __future__ import annotations
@@ -36,19 +27,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from point_cloud.align import (
-    PLATE_BAND_MM,
-    UPPER_PLATE_MM,
-    BeadPose,
-    disc_mask_xy,
-    find_bead,
-    nominal_step_mm,
-    square_centre,
-)
+from point_cloud.align import PLATE_BAND_MM, BeadPose, find_bead, nominal_step_mm
 from point_cloud.arrays import select_rows
 from point_cloud.config import WeldTypeProfile, scanner_model
-from point_cloud.errors import NoFinitePointsError, PrepareError, TooFewPointsError
-from point_cloud.level import Plane, fit_plane_lsq, levelling_matrix, ransac_plane
+from point_cloud.errors import NoFinitePointsError, TooFewPointsError
+from point_cloud.kinds import kind_of
+from point_cloud.level import Plane, levelling_matrix, ransac_plane
 from point_cloud.outliers import (
     clean_points,
     finite_rows,
@@ -66,11 +50,7 @@ SAMPLE_RUN = 8
 CHUNK = 1 << 17
 """Points per chunk of the full pass (temporaries of ~0.5 MB stay in cache)."""
 TILT_MARGIN_DEG = 3.0
-TOE_QUANTILE = 12.0
 MIN_POINTS = 1000
-TOE_ZERO_PERCENTILE = 0.1
-CENTRE_DISC_MARGIN_MM = 0.5
-"""Square path: margin of the central fallback disc inside the patch (tilt shifts X, Y)."""
 SHORT_BEAD_MM = 18.0
 """Straight beads shorter than this get their pose refitted on a denser sample (type 9)."""
 DENSE_FACTOR = 4
@@ -86,11 +66,6 @@ DENSE_END_MARGIN_MM = 3.5
 """The refit takes points this far beyond the crest band's ends (the caps, the plate beyond)."""
 DENSE_SIDE_MARGIN_MM = 0.5
 """... and this far outside the bead's nominal toes."""
-BELOW_MM = 0.5
-BELOW_SHARE = 0.01
-"""A plane with this share of the points more than BELOW_MM below it is not the lowest."""
-KEPT_PLATE_SHARE = 0.25
-"""An isolated bead's plate was left in the scan when a plane holds this share of it."""
 SECOND_PLATE_SHARE = 0.1
 SECOND_PLATE_TILT_DEG = 1.0
 """A second plate: a plane parallel (within this) to the first, holding this share of it."""
@@ -161,77 +136,13 @@ def transform_points(points: F32, m: F64) -> F32:
     return np.asarray(cv2.transform(src, m[:3]), dtype=np.float32).reshape(-1, 3)
 
 
-def _lowest(pts: F32, plane: Plane) -> bool:
-    """Whether hardly any point lies well below ``plane``."""
-    return float(np.mean(plane.heights(pts) < -BELOW_MM)) < BELOW_SHARE
-
-
-def _isolated_plane(pts: F32, max_tilt: float, rng: np.random.Generator) -> Plane:
-    """The plate where it was left in the scan, else the plane of the bead's toes: refit on
-    the lowest points above the current plane, put at their 0.1st percentile."""
-    found = ransac_plane(pts, rng, max_tilt_deg=max_tilt)
-    if found is not None and found[1].mean() >= KEPT_PLATE_SHARE and _lowest(pts, found[0]):
-        return found[0]
-    plane = fit_plane_lsq(pts)
-    for _ in range(3):
-        h = plane.heights(pts)
-        plane = fit_plane_lsq(select_rows(pts, h <= np.percentile(h, TOE_QUANTILE)))
-    return plane.shifted(float(np.percentile(plane.heights(pts), TOE_ZERO_PERCENTILE)))
-
-
-def _ransac(pts: F32, max_tilt: float, where: str, rng: np.random.Generator) -> Plane:
-    found = ransac_plane(pts, rng, max_tilt_deg=max_tilt)
-    if found is None or found[1].sum() < 0.05 * len(pts):
-        raise PrepareError(where or None, "plate plane",
-                           f"a plane within {max_tilt:g} deg of horizontal holding >= 5 % "
-                           "of the points", "none")
-    return found[0]
-
-
-def _square_first_plane(pts: F32, profile: WeldTypeProfile, max_tilt: float, where: str,
-                        rng: np.random.Generator) -> Plane:
-    """First levelling for the square path: RANSAC over the whole cloud. When the outer plate
-    is too oblique for the tilt window and the inner patch too small for random triplets to
-    hit, RANSAC again on the disc around the scanner's origin that lies inside the inner
-    patch at any pose within the scanner's tolerances (offset, rotation)."""
-    try:
-        return _ransac(pts, max_tilt, where, rng)
-    except PrepareError:
-        g, sc = profile.geometry, scanner_model()
-        rot = math.radians(sc.max_rotation_deg)
-        radius = (g.square_side_mm / 2 - g.bead_width_mm / 2 - CENTRE_DISC_MARGIN_MM
-                  - sc.max_offset_mm * (math.cos(rot) + math.sin(rot)))
-        near = disc_mask_xy(pts[:, :2].astype(np.float64), np.zeros(2), radius)
-        if radius <= 0 or near.sum() < 100:
-            raise
-        return _ransac(select_rows(pts, near), max_tilt, where, rng)
-
-
 def fit_reference_plane(pts: F32, profile: WeldTypeProfile, where: str = "",
                         seed: int = 0) -> tuple[Plane, float]:
-    """(plane, height that plane gets in the levelled frame) for the type's plate kind."""
+    """(plane, height that plane gets in the levelled frame) for the type's geometry kind
+    (:meth:`point_cloud.kinds.GeometryKind.reference_plane`)."""
     rng = np.random.default_rng(seed)
     max_tilt = scanner_model().max_tilt_deg + TILT_MARGIN_DEG
-    kind = profile.geometry.plate
-    if kind == "isolated":
-        return _isolated_plane(pts, max_tilt, rng), 0.0
-    if kind == "square":
-        plane = _square_first_plane(pts, profile, max_tilt, where, rng)
-    else:
-        plane = _ransac(pts, max_tilt, where, rng)
-    if kind == "upper":
-        return plane, 0.0 if _lowest(pts, plane) else UPPER_PLATE_MM
-    if kind == "square":
-        g = profile.geometry
-        levelled = transform_points(pts, levelling_matrix(plane))
-        centre = square_centre(levelled, profile, where)
-        inner = disc_mask_xy(levelled[:, :2].astype(np.float64), centre,
-                             g.square_side_mm / 2 - g.bead_width_mm / 2 - 1.0)
-        if inner.sum() < 100:
-            raise PrepareError(where or None, "inner patch", "points inside the square path",
-                               f"{int(inner.sum())}")
-        plane = _ransac(select_rows(pts, inner), max_tilt, where, rng)
-    return plane, 0.0
+    return kind_of(profile).reference_plane(pts, profile, max_tilt, where, rng)
 
 
 def alignment_matrix(pose: BeadPose) -> F64:
@@ -253,7 +164,7 @@ def _samples(cloud: Cloud, profile: WeldTypeProfile, seed: int) -> tuple[F32, F3
     saves a second pass over the cloud's memory."""
     g = profile.geometry
     n = len(cloud)
-    if g.path != "line" or g.bead_length_mm >= SHORT_BEAD_MM or n <= SUBSAMPLE:
+    if kind_of(profile).path.closed or g.bead_length_mm >= SHORT_BEAD_MM or n <= SUBSAMPLE:
         return subsample(cloud.points, SUBSAMPLE, seed), None
     dense = gather_runs(cloud.points, DENSE_FACTOR * SUBSAMPLE, seed + 1)
     if n <= DENSE_FACTOR * SUBSAMPLE:  # the dense sample is the whole cloud

@@ -26,12 +26,13 @@ the toes. Plates per ``geometry.plate``:
 * ``"isolated"`` (types 3, 10, 11): the plate plane was removed; only bead points whose
   noiseless height is above ``ISOLATION_MM`` (0.05 mm) are emitted. No plane in the cloud.
 * ``"upper"`` (types 2, 8, 9): lap fillet. The upper plate's top face is the plane
-  ``z = PLATE_THICKNESS_MM`` (1.5 mm) for ``y >= 0`` (its edge is the straight line
-  ``y = 0``), extending north to the scan edge and along the whole scan length. The bead
-  sits on a ramp from the lower plate (south toe, ``z = 0`` at ``y = -w/2``) to the upper
-  plate (north toe, ``z = 1.5`` at ``y = +w/2``): ``z = ramp + cap`` (peak about
-  ``0.75 + h``). The lower plate south of the bead is NOT emitted (nothing with ``y < 0``
-  outside the bead footprint). So the only visible plane is at ``+1.5 mm``.
+  ``z = UPPER_PLATE_MM`` (1.5 mm, :mod:`point_cloud.kinds.upper`) for ``y >= 0`` (its edge
+  is the straight line ``y = 0``), extending north to the scan edge and along the whole
+  scan length. The bead sits on a ramp from the lower plate (south toe, ``z = 0`` at
+  ``y = -w/2``) to the upper plate (north toe, ``z = 1.5`` at ``y = +w/2``):
+  ``z = ramp + cap`` (peak about ``0.75 + h``). The lower plate south of the bead is NOT
+  emitted (nothing with ``y < 0`` outside the bead footprint). So the only visible plane
+  is at ``+1.5 mm``.
 * ``"lower"`` (types 4, 5): the lower plate ``z = 0`` is emitted on both sides of the bead
   over the whole scan area; the bead is added on top.
 * ``"square"`` (type 7): the bead follows a square centreline of side
@@ -114,6 +115,8 @@ import numpy as np
 import numpy.typing as npt
 
 from point_cloud.config import ScannerModel, WeldTypeProfile, scanner_model, weld_type_profile
+from point_cloud.kinds import PATHS, PathShape, kind_of
+from point_cloud.layout import ALL, BeadOn, Layout
 from point_cloud.types import Cloud, ScanIdentity
 
 if TYPE_CHECKING:
@@ -131,7 +134,6 @@ surface). Afterwards the removed-plate rule (:meth:`WeldShape.emitted`) is appli
 plate of an isolated bead disappears. ``keep=False`` removes points anywhere (through holes
 in a type with a visible plate)."""
 
-PLATE_THICKNESS_MM = 1.5
 ISOLATION_MM = 0.05
 CAP_EXPONENT = 0.8
 Z_OFFSET_RANGE_MM = 25.0
@@ -203,33 +205,7 @@ def random_pose(rng: np.random.Generator, scanner: ScannerModel) -> SimPose:
 
 
 # --------------------------------------------------------------------------- layout
-ALL = math.inf
-"""``Layout.keep_mm``: the whole plate is in the scan."""
-BeadOn = Literal["ramp", "lower"]
-DEFAULT_KEEP_MM: dict[str, tuple[float, float]] = {
-    "isolated": (0.0, 0.0), "upper": (0.0, ALL), "lower": (ALL, ALL), "square": (ALL, ALL)}
-"""Each plate kind's default ``keep_mm``: what the project's own line delivers."""
-
-
-@dataclass(frozen=True)
-class Layout:
-    """How the plates around the bead lie in one scan (see the module docstring); a None
-    field keeps what the type's default draw gives.
-
-    ``step_mm``: the stepped plate's height above the reference plate: the upper plate
-    (kind "upper", north of ``y = 0``) or type 7's patch inside the square (> 0 raised,
-    < 0 recessed, 0 level). ``outer_tilt_deg``: type 7's outer plate, > 0 falling away
-    from the bead, < 0 rising. ``keep_mm``: how far from the bead's nominal centreline
-    each plate is in the scan (south, north; type 7: inside, outside the square); ``ALL``:
-    all of it, 0: the plate wholly removed or cropped (only the bead's own points).
-    ``bead_on``: how a bead meets a step (``step_mm`` != 0): ``"ramp"``, its cap on a ramp
-    from one plate's level at one toe to the other's at the other (a lap fillet); ``"lower"``,
-    standing on the lower plate, the stepped plate's edge under its centreline."""
-
-    step_mm: float | None = None
-    outer_tilt_deg: float | None = None
-    keep_mm: tuple[float, float] | None = None
-    bead_on: BeadOn | None = None
+__all__ = ["ALL", "BeadOn", "Layout"]  # re-exported: the layout is the simulator's input
 
 
 def random_layout(profile: WeldTypeProfile, rng: np.random.Generator) -> Layout:
@@ -242,26 +218,8 @@ def random_layout(profile: WeldTypeProfile, rng: np.random.Generator) -> Layout:
     ``plate_step_mm``, its outer plate level or falling or rising by
     ``outer_plate_tilt_deg`` (high end), partly or wholly cropped or not."""
     g = profile.geometry
-    half = g.bead_width_mm / 2
-
-    def kept(*options: str) -> float:
-        way = options[int(rng.integers(len(options)))]
-        return {"all": ALL, "none": 0.0}.get(way, half + float(rng.uniform(*g.crop_beyond_toe_mm)))
-
-    step = float(rng.uniform(*g.plate_step_mm))
-    if g.plate == "isolated":
-        return Layout(keep_mm=(ALL, ALL) if rng.uniform() < 0.5 else (0.0, 0.0))
-    if g.plate == "lower":
-        keep = [ALL, ALL]
-        keep[int(rng.integers(2))] = kept("all", "part", "none")
-        return Layout(keep_mm=(keep[0], keep[1]))
-    if g.plate == "upper":
-        lower = kept("none", "part", "all")
-        upper = kept("all", "part") if lower == 0.0 else kept("all", "part", "none")
-        return Layout(step_mm=step, keep_mm=(lower, upper))
-    patch = step * float(rng.choice([0.0, 1.0, -1.0]))
-    tilt = float(rng.uniform(0.0, g.outer_plate_tilt_deg[1])) * float(rng.choice([0.0, 1.0, -1.0]))
-    return Layout(step_mm=patch, outer_tilt_deg=tilt, keep_mm=(ALL, kept("all", "part", "none")))
+    step = float(rng.uniform(*g.plate_step_mm))   # drawn for every kind: one random stream
+    return kind_of(profile).random_layout(g, rng, step)
 
 
 # --------------------------------------------------------------------------- shape
@@ -293,11 +251,17 @@ class WeldShape:
         """This weld with its plates laid out as ``layout`` (None fields: as drawn)."""
         return replace(self, **{k: v for k, v in vars(layout).items() if v is not None})
 
+    @property
+    def path_shape(self) -> PathShape:
+        """The drawn centreline's shape (:mod:`point_cloud.kinds`)."""
+        return PATHS[self.path]
+
     @staticmethod
     def draw(profile: WeldTypeProfile, rng: np.random.Generator) -> WeldShape:
         g = profile.geometry
+        kind = kind_of(profile)
         lo, hi = g.outer_plate_tilt_deg
-        oblique = g.path == "square" and hi > 0 and rng.uniform() < 0.5
+        oblique = kind.outer_tilt and hi > 0 and rng.uniform() < 0.5
         outer = float(rng.uniform(lo + (hi - lo) / 3, hi)) if oblique else float(lo)
         return WeldShape(
             plate=g.plate, path=g.path, bead_length_mm=g.bead_length_mm,
@@ -312,68 +276,38 @@ class WeldShape:
             wander_period_mm=float(rng.uniform(25.0, 60.0)),
             wander_phase=float(rng.uniform(0, 2 * math.pi)),
             square_side_mm=g.square_side_mm, outer_tilt_deg=outer,
-            step_mm=PLATE_THICKNESS_MM if g.plate == "upper" else 0.0,
-            keep_mm=DEFAULT_KEEP_MM[g.plate],
+            step_mm=kind.nominal_step_mm, keep_mm=kind.default_keep_mm,
         )
 
-    # -- pieces -------------------------------------------------------------------------
-    def _wander(self, t: F64) -> F64:
+    # -- pieces (the path shapes build the bead from them) -----------------------------
+    def wander(self, t: F64) -> F64:
+        """The centreline's slow sideways wander at arc position ``t``."""
         phase = 2 * np.pi * t / self.wander_period_mm + self.wander_phase
         return self.wander_amp_mm * np.sin(phase)
 
-    def _cap(self, across: F64, along: F64, rho2: F64) -> F64:
+    def rippled_cap(self, across: F64, along: F64, rho2: F64) -> F64:
         """Rounded cap with ripples; ``across`` = signed distance from the centreline."""
         inside = np.clip(1.0 - rho2, 0.0, None)
         cap = self.height_mm * inside**self.cap_exponent
         phase = 2 * np.pi * (along + self.ripple_bend * across**2) / self.ripple_pitch_mm
         return cap + self.ripple_amp_mm * np.cos(phase + self.ripple_phase) * inside
 
-    def _crater(self, dx: F64, dy: F64, rho2: F64) -> F64:
+    def crater(self, dx: F64, dy: F64, rho2: F64) -> F64:
+        """An end crater's dip at (``dx``, ``dy``) from its centre."""
         dip = self.crater_depth_mm * np.exp(-(dx**2 + dy**2) / 2.0)
         return dip * np.sqrt(np.clip(1.0 - rho2, 0.0, None))
-
-    def _line(self, x: F64, y: F64) -> tuple[F64, F64]:
-        r = self.width_mm / 2
-        half = self.bead_length_mm / 2
-        across = y - self._wander(x)
-        beyond = np.clip(np.abs(x) - (half - r), 0.0, None)
-        rho2 = (across / r) ** 2 + (beyond / r) ** 2
-        cap = self._cap(across, x, rho2)
-        for end in (-1.0, 1.0):
-            cap = cap - self._crater(x - end * (half - 0.9 * r), across, rho2)
-        return cap, rho2
-
-    def _signed(self, x: F64, y: F64) -> F64:
-        """Signed distance (mm) outside the square path's centreline square."""
-        s2 = self.square_side_mm / 2
-        qx, qy = np.abs(x) - s2, np.abs(y) - s2
-        return np.hypot(np.clip(qx, 0, None), np.clip(qy, 0, None)) + np.minimum(
-            np.maximum(qx, qy), 0.0)
-
-    def _square(self, x: F64, y: F64, signed: F64) -> tuple[F64, F64, F64]:
-        """(cap, rho2, across) of the square path's bead."""
-        r = self.width_mm / 2
-        along = np.where(np.abs(x) >= np.abs(y), y, x)
-        across = signed - self._wander(along)
-        rho2 = (across / r) ** 2
-        cap = self._cap(across, along, rho2) - self._crater(x + self.square_side_mm / 2, y, rho2)
-        return cap, rho2, across
 
     # -- surface ------------------------------------------------------------------------
     def offset(self, x: F64, y: F64) -> F64:
         """Signed offset (mm) from the nominal centreline: north of the line, or outside
         the square path."""
-        return self._signed(x, y) if self.path == "square" else y
+        return self.path_shape.offset(self, x, y)
 
     def plates(self, d: F64) -> F64:
         """Height of the plates alone (no bead) at offset ``d`` (:meth:`offset`), mm: the
         stepped plate (north of a line, inside the square) at ``step_mm``, the other at 0
         (type 7: sloping by ``outer_tilt_deg`` beyond the bead's outer toe)."""
-        if self.path == "square":
-            slope = math.tan(math.radians(self.outer_tilt_deg))
-            outer = -slope * np.clip(d - self.width_mm / 2, 0.0, None)
-            return np.where(d < 0.0, self.step_mm, outer) if self.step_mm else outer
-        return np.where(d >= 0.0, self.step_mm, 0.0)
+        return self.path_shape.plates(self, d)
 
     def surface(self, x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[F64, BoolArr]:
         """Noiseless height (mm above the reference plate) and the emitted-point mask."""
@@ -381,16 +315,11 @@ class WeldShape:
         y = np.asarray(y, dtype=np.float64)
         d = self.offset(x, y)
         plate = self.plates(d)
-        if self.path == "square":
-            cap, rho2, across = self._square(x, y, d)
-            rising = -1.0
-        else:
-            cap, rho2 = self._line(x, y)
-            across, rising = y - self._wander(x), 1.0
+        cap, rho2, across, rising = self.path_shape.cap(self, x, y, d)
         bead = cap
         if self.step_mm and self.bead_on == "lower":
             bead = np.maximum(plate, min(0.0, self.step_mm) + cap)
-        elif self.step_mm or self.path == "line":  # on a ramp from one plate to the other
+        elif self.step_mm or not self.path_shape.closed:  # on a ramp from plate to plate
             r = self.width_mm / 2
             ramp = self.step_mm * np.clip((rising * across + r) / (2 * r), 0.0, 1.0)
             low = min(0.0, self.step_mm)
@@ -405,15 +334,7 @@ class WeldShape:
         ``threshold_mm``: medians over cross-sections of the straight middle of a line bead,
         or of the square's north and east sides (away from the crater)."""
         t = np.arange(-self.width_mm, self.width_mm + step_mm / 2, step_mm)
-        if self.path == "square":
-            along = np.linspace(-self.square_side_mm / 4, self.square_side_mm / 4, 9)
-            across = self.square_side_mm / 2 + self._wander(along)[:, None] + t
-            along2 = np.broadcast_to(along[:, None], across.shape)
-            x, y = np.concatenate([across, along2]), np.concatenate([along2, across])
-        else:
-            x = np.broadcast_to(np.linspace(-0.3, 0.3, 25)[:, None] * self.bead_length_mm,
-                                (25, t.size))
-            y = self._wander(x[:, :1]) + t
+        x, y = self.path_shape.cross_section_points(self, t)
         z = self.surface(x, y)[0]
         plate = self.plates(self.offset(x, y))
         on = z > plate + TOE_MM

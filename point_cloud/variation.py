@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from point_cloud.config import ConfigError, WeldTypeProfile
-from point_cloud.simulator import ALL, Layout
+from point_cloud.kinds import kind_of
+from point_cloud.layout import Layout
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,9 @@ class Axis:
     applies: Callable[[WeldTypeProfile], bool] = lambda p: True
 
 
-def _plate(*kinds: str) -> Callable[[WeldTypeProfile], bool]:
-    return lambda p: p.geometry.plate in kinds
+def _kind_axis(name: str) -> Callable[[WeldTypeProfile], bool]:
+    """The axis ``name`` applies to the kinds that list it (:attr:`GeometryKind.axes`)."""
+    return lambda p: name in kind_of(p).axes
 
 
 AXES: dict[str, Axis] = {a.name: a for a in (
@@ -44,13 +46,13 @@ AXES: dict[str, Axis] = {a.name: a for a in (
          "plate removal: every plate in the scan, one partly cropped beyond the toe, one "
          "wholly removed (isolated types: the plate left in, or removed)"),
     Axis("step", ("low", "high"), "upper plate 1-2 or 2-3 mm above the lower one",
-         _plate("upper")),
+         _kind_axis("step")),
     Axis("patch", ("level", "raised", "recessed"),
          "type 7's patch level with the outer plate, raised or recessed by 1-3 mm",
-         _plate("square")),
+         _kind_axis("patch")),
     Axis("tilt", ("flat", "falling", "rising"),
          "type 7's outer plate level, falling or rising away from the bead (up to 15 deg)",
-         _plate("square")),
+         _kind_axis("tilt")),
     Axis("bead", ("rounded", "flat", "smooth"),
          "cross-section parabolic-rounded or flat-topped, elliptical (both rippled, with end "
          "craters), "
@@ -136,35 +138,10 @@ def draw_variation(profile: WeldTypeProfile, rng: np.random.Generator,
 
 def _realise(profile: WeldTypeProfile, s: dict[str, str], rng: np.random.Generator) -> Variation:
     g = profile.geometry
-    half = g.bead_width_mm / 2
-
-    def part() -> float:
-        return half + float(rng.uniform(*g.crop_beyond_toe_mm))
-
-    plates = s["plates"]
-    side = int(rng.integers(2))
-    if g.plate == "square":
-        side = 1                           # the outer plate: the patch is always there
-    keep = [ALL, ALL]
-    if g.plate == "isolated":
-        keep = [ALL, ALL] if plates == "whole" else [0.0, 0.0]
-    elif plates != "whole":
-        keep[side] = part() if plates == "part" else 0.0
-    lo_step, hi_step = g.plate_step_mm
-    mid_step = 0.5 * (lo_step + hi_step)
-    step: float | None = None
-    tilt: float | None = None
-    if "step" in s:
-        step = float(rng.uniform(lo_step, mid_step) if s["step"] == "low"
-                     else rng.uniform(mid_step, hi_step))
-    if "patch" in s:
-        step = {"level": 0.0, "raised": 1.0, "recessed": -1.0}[s["patch"]] \
-            * float(rng.uniform(lo_step, hi_step))
-    if "tilt" in s:
-        top = g.outer_plate_tilt_deg[1]
-        tilt = {"flat": 0.0, "falling": 1.0, "rising": -1.0}[s["tilt"]] \
-            * float(rng.uniform(top / 3, top))
-    layout = Layout(step_mm=step, outer_tilt_deg=tilt, keep_mm=(keep[0], keep[1]))
+    kind = kind_of(profile)
+    keep = kind.kept_plates(g, s["plates"], rng)
+    step, tilt = kind.vary_plates(g, s, rng)
+    layout = Layout(step_mm=step, outer_tilt_deg=tilt, keep_mm=keep)
 
     bead = s["bead"]
     # the cap h * (1 - rho^2) ** e: e = 1 parabolic, 0.5 elliptical (flat-topped, meeting

@@ -42,7 +42,7 @@ class BeadFrame:
 
     @property
     def closed(self) -> bool:
-        return self.geom.path.kind == "square"
+        return self.geom.path.closed
 
     @property
     def path_length_mm(self) -> float:

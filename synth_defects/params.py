@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from point_cloud.config import WeldTypeProfile
+from point_cloud.kinds import kind_of
 
 BAD_MARGIN = 1.25
 OK_MARGIN = 0.7
@@ -56,7 +57,7 @@ def ranges_for(profile: WeldTypeProfile, near_limit: bool = False) -> DefectRang
     lim, geo = profile.limits, profile.geometry
     bad = 1.0 if near_limit else BAD_MARGIN
     ok = 1.0 if near_limit else OK_MARGIN
-    length = geo.bead_length_mm if geo.path == "line" else 4 * geo.square_side_mm
+    length = kind_of(profile).path.length_mm(geo)
     width = geo.bead_width_mm
     return DefectRanges(
         cut_mm=Range(bad * lim.cut_reject_mm,

@@ -192,7 +192,7 @@ class _Context:
     @cached_property
     def lap(self) -> LapSections | None:
         """A lap fillet's sections against its plates (None: one plate level, a square)."""
-        if not nominal_step_mm(self.profile) or self.geom.path.kind != "line":
+        if not nominal_step_mm(self.profile) or self.geom.path.closed:
             return None
         return lap_sections(self.hm, self.profile, self.geom)
 
@@ -389,14 +389,14 @@ def _patch(ctx: _Context, sign: int) -> Patch | None:
 
 
 def _hole(ctx: _Context) -> Reading | None:
-    if ctx.reference is None and ctx.geom.path.kind != "square":
+    if ctx.reference is None and not ctx.geom.path.closed:
         return None
     b = _patch(ctx, -1)
     return Reading(b.diameter_mm if b else 0.0, _blob_uncertainty(ctx), b.centre if b else None)
 
 
 def _ball(ctx: _Context) -> Reading | None:
-    if ctx.reference is None and ctx.geom.path.kind != "square":
+    if ctx.reference is None and not ctx.geom.path.closed:
         return None
     b = _patch(ctx, +1)
     return Reading(b.diameter_mm if b else 0.0, _blob_uncertainty(ctx), b.centre if b else None,
@@ -432,7 +432,7 @@ def _straight_line(s: F64, off: F64, tol_mm: float = 0.15, candidates: int = 32
 
 def _sides(g: BeadGeometry) -> F64:
     """Per path sample, the straight stretch it belongs to (a line: one; a square: four)."""
-    if g.path.kind != "square":
+    if not g.path.closed:
         return np.zeros(len(g.s_mm))
     return np.floor(g.s_mm / (2 * g.path.half_side_mm)).clip(0, 3)
 
@@ -444,7 +444,7 @@ def centreline_residuals(geom: BeadGeometry) -> tuple[F64, B]:
     its start or end peaks at its very tip), not a square's corners."""
     g = geom
     off_caps = off_end_caps(g)
-    caps_ok = off_caps if g.path.kind == "square" else g.present
+    caps_ok = off_caps if g.path.closed else g.present
     pos, neg = _toe_seen(g, g.toe_pos_mm, 1), _toe_seen(g, g.toe_neg_mm, -1)
     # end caps narrow to a point, so their sections are never whole; a wide one is a mess
     # and seen (a shadow beside one is bridged into "bead" that pulls its centre), and one
@@ -492,7 +492,7 @@ def _deviation(ctx: _Context) -> Reading:
     g = ctx.geom
     lim = ctx.limits.deviation_reject_mm
     res, inlier = ctx.residuals
-    caps_ok = off_end_caps(g) if g.path.kind == "square" else g.present
+    caps_ok = off_end_caps(g) if g.path.closed else g.present
     ok = np.isfinite(res)
     if ok.sum() < 8:
         return Reading(0.0, lim)                                  # nothing to say
@@ -664,7 +664,7 @@ def _imbalance(g: BeadGeometry, residuals: F64, lap: LapSections | None = None) 
     core = g.present & off_end_caps(g) if lap is None else lap.core
     ok = np.isfinite(local) & core
     mid = local
-    if ok.sum() >= 8 and g.path.kind == "line":
+    if ok.sum() >= 8 and not g.path.closed:
         _, on_line = _straight_line(g.s_mm[ok], local[ok])
         if on_line.sum() >= 2:
             a, b = np.polyfit(g.s_mm[ok][on_line], local[ok][on_line], 1)
@@ -816,7 +816,7 @@ def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
                    residuals: F64) -> HeightMap | None:
     """:func:`self_reference` along the bead rather than along X: the map is straightened
     on the bead's centreline first (a bent bead's flanks stay flanks), then put back."""
-    if geom.path.kind != "line":
+    if geom.path.closed:
         return None
     shift = _column_shift(hm, geom, residuals)
     straight = hm.with_z(_shift_rows(hm.z, shift, 0.0), _shift_rows(hm.valid, shift, False))

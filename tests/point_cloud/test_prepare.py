@@ -342,10 +342,3 @@ def test_ransac_survives_degenerate_samples():
     assert found is not None
     assert found[0].tilt_deg < 1e-3
     assert found[1].all()
-
-
-def test_upper_plate_height_matches_the_simulator():
-    from point_cloud.align import UPPER_PLATE_MM
-    from point_cloud.simulator import PLATE_THICKNESS_MM
-
-    assert UPPER_PLATE_MM == PLATE_THICKNESS_MM

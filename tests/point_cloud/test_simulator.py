@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from point_cloud.config import WELD_TYPES, scanner_model, weld_type_profile
+from point_cloud.kinds.upper import UPPER_PLATE_MM
 from point_cloud.read import read_scan
 from point_cloud.simulator import (
-    PLATE_THICKNESS_MM,
     SimPose,
     SimulatedScan,
     random_pose,
@@ -106,7 +106,7 @@ def test_every_type_has_its_structure(weld_type: int):
         return
     band = inl & (np.abs(y) <= half_w + 0.3) & (np.abs(x) <= half_l + 0.3)
     top = np.percentile(z[band & (np.abs(x) < half_l - 4)], 99)
-    base = PLATE_THICKNESS_MM / 2 if g.plate == "upper" else 0.0
+    base = UPPER_PLATE_MM / 2 if g.plate == "upper" else 0.0
     assert base + 0.9 * g.bead_height_mm < top < base + 1.2 * g.bead_height_mm
     south = inl & (y < -half_w - 0.5)
     north = inl & (y > half_w + 0.5)
@@ -120,7 +120,7 @@ def test_every_type_has_its_structure(weld_type: int):
     else:                                                        # upper plate, north only
         assert south.sum() == 0
         assert north.sum() > 0.3 * inl.sum()
-        assert abs(float(np.median(z[north])) - PLATE_THICKNESS_MM) < 0.01
+        assert abs(float(np.median(z[north])) - UPPER_PLATE_MM) < 0.01
 
 
 def test_plate_noise_and_outliers_match_the_scanner_model():

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from point_cloud.config import Geometry, Limits, PlateKind, Roi, WeldTypeProfile
+from point_cloud.config import Geometry, Limits, Roi, WeldTypeProfile
 from training.commission.survey import PathKind, ScanSurvey
 
 MIN_SCANS = 20
@@ -70,7 +70,7 @@ class LearnedGeometry:
 
     weld_type: int
     path: PathKind
-    plate: PlateKind
+    plate: str  # a geometry kind's name (point_cloud.kinds)
     figures: dict[str, Spread]
     scans: int
     dropped: dict[str, str] = field(default_factory=dict)  # file -> why (drop_bad)
@@ -162,7 +162,7 @@ def check_layout(surveys: Sequence[ScanSurvey]) -> PathKind:
     return path
 
 
-def plate_kind(surveys: Sequence[ScanSurvey], path: PathKind) -> PlateKind:
+def plate_kind(surveys: Sequence[ScanSurvey], path: PathKind) -> str:
     """The plate kind (module doc)."""
     if path == "square":
         return "square"
