@@ -187,7 +187,7 @@ class _Context:
     @cached_property
     def unrolled(self) -> Unrolled | None:
         """The bead in its own frame (square paths' pits and lumps), made once."""
-        return unroll(self.geom, REFERENCE_WINDOW_MM)
+        return unroll(self.geom, self.hm, REFERENCE_WINDOW_MM)
 
     @cached_property
     def lap(self) -> LapSections | None:

@@ -1,6 +1,8 @@
-"""Pits and lumps on a bead measured in its own frame: the cross-sections sampled along the
-path (``BeadGeometry.profiles``, rows = arc position ``s``, columns = offset ``t``) compared
-with their running median along ``s``.
+"""Pits and lumps on a bead measured in its own frame: the map's surface sampled across the
+path (rows = arc position ``s``, columns = offset ``t``) compared with its running median
+along ``s``. The surface itself, not its height above the plates read under the bead: where
+a crater or a shadow upsets that reading over a sample or two, it would leave a narrow
+dip that reads as a pit.
 
 This serves paths that bend by design (type 7's square), where a median along the map's X
 would cross the bead; corners are left out (their cross-sections fan out).
@@ -14,8 +16,9 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from point_cloud.bead_geometry import BeadGeometry
+from point_cloud.bead_geometry import BeadGeometry, sample_across
 from point_cloud.measure import off_end_caps, window_nanmedian
+from point_cloud.types import HeightMap
 
 F64 = npt.NDArray[np.float64]
 
@@ -40,9 +43,9 @@ class Unrolled:
     ref: F64
 
 
-def unroll(geom: BeadGeometry, window_mm: float) -> Unrolled | None:
-    """The band from toe to toe and a mm either side, a column per pixel, corners left out;
-    None when the band is too narrow to look into."""
+def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float) -> Unrolled | None:
+    """The band of ``hm`` (where ``geom`` was found) from toe to toe and a mm either side,
+    a column per pixel, corners left out; None when the band is too narrow to look into."""
     t_all = geom.profile_t_mm
     lo = np.nanpercentile(geom.toe_neg_mm, 5) - 1.0
     hi = np.nanpercentile(geom.toe_pos_mm, 95) + 1.0
@@ -50,7 +53,8 @@ def unroll(geom: BeadGeometry, window_mm: float) -> Unrolled | None:
     if cols.size < 3:
         return None
     seen = geom.seen_profiles[:, cols] >= 0.99
-    prof = np.where(seen, geom.profiles[:, cols], np.nan).astype(np.float64)
+    surface = sample_across(hm, hm.z.astype(np.float32), geom.path, t_all[cols])
+    prof = np.where(seen, surface, np.nan).astype(np.float64)
     prof[~(off_end_caps(geom) & geom.present)] = np.nan
     k = max(3, round(window_mm / geom.path.step_mm) | 1)
     ref = np.asarray(window_nanmedian(prof, k, stride=2, wrap=True), np.float64)
