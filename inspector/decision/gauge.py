@@ -360,6 +360,19 @@ def _enclosed_gaps(hm: HeightMap) -> B:
     return keep[labels]
 
 
+def _gap_samples(ctx: _Context) -> B:
+    """Path samples of a cut and its walls (:data:`CUT_WALL_MM`), around a closed path too:
+    the running median along the path bridges the cut, so its walls would read as a pit's."""
+    g = ctx.geom
+    s, length = g.s_mm, len(g.s_mm) * g.path.step_mm
+    near = np.zeros(len(s), bool)
+    reach = ctx.px + CUT_WALL_MM
+    for gap in ctx.gaps:
+        span = (gap.s_end_mm - gap.s_start_mm) % length
+        near |= (s - (gap.s_start_mm - reach)) % length <= span + 2 * reach
+    return near
+
+
 def _gap_columns(ctx: _Context) -> B:
     """Columns of a cut and its walls (:data:`CUT_WALL_MM`): the self-reference's median
     bridges the cut, so its walls would read as a pit's."""
@@ -385,7 +398,8 @@ def _patch(ctx: _Context, sign: int) -> Patch | None:
     if ctx.unrolled is None:
         return None
     core = BLOB_CORE_MM if sign > 0 else SQUARE_PIT_CORE_MM
-    return largest_unrolled_blob(ctx.unrolled, sign, core, BLOB_EDGE_MM, MIN_ROUNDNESS)
+    return largest_unrolled_blob(ctx.unrolled, sign, core, BLOB_EDGE_MM, MIN_ROUNDNESS,
+                                 _gap_samples(ctx) if sign < 0 else None)
 
 
 def _hole(ctx: _Context) -> Reading | None:

@@ -21,6 +21,7 @@ from point_cloud.measure import off_end_caps, window_nanmedian
 from point_cloud.types import HeightMap
 
 F64 = npt.NDArray[np.float64]
+B = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,16 @@ def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float) -> Unrolled | No
 
 
 def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float,
-                          min_roundness: float) -> Patch | None:
+                          min_roundness: float, skip: B | None = None) -> Patch | None:
     """The largest round patch standing out (``sign`` +1 up, -1 down) by ``core_mm`` from the
-    running median along the path, grown to ``edge_mm``."""
+    running median along the path, grown to ``edge_mm``; path samples where ``skip`` is
+    set are left out."""
     geom, t_mm, prof, ref = u.geom, u.t_mm, u.prof, u.ref
     step = geom.path.step_mm
     dt = float(t_mm[1] - t_mm[0])
     delta = np.nan_to_num((prof - ref) * sign)
+    if skip is not None:
+        delta[skip] = 0.0
     slack = np.abs(np.gradient(np.nan_to_num(ref), axis=1))     # steep flanks: sampling
     core = delta > core_mm + slack
     edge = delta > edge_mm + 0.25 * slack
