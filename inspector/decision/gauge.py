@@ -57,8 +57,10 @@ F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
 BLOB_CORE_MM = 0.2        # a lump or pit must stand out this far somewhere ...
-# a closed bead's start/stop crater dips up to ~0.4 mm: a pit there must go deeper
-SQUARE_PIT_CORE_MM = 0.5
+# a bead's start/stop crater dips up to ~0.4 mm: a pit there must go deeper (anywhere on a
+# closed bead, whose start may lie anywhere; next to a line bead's end caps)
+CRATER_PIT_CORE_MM = 0.5
+CRATER_BAND_MM = 1.5      # a line bead's crater reaches this far in beyond END_MARGIN_MM
 BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far (its rim)
 MIN_UNCERTAINTY_MM = 0.05
 WIDTH_TOL = 0.15          # a section not seen whole: as wide as the bead within this share
@@ -300,6 +302,8 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     # a patch counts when some of it is seen to stand out (an empty patch alone may be a
     # dropout on a shiny bead: it extends a pit whose wall was seen, it is none by itself)
     core = delta > BLOB_CORE_MM + slack
+    if sign < 0:
+        core &= ~_crater_columns(ctx) | (delta > CRATER_PIT_CORE_MM + slack)
     edge = (delta > BLOB_EDGE_MM + 0.25 * slack) | unseen
     n, labels, stats, _ = cv2.connectedComponentsWithStats(edge.astype(np.uint8),
                                                            connectivity=8)
@@ -343,6 +347,20 @@ def _inner_columns(ctx: _Context) -> B:
     x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0]
     inner = (x >= x0 + g.start_s_mm + margin) & (x <= x0 + g.end_s_mm - margin)
     return np.broadcast_to(inner[None, :], ctx.hm.shape)
+
+
+def _crater_columns(ctx: _Context) -> B:
+    """Columns of the band just inside :func:`_inner_columns` at each end where an end
+    crater may still dip (:data:`CRATER_BAND_MM`)."""
+    g = ctx.geom
+    margin = 0.5 * g.median_width_mm + END_MARGIN_MM
+    x0 = g.path.xy[0, 0]
+    x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0] - x0
+    near_start = x - (g.start_s_mm + margin)
+    near_end = (g.end_s_mm - margin) - x
+    band = ((near_start >= 0) & (near_start < CRATER_BAND_MM)) | (
+        (near_end >= 0) & (near_end < CRATER_BAND_MM))
+    return np.broadcast_to(band[None, :], ctx.hm.shape)
 
 
 def _enclosed_gaps(hm: HeightMap) -> B:
@@ -397,7 +415,7 @@ def _patch(ctx: _Context, sign: int) -> Patch | None:
         return _largest_blob(ctx, sign)
     if ctx.unrolled is None:
         return None
-    core = BLOB_CORE_MM if sign > 0 else SQUARE_PIT_CORE_MM
+    core = BLOB_CORE_MM if sign > 0 else CRATER_PIT_CORE_MM
     return largest_unrolled_blob(ctx.unrolled, sign, core, BLOB_EDGE_MM, MIN_ROUNDNESS,
                                  _gap_samples(ctx) if sign < 0 else None)
 
