@@ -70,6 +70,7 @@ BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer th
 REFERENCE_WINDOW_MM = 10.0  # the bead's own median along it: over twice the largest lump
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
 END_MARGIN_MM = 1.0       # pits and lumps are looked for this far in from the end caps
+CREST_SHARE = 0.5         # a line bead's crest: this share of its half width either side
 CUT_WALL_MM = 1.0
 """A cut's ends come down to it over up to this much of the bead (rounded ends, 0.3-0.8 mm
 drawn): no pit is looked for there."""
@@ -283,8 +284,9 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     ref_z, ref_ok = ref.z, ref.valid
     if sign > 0 and not ctx.geom.plate_visible:
         # the plate was removed: beyond the bead's toes only a lump is measured, and it
-        # stands on the plate's level (the along-X median there has too few cells)
-        ref_ok = ref.valid | hm.valid
+        # stands on the plate's level (the along-X median there has too few cells); on the
+        # bead's crest, where a shadow leaves its median too few cells, the crest is no lump
+        ref_ok = ref.valid | (hm.valid & ~_crest_band(ctx))
         ref_z = np.where(ref.valid, ref.z, ctx.geom.base)
     both = ref_ok & hm.valid & inner
     delta = np.where(both, (hm.z - ref_z) * sign, 0.0)
@@ -336,6 +338,21 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     # each cell holds the highest point that fell in it: a pit's rim cells read as rim,
     # so a pit looks one cell narrower than it is
     return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
+
+
+def _crest_band(ctx: _Context) -> B:
+    """Cells of a line bead's crest: within :data:`CREST_SHARE` of its median half width
+    of its median centre (a lump on a toe moves that column's toe, not the medians), in
+    the columns where it was found. Clear of the toes, where lumps sit."""
+    g = ctx.geom
+    x, y = ctx.hm.xy_of(*np.indices(ctx.hm.shape))
+    on = g.present & np.isfinite(g.toe_neg_mm) & np.isfinite(g.toe_pos_mm)
+    if not on.any():
+        return np.zeros(ctx.hm.shape, bool)
+    mid = float(np.median(0.5 * (g.toe_neg_mm[on] + g.toe_pos_mm[on])))
+    half = float(np.median(0.5 * (g.toe_pos_mm[on] - g.toe_neg_mm[on])))
+    cols = np.interp(x, g.path.xy[:, 0], on.astype(np.float64)) > 0.5
+    return np.asarray(cols & (np.abs(y - g.path.xy[0, 1] - mid) <= CREST_SHARE * half))
 
 
 def _inner_columns(ctx: _Context) -> B:
