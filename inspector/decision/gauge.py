@@ -61,6 +61,7 @@ BLOB_CORE_MM = 0.2        # a lump or pit must stand out this far somewhere ...
 # closed bead, whose start may lie anywhere; next to a line bead's end caps)
 CRATER_PIT_CORE_MM = 0.5
 CRATER_BAND_MM = 1.5      # a line bead's crater reaches this far in beyond END_MARGIN_MM
+UNSEEN_PIT_CORE_MM = 0.4  # a pit partly unseen: its seen wall drops this far somewhere
 BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far (its rim)
 MIN_UNCERTAINTY_MM = 0.05
 WIDTH_TOL = 0.15          # a section not seen whole: as wide as the bead within this share
@@ -313,6 +314,14 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         return None
     has_core = np.zeros(n, bool)
     has_core[np.unique(labels[core])] = True
+    if sign < 0 and unseen.any():
+        # an empty patch ringed by ripple troughs is no pit: one whose bottom was not seen
+        # shows its wall dropping deeper than any ripple
+        with_unseen = np.zeros(n, bool)
+        with_unseen[np.unique(labels[unseen])] = True
+        walled = np.zeros(n, bool)
+        walled[np.unique(labels[delta > UNSEEN_PIT_CORE_MM + slack])] = True
+        has_core &= ~with_unseen | walled
     has_core[0] = False
     if not has_core.any():
         return None

@@ -147,6 +147,15 @@ def test_a_shadow_along_a_beads_crest_leaves_no_lump() -> None:
     assert not ball.exceeds, ball
 
 
+def test_a_shadow_ringed_by_ripple_troughs_is_no_pore() -> None:
+    # type 4, a flat rippled bead: a shadow inside it, ringed by the ripples' troughs
+    # (0.2 mm below the along-X median), read as a 3.2 mm pore whose bottom was not seen
+    src = simulated_sources([4], 60, 2)[25]
+    prof = weld_type_profile(4)
+    hole = gauge_weld(load_source(src, 300_000, VariationRule()), prof).findings["hole"]
+    assert hole.value_mm < prof.limits.hole_reject_diameter_mm, hole
+
+
 def test_every_defect_class_with_a_norm_limit_has_one_gauge_and_one_generator() -> None:
     from point_cloud.config import Limits
     from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
