@@ -9,6 +9,9 @@ fails counts against the false-reject budget either way.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +22,42 @@ from point_cloud.config import weld_type_profile
 
 GAUGE_VOTE = 1e6
 """The score a map gets when the norm gauge fails it (above any committee threshold)."""
+CHUNK = 64
+"""Maps per job of the process pool."""
+MIN_PARALLEL = 4 * CHUNK
+"""Fewer maps than this are gauged in this process (a pool's start costs about a second)."""
 
 
-def gauge_votes(root: Path, records: list[dict[str, Any]], weld_type: int) -> np.ndarray:
-    """Per record (a dataset map under ``root``), whether the norm gauge fails it."""
+def _fails(job: tuple[str, list[str], int]) -> list[bool]:
+    """Whether the gauge fails each map (paths under a root) of one weld type."""
     from inspector.decision.gauge import gauge_weld
     from point_cloud.heightmap_io import read_heightmap
 
+    root, paths, weld_type = job
     profile = weld_type_profile(weld_type)
-    return np.array([bool(gauge_weld(read_heightmap(root / r["path"]), profile).exceeding)
-                     for r in tqdm(records, desc=f"t{weld_type} gauge", leave=False)], bool)
+    return [bool(gauge_weld(read_heightmap(Path(root) / p), profile).exceeding) for p in paths]
+
+
+def gauge_votes(root: Path, records: list[dict[str, Any]], weld_type: int,
+                workers: int | None = None) -> np.ndarray:
+    """Per record (a dataset map under ``root``), whether the norm gauge fails it; on
+    ``workers`` processes (default: every core) when there are many maps."""
+    paths = [str(r["path"]) for r in records]
+    jobs = [(str(root), paths[i:i + CHUNK], weld_type) for i in range(0, len(paths), CHUNK)]
+    n = min(workers or os.cpu_count() or 1, len(jobs))
+    bar = tqdm(total=len(paths), desc=f"t{weld_type} gauge", leave=False)
+    out: list[bool] = []
+    if n <= 1 or len(paths) < MIN_PARALLEL:
+        for job in jobs:
+            out += _fails(job)
+            bar.update(len(job[1]))
+    else:  # spawned: a forked copy of a process running torch's threads may hang
+        with ProcessPoolExecutor(n, mp_context=get_context("spawn")) as pool:
+            for job, fails in zip(jobs, pool.map(_fails, jobs), strict=True):
+                out += fails
+                bar.update(len(job[1]))
+    bar.close()
+    return np.array(out, bool)
 
 
 def with_votes(score: np.ndarray, votes: np.ndarray | None) -> np.ndarray:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from inspector.decision.bundle import MemberCard
 from training.calibrate import calibrate_committee
+from training.data import read_dataset
 from training.line_vote import GAUGE_VOTE, with_votes
 
 pytestmark = pytest.mark.train
@@ -64,3 +67,20 @@ def test_good_welds_the_gauge_fails_leave_the_committees_budget_whole() -> None:
     assert spent.metrics["val_line"]["false_reject"] == pytest.approx(0.004 + 0.005, abs=0.0011)
     assert spent.metrics["val_line"]["false_accept"] == 0.0
     assert spent.metrics["gauge_votes"] == {"bad": 100, "good": 4}
+
+
+def test_votes_on_a_process_pool_are_the_serial_ones(easy_testset: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    from training import line_vote
+
+    ds = read_dataset(easy_testset)
+    records = ds.records
+    monkeypatch.setattr(line_vote, "CHUNK", 8)
+    monkeypatch.setattr(line_vote, "MIN_PARALLEL", 16)
+    serial = line_vote.gauge_votes(ds.root, records, 3, workers=1)
+    pooled = line_vote.gauge_votes(ds.root, records, 3, workers=2)
+    assert len(records) >= 32
+    np.testing.assert_array_equal(pooled, serial)
+    bad = np.array([r["label"] == "bad" for r in records])
+    assert serial[bad].mean() > 0.3                 # the gauge fails a share of the bad maps
+    assert serial[~bad].mean() < 0.05               # and hardly any good one
