@@ -266,3 +266,20 @@ def test_a_defective_scan_is_refused_or_left_out_with_drop_bad(tmp_path: Path,
     res = commission(_job(tmp_path, folder, drop_bad=True))
     assert list(res.learned.dropped) == [str(bad)]
     assert bad.name in (res.bundle / "commission" / "commission.md").read_text()
+
+
+def test_every_path_shape_has_a_commissioning_strategy_naming_registered_kinds() -> None:
+    from point_cloud.kinds import PATHS, kind_names
+    from training.commission.paths import SURVEYS
+
+    assert set(SURVEYS) == set(PATHS)
+    line = SURVEYS["line"]
+
+    def scan(step: float, seen: bool) -> ScanSurvey:
+        return ScanSurvey("f", 3, "line", (seen, seen), {"plate_step_mm": step})
+
+    kinds = [line.plate_kind([scan(step, seen)] * 3) for step, seen in
+             ((1.5, True), (0.0, True), (0.0, False))]
+    assert kinds == ["upper", "lower", "isolated"]
+    assert SURVEYS["square"].plate_kind([]) == "square"
+    assert set(kinds) | {"square"} == set(kind_names())

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from point_cloud.config import Geometry, Limits, Roi, WeldTypeProfile
+from point_cloud.config import Limits, WeldTypeProfile
 from training.commission.survey import PathKind, ScanSurvey
 
 MIN_SCANS = 20
@@ -83,26 +83,9 @@ class LearnedGeometry:
         w, h = f["bead_width_mm"].median, f["bead_height_mm"].median
         shadow = (max(0.0, round(f["shadow_fraction"].p5, 3)),
                   min(0.9, round(max(f["shadow_fraction"].p95, 0.01), 3)))
-        if self.path == "square":
-            side = f["square_side_mm"].median
-            step = f["plate_step_mm"]
-            geo = Geometry(path="square", square_side_mm=round(side, 2), plate="square",
-                           bead_length_mm=round(4 * side, 1), bead_width_mm=round(w, 2),
-                           bead_height_mm=round(h, 2), shadow_fraction=shadow,
-                           outer_plate_tilt_deg=(0.0, round(max(
-                               abs(f["outer_tilt_deg"].p5), abs(f["outer_tilt_deg"].p95)), 1)),
-                           plate_step_mm=_step_range(step))
-            span = _px(side + w + 2 * ROI_MARGIN_MM)
-            roi = Roi(length_mm=span, width_mm=span)
-        else:
-            length = f["bead_length_mm"].median
-            geo = Geometry(path="line", bead_length_mm=round(length, 1),
-                           bead_width_mm=round(w, 2), bead_height_mm=round(h, 2),
-                           plate=self.plate, shadow_fraction=shadow,
-                           **({"plate_step_mm": _step_range(f["plate_step_mm"])}
-                              if self.plate == "upper" else {}))
-            roi = Roi(length_mm=_px(length + 2 * ROI_MARGIN_MM),
-                      width_mm=_px(max(MIN_ROI_WIDTH_MM, w + 2 * ROI_MARGIN_MM)))
+        from training.commission.paths import SURVEYS  # they build on this module's figures
+
+        geo, roi = SURVEYS[self.path].learned(f, self.plate, w, h, shadow)
         text = description or (f"commissioned from {self.scans} good scans "
                                 f"on {dt.date.today().isoformat()}")
         return WeldTypeProfile(weld_type=self.weld_type, description=text, geometry=geo,
@@ -163,14 +146,10 @@ def check_layout(surveys: Sequence[ScanSurvey]) -> PathKind:
 
 
 def plate_kind(surveys: Sequence[ScanSurvey], path: PathKind) -> str:
-    """The plate kind (module doc)."""
-    if path == "square":
-        return "square"
-    step = float(np.median([abs(s.figures["plate_step_mm"]) for s in surveys]))
-    if step > STEP_MM:
-        return "upper"
-    seen = np.mean([any(s.plates_seen) for s in surveys])
-    return "lower" if seen >= PLATE_SEEN_SHARE else "isolated"
+    """The geometry kind the scans show (module doc; their path's strategy decides)."""
+    from training.commission.paths import SURVEYS
+
+    return SURVEYS[path].plate_kind(surveys)
 
 
 def learn_geometry(surveys: Sequence[ScanSurvey], weld_type: int,

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -36,10 +35,12 @@ from point_cloud.bead_geometry import (
     analyse_bead,
     runs_around_peak,
     sample_across_each,
-    square_plates,
 )
-from point_cloud.config import Geometry, Roi, WeldTypeProfile, scanner_model
+from point_cloud.config import Geometry, WeldTypeProfile, scanner_model
 from point_cloud.errors import NoBeadFoundError, TooFewPointsError
+from point_cloud.kinds.isolated import ISOLATED
+from point_cloud.kinds.line import LINE
+from point_cloud.kinds.square import SQUARE_PATH
 from point_cloud.level import levelling_matrix, ransac_plane
 from point_cloud.outliers import clean_points
 from point_cloud.pipeline import scan_to_heightmap
@@ -52,7 +53,8 @@ from point_cloud.prepare import (
 from point_cloud.types import Cloud, HeightMap
 
 F64 = npt.NDArray[np.float64]
-PathKind = Literal["line", "square"]
+PathKind = str
+"""A path shape's name (:data:`point_cloud.kinds.PATHS`)."""
 
 SUBSAMPLE_POINTS = 100_000
 MIN_POINTS = 1000
@@ -133,7 +135,7 @@ def rough_shape(cloud: Cloud, where: str = "") -> RoughShape:
     if len(clean) < MIN_POINTS:
         raise TooFewPointsError(where or None, "points", f">= {MIN_POINTS} finite points",
                                 str(len(clean)))
-    probe = WeldTypeProfile(weld_type=3, geometry=Geometry(plate="isolated"))
+    probe = WeldTypeProfile(weld_type=3, geometry=Geometry(plate=ISOLATED.name))
     plane, _ = fit_reference_plane(clean, probe, where)
     pts = transform_points(clean, levelling_matrix(plane)).astype(np.float64)
     rel = relief(pts, RELIEF_DISC_MM)
@@ -156,8 +158,8 @@ def rough_shape(cloud: Cloud, where: str = "") -> RoughShape:
         across = (crest - centre) @ np.array([-axis[1], axis[0]])
         lo, hi = np.percentile(along, [0.5, 99.5])
         a_lo, a_hi = np.percentile(across, [2, 98])
-        return RoughShape("line", float(hi - lo) + 0.5, float(a_hi - a_lo) / CREST_WIDTH_SHARE,
-                          0.9 * top, plate)
+        return RoughShape(LINE.name, float(hi - lo) + 0.5,
+                          float(a_hi - a_lo) / CREST_WIDTH_SHARE, 0.9 * top, plate)
     s = np.exp(4j * np.arctan2(crest[:, 1] - centre[1], crest[:, 0] - centre[0])).sum()
     uv = to_frame(crest, centre, math.degrees(float(np.angle(-s))) / 4.0)
     cheb = np.max(np.abs(uv), axis=1)
@@ -166,23 +168,17 @@ def rough_shape(cloud: Cloud, where: str = "") -> RoughShape:
         raise NoBeadFoundError(where or None, "bead", "a straight bead or a square ring",
                                f"a crest {ratio:.1f} times longer than wide, not hollow")
     c_lo, c_hi = np.percentile(cheb, [2, 98])
-    return RoughShape("square", side, float(c_hi - c_lo) / CREST_WIDTH_SHARE, 0.9 * top, plate)
+    return RoughShape(SQUARE_PATH.name, side, float(c_hi - c_lo) / CREST_WIDTH_SHARE, 0.9 * top,
+                      plate)
 
 
 def provisional_profile(rough: RoughShape, weld_type: int = 3) -> WeldTypeProfile:
     """The profile the measurement pass runs with: the rough figures, wide limits."""
+    from training.commission.paths import SURVEYS  # the path strategies use this module
+
     w = float(np.clip(rough.width_mm, 2.0, 20.0))
     h = float(np.clip(rough.height_mm, 0.3, 10.0))
-    if rough.path == "line":
-        geo = Geometry(path="line", bead_length_mm=rough.length_mm, bead_width_mm=w,
-                       bead_height_mm=h, plate="upper" if rough.plate_plane else "isolated")
-        roi = Roi(length_mm=rough.length_mm + 2 * ROI_MARGIN_MM,
-                  width_mm=max(16.0, w + 2 * ROI_MARGIN_MM))
-    else:
-        geo = Geometry(path="square", square_side_mm=rough.length_mm, bead_width_mm=w,
-                       bead_height_mm=h, plate="square", outer_plate_tilt_deg=(0.0, 15.0))
-        span = rough.length_mm + w + 2 * ROI_MARGIN_MM
-        roi = Roi(length_mm=span, width_mm=span)
+    geo, roi = SURVEYS[rough.path].provisional(rough, w, h)
     return WeldTypeProfile(weld_type=weld_type, geometry=geo, roi=roi)
 
 
@@ -215,18 +211,11 @@ def bead_run_mm(geom: BeadGeometry) -> float:
 
 
 def _middle(geom: BeadGeometry, path: PathKind) -> npt.NDArray[np.bool_]:
-    """Path samples of the bead's straight middle: the central part of a line, the middle
-    of each side of the square (clear of the corners), where the bead is present."""
-    s = geom.s_mm
-    if path == "line":
-        on = s[geom.present]
-        mid = float(np.median(on)) if on.size else 0.0
-        reach = MIDDLE_SHARE * bead_run_mm(geom)
-        near = np.abs(s - mid) <= reach
-    else:
-        a = geom.path.half_side_mm
-        near = np.abs(s % (2 * a) - a) <= 0.5 * a
-    return near & geom.present & geom.measured
+    """Path samples of the bead's straight middle (its path's, :mod:`.paths`: the central
+    part of a line, the middle of each side of the square), where the bead is present."""
+    from training.commission.paths import SURVEYS
+
+    return SURVEYS[path].middle(geom) & geom.present & geom.measured
 
 
 def _sections(hm: HeightMap, geom: BeadGeometry, rows: npt.NDArray[np.bool_]
@@ -291,40 +280,9 @@ def relief_figures(zs: F64, t: F64, low_neg: float, low_pos: float) -> tuple[flo
     return float(np.median(toe_pos - toe_neg)), float(np.median(rel.max(axis=1)))
 
 
-def _line_figures(hm: HeightMap, geom: BeadGeometry, middle: npt.NDArray[np.bool_]
-                  ) -> tuple[dict[str, float], tuple[bool, bool]]:
-    zs, t = _sections(hm, geom, middle)
-    step = float(hm.meta.get("plate_step_mm", 0.0))  # the pipeline's: south toe at 0
-    (south, s_seen), (north, n_seen) = (
-        _side_level(zs, t, float(np.nanmedian(toe)), sign, unseen)
-        for toe, sign, unseen in ((geom.toe_neg_mm[middle], -1.0, 0.0),
-                                  (geom.toe_pos_mm[middle], 1.0, step)))
-    width, height = relief_figures(zs, t, south, north)
-    length = bead_run_mm(geom) + 2 * _END_ALLOWANCE_MM
-    return ({"bead_length_mm": length, "bead_width_mm": width, "bead_height_mm": height,
-             "plate_south_mm": south, "plate_north_mm": north, "plate_step_mm": north - south},
-            (s_seen, n_seen))
-
-
 _END_ALLOWANCE_MM = 0.3
 """A rounded end falls below the presence threshold (30 % of the top) this far inside its
 toe: the present extent plus twice this is the bead's length (measured on simulated welds)."""
-
-
-def _square_figures(hm: HeightMap, geom: BeadGeometry, middle: npt.NDArray[np.bool_]
-                    ) -> tuple[dict[str, float], tuple[bool, bool]]:
-    width0 = float(np.nanmedian(geom.width_mm[middle]))
-    patch, outer, slope, _ = square_plates(hm, geom.path, width0, 1.7 * width0)
-    zs, t = _sections(hm, geom, middle)
-    outer_toe = outer + slope * width0 / 2
-    width, height = relief_figures(zs, t, patch, outer_toe)
-    sides = tuple(_side_level(zs, t, float(np.nanmedian(toe)), sign, 0.0)[1]
-                  for toe, sign in ((geom.toe_neg_mm[middle], -1.0),
-                                    (geom.toe_pos_mm[middle], 1.0)))
-    return ({"square_side_mm": 2 * geom.path.half_side_mm, "bead_width_mm": width,
-             "bead_height_mm": height, "plate_step_mm": patch - outer_toe,
-             "outer_tilt_deg": math.degrees(math.atan(-slope))},
-            (sides[0], sides[1]))
 
 
 def _shadow_fraction(geom: BeadGeometry, width: float, sides: tuple[bool, bool]) -> float:
@@ -352,8 +310,9 @@ def survey_cloud(cloud: Cloud, file: str = "") -> ScanSurvey:
     if middle.sum() < 5:
         raise NoBeadFoundError(file or None, "bead", "a measured straight middle",
                                f"{int(middle.sum())} samples")
-    measure = _line_figures if rough.path == "line" else _square_figures
-    figures, sides = measure(hm, geom, middle)
+    from training.commission.paths import SURVEYS
+
+    figures, sides = SURVEYS[rough.path].figures(hm, geom, middle)
     figures.update({"shadow_fraction": _shadow_fraction(geom, figures["bead_width_mm"], sides),
                     "point_spacing_mm": point_spacing_mm(cloud)})
     wt = cloud.identity.weld_type if cloud.identity is not None else None
