@@ -364,29 +364,26 @@ def _crest_band(ctx: _Context) -> B:
     return np.asarray(cols & (np.abs(y - g.path.xy[0, 1] - mid) <= CREST_SHARE * half))
 
 
+def _in_from_ends(ctx: _Context) -> F64:
+    """Per map column, how far it lies inside the end margins of a line bead (half a bead
+    width and :data:`END_MARGIN_MM` in from its found start and end; negative beyond)."""
+    g = ctx.geom
+    margin = 0.5 * g.median_width_mm + END_MARGIN_MM
+    s = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0] - g.path.xy[0, 0]
+    return np.asarray(np.minimum(s - (g.start_s_mm + margin), (g.end_s_mm - margin) - s))
+
+
 def _inner_columns(ctx: _Context) -> B:
     """Columns clear of the bead's rounded ends and end craters (the contract allows
     craters; the self-reference does not hold there)."""
-    g = ctx.geom
-    margin = 0.5 * g.median_width_mm + END_MARGIN_MM
-    x0 = g.path.xy[0, 0]
-    x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0]
-    inner = (x >= x0 + g.start_s_mm + margin) & (x <= x0 + g.end_s_mm - margin)
-    return np.broadcast_to(inner[None, :], ctx.hm.shape)
+    return np.broadcast_to((_in_from_ends(ctx) >= 0)[None, :], ctx.hm.shape)
 
 
 def _crater_columns(ctx: _Context) -> B:
     """Columns of the band just inside :func:`_inner_columns` at each end where an end
     crater may still dip (:data:`CRATER_BAND_MM`)."""
-    g = ctx.geom
-    margin = 0.5 * g.median_width_mm + END_MARGIN_MM
-    x0 = g.path.xy[0, 0]
-    x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0] - x0
-    near_start = x - (g.start_s_mm + margin)
-    near_end = (g.end_s_mm - margin) - x
-    band = ((near_start >= 0) & (near_start < CRATER_BAND_MM)) | (
-        (near_end >= 0) & (near_end < CRATER_BAND_MM))
-    return np.broadcast_to(band[None, :], ctx.hm.shape)
+    d = _in_from_ends(ctx)
+    return np.broadcast_to(((d >= 0) & (d < CRATER_BAND_MM))[None, :], ctx.hm.shape)
 
 
 def _enclosed_gaps(hm: HeightMap) -> B:

@@ -54,7 +54,7 @@ def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float) -> Unrolled | No
     if cols.size < 3:
         return None
     seen = geom.seen_profiles[:, cols] >= 0.99
-    surface = sample_across(hm, hm.z.astype(np.float32), geom.path, t_all[cols])
+    surface = sample_across(hm, hm.z, geom.path, t_all[cols])
     prof = np.where(seen, surface, np.nan).astype(np.float64)
     prof[~(off_end_caps(geom) & geom.present)] = np.nan
     k = max(3, round(window_mm / geom.path.step_mm) | 1)

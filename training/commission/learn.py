@@ -92,12 +92,12 @@ class LearnedGeometry:
                                roi=roi, limits=base.limits if base is not None else Limits())
 
 
-def _px(mm: float, px: float = 0.2) -> float:
+def whole_px(mm: float, px: float = 0.2) -> float:
     """``mm`` rounded up to whole pixels of the default map."""
     return round(float(np.ceil(mm / px - 1e-9) * px), 3)
 
 
-def _step_range(step: Spread) -> tuple[float, float]:
+def step_range(step: Spread) -> tuple[float, float]:
     """The step's magnitude over the scans, at least 0.2 mm wide (the simulator draws it)."""
     lo, hi = sorted((abs(step.p5), abs(step.p95)))
     lo = max(0.05, round(lo, 2))

@@ -31,19 +31,19 @@ from training.commission.learn import (
     PLATE_SEEN_SHARE,
     STEP_MM,
     Spread,
-    _px,
-    _step_range,
+    step_range,
+    whole_px,
 )
 from training.commission.survey import (
-    _END_ALLOWANCE_MM,
+    END_ALLOWANCE_MM,
     MIDDLE_SHARE,
     ROI_MARGIN_MM,
     RoughShape,
     ScanSurvey,
-    _sections,
-    _side_level,
     bead_run_mm,
     relief_figures,
+    sections_across,
+    side_level,
 )
 
 Mask = npt.NDArray[np.bool_]
@@ -101,14 +101,14 @@ class LineSurvey(PathSurvey):
         return np.asarray(np.abs(s - mid) <= MIDDLE_SHARE * bead_run_mm(geom))
 
     def figures(self, hm: HeightMap, geom: BeadGeometry, middle: Mask) -> Figures:
-        zs, t = _sections(hm, geom, middle)
+        zs, t = sections_across(hm, geom, middle)
         step = float(hm.meta.get("plate_step_mm", 0.0))  # the pipeline's: south toe at 0
         (south, s_seen), (north, n_seen) = (
-            _side_level(zs, t, float(np.nanmedian(toe)), sign, unseen)
+            side_level(zs, t, float(np.nanmedian(toe)), sign, unseen)
             for toe, sign, unseen in ((geom.toe_neg_mm[middle], -1.0, 0.0),
                                       (geom.toe_pos_mm[middle], 1.0, step)))
         width, height = relief_figures(zs, t, south, north)
-        length = bead_run_mm(geom) + 2 * _END_ALLOWANCE_MM
+        length = bead_run_mm(geom) + 2 * END_ALLOWANCE_MM
         return ({"bead_length_mm": length, "bead_width_mm": width, "bead_height_mm": height,
                  "plate_south_mm": south, "plate_north_mm": north,
                  "plate_step_mm": north - south}, (s_seen, n_seen))
@@ -116,13 +116,13 @@ class LineSurvey(PathSurvey):
     def learned(self, f: dict[str, Spread], plate: str, width_mm: float, height_mm: float,
                 shadow: tuple[float, float]) -> tuple[Geometry, Roi]:
         length = f["bead_length_mm"].median
-        stepped = {"plate_step_mm": _step_range(f["plate_step_mm"])} \
+        stepped = {"plate_step_mm": step_range(f["plate_step_mm"])} \
             if kind_named(plate).nominal_step_mm else {}
         geo = Geometry(path=self.path.name, bead_length_mm=round(length, 1),
                        bead_width_mm=round(width_mm, 2), bead_height_mm=round(height_mm, 2),
                        plate=plate, shadow_fraction=shadow, **stepped)
-        return geo, Roi(length_mm=_px(length + 2 * ROI_MARGIN_MM),
-                        width_mm=_px(max(MIN_ROI_WIDTH_MM, width_mm + 2 * ROI_MARGIN_MM)))
+        return geo, Roi(length_mm=whole_px(length + 2 * ROI_MARGIN_MM),
+                        width_mm=whole_px(max(MIN_ROI_WIDTH_MM, width_mm + 2 * ROI_MARGIN_MM)))
 
     def plate_kind(self, surveys: Sequence[ScanSurvey]) -> str:
         """``upper``: the toes stand more than ``STEP_MM`` apart (a lap fillet); ``lower``:
@@ -155,10 +155,10 @@ class SquareSurvey(PathSurvey):
     def figures(self, hm: HeightMap, geom: BeadGeometry, middle: Mask) -> Figures:
         width0 = float(np.nanmedian(geom.width_mm[middle]))
         patch, outer, slope, _ = square_plates(hm, geom.path, width0, 1.7 * width0)
-        zs, t = _sections(hm, geom, middle)
+        zs, t = sections_across(hm, geom, middle)
         outer_toe = outer + slope * width0 / 2
         width, height = relief_figures(zs, t, patch, outer_toe)
-        sides = tuple(_side_level(zs, t, float(np.nanmedian(toe)), sign, 0.0)[1]
+        sides = tuple(side_level(zs, t, float(np.nanmedian(toe)), sign, 0.0)[1]
                       for toe, sign in ((geom.toe_neg_mm[middle], -1.0),
                                         (geom.toe_pos_mm[middle], 1.0)))
         return ({"square_side_mm": 2 * geom.path.half_side_mm, "bead_width_mm": width,
@@ -173,8 +173,8 @@ class SquareSurvey(PathSurvey):
                        bead_length_mm=round(4 * side, 1), bead_width_mm=round(width_mm, 2),
                        bead_height_mm=round(height_mm, 2), shadow_fraction=shadow,
                        outer_plate_tilt_deg=(0.0, round(tilt, 1)),
-                       plate_step_mm=_step_range(f["plate_step_mm"]))
-        span = _px(side + width_mm + 2 * ROI_MARGIN_MM)
+                       plate_step_mm=step_range(f["plate_step_mm"]))
+        span = whole_px(side + width_mm + 2 * ROI_MARGIN_MM)
         return geo, Roi(length_mm=span, width_mm=span)
 
     def plate_kind(self, surveys: Sequence[ScanSurvey]) -> str:

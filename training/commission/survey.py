@@ -218,7 +218,7 @@ def _middle(geom: BeadGeometry, path: PathKind) -> npt.NDArray[np.bool_]:
     return SURVEYS[path].middle(geom) & geom.present & geom.measured
 
 
-def _sections(hm: HeightMap, geom: BeadGeometry, rows: npt.NDArray[np.bool_]
+def sections_across(hm: HeightMap, geom: BeadGeometry, rows: npt.NDArray[np.bool_]
               ) -> tuple[F64, F64]:
     """(z across the path at the ``rows`` samples, NaN where not measured; offsets t)."""
     t = geom.profile_t_mm
@@ -245,7 +245,7 @@ def _bridge_gaps(zs: F64) -> F64:
     return out
 
 
-def _side_level(zs: F64, t: F64, toe: float, sign: float, unseen: float
+def side_level(zs: F64, t: F64, toe: float, sign: float, unseen: float
                 ) -> tuple[float, bool]:
     """(level at the toe on one side, a plate seen there): the median of the plate band
     beyond the toe where it was measured, else ``unseen``, the level the pipeline put that
@@ -280,7 +280,7 @@ def relief_figures(zs: F64, t: F64, low_neg: float, low_pos: float) -> tuple[flo
     return float(np.median(toe_pos - toe_neg)), float(np.median(rel.max(axis=1)))
 
 
-_END_ALLOWANCE_MM = 0.3
+END_ALLOWANCE_MM = 0.3
 """A rounded end falls below the presence threshold (30 % of the top) this far inside its
 toe: the present extent plus twice this is the bead's length (measured on simulated welds)."""
 
