@@ -40,6 +40,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.analytic_shapes import CLASSES, SUPPORTED_TYPES, make_shape  # noqa: E402
+from inspector.decision.gauge import BALL_HEIGHT_UNCERTAINTY_MM  # noqa: E402
 
 TOLERANCE_MM: dict[str, float] = {"hole": 0.3, "ball": 0.3, "cut": 0.3, "deviation": 0.3,
                                   "excess": 0.15}
@@ -122,7 +123,8 @@ def _beyond(row: dict[str, Any], f: dict[str, Any] | None) -> bool:
     if t["size_mm"] - u <= t["limit_mm"]:
         return False
     if row["defect"] == "ball":
-        return bool(t["extra"]["above_top_mm"] - u > t["extra"]["height_limit_mm"])
+        return bool(t["extra"]["above_top_mm"] - BALL_HEIGHT_UNCERTAINTY_MM
+                    > t["extra"]["height_limit_mm"])
     if row["defect"] == "excess":
         return bool(t["extra"].get("section_mm", 0.0) >= 5.0)
     return True
@@ -135,7 +137,8 @@ def _inside(row: dict[str, Any], f: dict[str, Any] | None) -> bool:
     if t["size_mm"] + u < t["limit_mm"]:
         return True
     return bool(row["defect"] == "ball"
-                and t["extra"]["above_top_mm"] + u < t["extra"]["height_limit_mm"])
+                and t["extra"]["above_top_mm"] + BALL_HEIGHT_UNCERTAINTY_MM
+                < t["extra"]["height_limit_mm"])
 
 
 def _share(flags: Iterable[bool]) -> float | None:

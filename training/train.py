@@ -35,7 +35,15 @@ from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
 from training import distributed
 from training.calibrate import calibrate_committee, calibrate_member
 from training.config import TrainConfig
-from training.data import Dataset, DatasetError, MapSet, check_classes, load_maps, split_by_key
+from training.data import (
+    Dataset,
+    DatasetError,
+    MapSet,
+    check_classes,
+    load_maps,
+    read_dataset,
+    split_by_key,
+)
 from training.export import export_member, parity
 from training.fp16 import store_weights_fp16
 from training.line_vote import gauge_votes
@@ -79,6 +87,13 @@ def split_type(ds: Dataset, weld_type: int,
     check_classes(train, where + " training split")
     check_classes(val, where + " validation split (raise val_fraction or add source welds)")
     return train, val
+
+
+def sources_digest(records: list[dict[str, Any]]) -> str:
+    """A digest of the source welds (``split_key``) records come from: a dataset generated
+    again from the same sources (a newer generator) splits the same way."""
+    keys = sorted({str(r["split_key"]) for r in records})
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()
 
 
 def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) -> Path:
@@ -133,6 +148,7 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
                   "n_train": len(train), "n_val": len(val),
                   "n_train_sources": len({r["split_key"] for r in train_r}),
                   "n_val_sources": len({r["split_key"] for r in val_r}),
+                  "sources_sha256": sources_digest(train_r + val_r),
                   "device": str(device), "world_size": distributed.world()[1],
                   "seconds": round(time.perf_counter() - t0, 1),
                   "config": cfg.model_dump(mode="json")},
@@ -181,18 +197,18 @@ def bundle_version(weld_type: int, fingerprint: str, config: dict[str, Any],
 def calibrate_type(ds: Dataset, weld_type: int, cfg: TrainConfig, models_root: Path) -> Path:
     """Re-set an existing bundle's calibration and operating point (no retraining).
 
-    Uses the validation split of the dataset the bundle was trained on (same fingerprint,
-    seed and ``val_fraction``, so no training map can leak into it); the card's test
-    figures are dropped, as they belong to the old operating point."""
+    Uses the validation split of the dataset the bundle was trained on, or of one generated
+    again from the same source welds (same sources, seed and ``val_fraction``: the same
+    split, so no training weld can leak into it); the card's test figures are dropped, as
+    they belong to the old operating point."""
     out = models_root / f"type{weld_type}"
     card = load_bundle(out)
     tr = card.training
-    want = (tr.get("fingerprint"), tr.get("config", {}).get("seed"),
-            tr.get("config", {}).get("val_fraction"))
-    got = (ds.fingerprint, cfg.seed, cfg.val_fraction)
-    if want != got:
-        raise DatasetError(f"{ds.root}: (fingerprint, seed, val_fraction) = {got}, but bundle "
-                           f"{out} was trained with {want}: calibrate on its own dataset")
+    want = (tr.get("config", {}).get("seed"), tr.get("config", {}).get("val_fraction"))
+    if want != (cfg.seed, cfg.val_fraction) or not _same_sources(ds, weld_type, tr):
+        raise DatasetError(f"{ds.root}: (sources, seed, val_fraction) differ from those bundle "
+                           f"{out} was trained with ({tr.get('dataset')}, {want}): calibrate "
+                           "on its own dataset or one generated again from its sources")
     _, val_r = split_type(ds, weld_type, cfg)
     val = load_maps(ds, val_r, weld_type, desc="val maps")
     files = {n: out / m.file for n, m in card.members.items()}
@@ -205,13 +221,32 @@ def calibrate_type(ds: Dataset, weld_type: int, cfg: TrainConfig, models_root: P
               "false_reject_budget": cfg.false_reject_budget,
               "calibrate_with_gauge": cfg.calibrate_with_gauge}
     version = bundle_version(weld_type, ds.fingerprint, config, committee)
+    calibrated = {"dataset": str(ds.root), "fingerprint": ds.fingerprint,
+                  "generator_version": ds.meta.get("generator_version")}
     new = card.model_copy(update={"members": members, "committee": committee,
-                                  "training": {**tr, "config": config}, "test_metrics": {},
+                                  "training": {**tr, "config": config,
+                                               "calibrated_on": calibrated},
+                                  "test_metrics": {},
                                   "bundle_version": version})
     (out / CARD_NAME).write_text(json.dumps(new.model_dump(mode="json"), indent=1))
     log.info("type %d: recalibrated %s; committee val %s", weld_type, out,
              committee.metrics["val"])
     return out
+
+
+def _same_sources(ds: Dataset, weld_type: int, training: dict[str, Any]) -> bool:
+    """``ds`` holds the source welds the bundle was trained on: the same dataset, or the
+    same sources (the card's digest; for older cards, that of the dataset it names, when
+    it is still here)."""
+    if ds.fingerprint and ds.fingerprint == training.get("fingerprint"):
+        return True
+    digest = training.get("sources_sha256")
+    if digest is None:
+        try:
+            digest = sources_digest(read_dataset(training["dataset"]).of_type(weld_type))
+        except (KeyError, DatasetError, OSError):
+            return False
+    return bool(digest == sources_digest(ds.of_type(weld_type)))
 
 
 def onnx_scores(files: dict[str, Path], gallery: np.ndarray, k: int, ms: MapSet,

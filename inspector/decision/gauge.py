@@ -17,12 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import EllipsisType
-from typing import Any
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from inspector.decision.end_caps import CAP_EDGE_MM, cap_cells, closing_depth
 from inspector.decision.unrolled import Patch, Unrolled, largest_unrolled_blob, unroll
 from inspector.verdict import Measurement, Verdict
 from point_cloud.align import nominal_step_mm
@@ -64,6 +65,9 @@ CRATER_BAND_MM = 1.5      # a line bead's crater reaches this far in beyond END_
 UNSEEN_PIT_CORE_MM = 0.4  # a pit partly unseen: its seen wall drops this far somewhere
 BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far (its rim)
 MIN_UNCERTAINTY_MM = 0.05
+BALL_HEIGHT_UNCERTAINTY_MM = 0.2
+"""A lump's height over the bead's own median: balls drawn on the crest read -0.04 to +0.19 mm
+off their drawn height (varied test sets, types 4 and 8), whatever the pixel size."""
 WIDTH_TOL = 0.15          # a section not seen whole: as wide as the bead within this share
 AGREE_MM = 0.3            # ... and its centre this close to its neighbours' median ...
 AGREE_WINDOW_MM = 2.0     # ... over this much bead
@@ -77,6 +81,7 @@ CUT_WALL_MM = 1.0
 drawn): no pit is looked for there."""
 BEAD_END_SLACK_MM = 1.0   # a line's bead reaches at most this far past its nominal ends
 MAX_LINE_SLOPE = math.tan(math.radians(3.0))   # a straight stretch's tilt on the aligned map
+GROOVE_ASPECT = 1.5       # a pit near an end this many times longer across than along is a cut
 MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
 LACK_RETREAT_MM = 1.0     # a toe this far short of its line: the bead misses the plate
 LACK_TOE_SEEN_MM = 0.4
@@ -111,6 +116,14 @@ shadow, not at the bead's edge."""
 
 
 
+class Condition(NamedTuple):
+    """A further figure the norm limits for a class (a ball's height beside its diameter)."""
+
+    value_mm: float
+    limit_mm: float
+    uncertainty_mm: float
+
+
 @dataclass(frozen=True)
 class Finding:
     """One defect class measured on a map: its largest instance against the norm's limit."""
@@ -121,22 +134,24 @@ class Finding:
     uncertainty_mm: float
     limit_mm: float
     location_mm: tuple[float, float] | None = None
-    # further conditions of the norm, all of which must be exceeded too: name -> (value, limit)
-    also: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # further conditions of the norm, all of which must be exceeded too
+    also: dict[str, Condition] = field(default_factory=dict)
 
     @property
     def exceeds(self) -> bool:
         """Beyond the limit by more than the uncertainty (on every condition)."""
         u = self.uncertainty_mm
-        return self.value_mm - u > self.limit_mm and all(v - u > lim
-                                                         for v, lim in self.also.values())
+        return self.value_mm - u > self.limit_mm and all(c.value_mm - c.uncertainty_mm
+                                                         > c.limit_mm
+                                                         for c in self.also.values())
 
     @property
     def within(self) -> bool:
         """Clearly inside the limit (on some condition)."""
         u = self.uncertainty_mm
-        return self.value_mm + u < self.limit_mm or any(v + u < lim
-                                                        for v, lim in self.also.values())
+        return self.value_mm + u < self.limit_mm or any(c.value_mm + c.uncertainty_mm
+                                                        < c.limit_mm
+                                                        for c in self.also.values())
 
     @property
     def margin(self) -> float:
@@ -230,7 +245,7 @@ class Reading:
     value_mm: float
     uncertainty_mm: float
     location_mm: tuple[float, float] | None = None
-    also: dict[str, tuple[float, float]] = field(default_factory=dict)
+    also: dict[str, Condition] = field(default_factory=dict)
 
 
 Measure = Callable[[_Context], Reading | None]
@@ -281,7 +296,8 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     ref, hm = ctx.reference, ctx.hm
     if ref is None:
         return None
-    inner = _inner_columns(ctx) & ~_gap_columns(ctx)
+    inner_cols, gap_cols = _inner_columns(ctx), _gap_columns(ctx)
+    inner = (inner_cols if sign < 0 else _lump_columns(ctx)) & ~gap_cols
     ref_z, ref_ok = ref.z, ref.valid
     if sign > 0 and not ctx.geom.plate_visible:
         # the plate was removed: beyond the bead's toes only a lump is measured, and it
@@ -291,23 +307,31 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         ref_z = np.where(ref.valid, ref.z, ctx.geom.base)
     both = ref_ok & hm.valid & inner
     delta = np.where(both, (hm.z - ref_z) * sign, 0.0)
+    # on a steep flank a cell's height is uncertain by its slope times a pixel (sampling)
+    gy, gx = np.gradient(np.where(ref.valid, ref.z, 0.0).astype(np.float32))
+    slack = np.hypot(gx, gy).astype(np.float64)
     unseen = np.zeros_like(both)
-    if sign < 0:     # a pit seen without its bottom; sparse sampling's lone empty cells are not
+    caps = np.zeros_like(both)
+    if sign < 0:
+        # the end caps, which the self-reference leaves out: depth below the map's closing
+        depth, cap_slack, upper = closing_depth(hm, ctx.geom)
+        caps = cap_cells(hm, ctx.geom, ~inner_cols & ~gap_cols) & upper
+        delta = np.where(caps, depth, delta)
+        slack = np.where(caps, cap_slack, slack)
+        # a pit seen without its bottom; sparse sampling's lone empty cells are not
         # on the bead's upper half: an empty patch on a flank is as likely a shadow
         top = ctx.geom.top_mm[ctx.geom.present]
         on_bead = (ref.z - ctx.geom.base) > 0.5 * float(np.median(top)) if top.size else ref.valid
-        gone = ref.valid & _enclosed_gaps(hm) & inner & on_bead
+        gone = _enclosed_gaps(hm) & ((ref.valid & inner & on_bead) | caps)
         unseen = cv2.morphologyEx(gone.astype(np.uint8), cv2.MORPH_OPEN,
                                   cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))) > 0
-    # on a steep flank a cell's height is uncertain by its slope times a pixel (sampling)
-    gy, gx = np.gradient(np.where(ref.valid, ref.z, 0.0).astype(np.float32))
-    slack = np.hypot(gx, gy)
     # a patch counts when some of it is seen to stand out (an empty patch alone may be a
     # dropout on a shiny bead: it extends a pit whose wall was seen, it is none by itself)
     core = delta > BLOB_CORE_MM + slack
     if sign < 0:
-        core &= ~_crater_columns(ctx) | (delta > CRATER_PIT_CORE_MM + slack)
-    edge = (delta > BLOB_EDGE_MM + 0.25 * slack) | unseen
+        core &= ~(_crater_columns(ctx) | caps) | (delta > CRATER_PIT_CORE_MM + slack)
+    edge = np.where(caps, delta > CAP_EDGE_MM + 0.25 * slack,
+                    delta > BLOB_EDGE_MM + 0.25 * slack) | unseen
     n, labels, stats, _ = cv2.connectedComponentsWithStats(edge.astype(np.uint8),
                                                            connectivity=8)
     if n <= 1:
@@ -322,6 +346,14 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         walled = np.zeros(n, bool)
         walled[np.unique(labels[delta > UNSEEN_PIT_CORE_MM + slack])] = True
         has_core &= ~with_unseen | walled
+    if sign < 0:
+        # a groove across an end cap or crater band is a cut too short to leave a gap (the
+        # closing and the median along the bead bridge it)
+        ends = caps | _crater_columns(ctx)
+        at_ends = np.zeros(n, bool)
+        at_ends[np.unique(labels[ends])] = True
+        across = stats[:, cv2.CC_STAT_HEIGHT] >= GROOVE_ASPECT * stats[:, cv2.CC_STAT_WIDTH]
+        has_core &= ~(at_ends & across)
     has_core[0] = False
     if not has_core.any():
         return None
@@ -337,6 +369,13 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     r, c = np.nonzero(comp)
     x, y = hm.xy_of(r.mean(), c.mean())
     peak = float(delta[comp].max())
+    if sign > 0:
+        # the norm limits a ball's height above the bead's local top, not above the surface
+        # under it: a lump on a toe stands higher over its plate than over the crest
+        above = hm.z - _crest_level(ctx, ref)[None, :]
+        seen = comp & hm.valid & np.isfinite(above)
+        if seen.any():
+            peak = min(peak, float(above[seen].max()))
     # a rounded lump thins out towards its rim: the area above the edge level and above
     # twice it, extrapolated linearly to level 0 (pits have walls: their rim is sharp)
     a1 = a0 = float(areas[k])
@@ -349,19 +388,41 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
 
 
-def _crest_band(ctx: _Context) -> B:
-    """Cells of a line bead's crest: within :data:`CREST_SHARE` of its median half width
-    of its median centre (a lump on a toe moves that column's toe, not the medians), in
-    the columns where it was found. Clear of the toes, where lumps sit."""
+def _crest_rows(ctx: _Context) -> B | None:
+    """Map rows of a line bead's crest: within :data:`CREST_SHARE` of its median half width
+    of its median centre (a lump on a toe moves that column's toe, not the medians); None
+    where no section shows both toes."""
     g = ctx.geom
-    x, y = ctx.hm.xy_of(*np.indices(ctx.hm.shape))
     on = g.present & np.isfinite(g.toe_neg_mm) & np.isfinite(g.toe_pos_mm)
     if not on.any():
-        return np.zeros(ctx.hm.shape, bool)
+        return None
     mid = float(np.median(0.5 * (g.toe_neg_mm[on] + g.toe_pos_mm[on])))
     half = float(np.median(0.5 * (g.toe_pos_mm[on] - g.toe_neg_mm[on])))
+    y = ctx.hm.xy_of(np.arange(ctx.hm.shape[0]), 0)[1]
+    return np.asarray(np.abs(y - g.path.xy[0, 1] - mid) <= CREST_SHARE * half)
+
+
+def _crest_level(ctx: _Context, ref: HeightMap) -> F64:
+    """Per map column, the bead's top in the self-reference: its highest cell on the crest
+    rows (not a higher plate beside the bead); NaN where they hold no cell."""
+    rows = _crest_rows(ctx)
+    if rows is None:
+        return np.full(ctx.hm.shape[1], np.nan)
+    top = np.where(ref.valid & rows[:, None], ref.z, -np.inf).max(axis=0)
+    return np.where(np.isfinite(top), top, np.nan)
+
+
+def _crest_band(ctx: _Context) -> B:
+    """Cells of a line bead's crest rows in the columns where it was found: clear of the
+    toes, where lumps sit."""
+    g = ctx.geom
+    rows = _crest_rows(ctx)
+    if rows is None:
+        return np.zeros(ctx.hm.shape, bool)
+    on = g.present & np.isfinite(g.toe_neg_mm) & np.isfinite(g.toe_pos_mm)
+    x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0]
     cols = np.interp(x, g.path.xy[:, 0], on.astype(np.float64)) > 0.5
-    return np.asarray(cols & (np.abs(y - g.path.xy[0, 1] - mid) <= CREST_SHARE * half))
+    return np.asarray(rows[:, None] & cols[None, :])
 
 
 def _in_from_ends(ctx: _Context) -> F64:
@@ -377,6 +438,16 @@ def _inner_columns(ctx: _Context) -> B:
     """Columns clear of the bead's rounded ends and end craters (the contract allows
     craters; the self-reference does not hold there)."""
     return np.broadcast_to((_in_from_ends(ctx) >= 0)[None, :], ctx.hm.shape)
+
+
+def _lump_columns(ctx: _Context) -> B:
+    """Columns where lumps are looked for: the whole bead, its end caps and
+    :data:`END_MARGIN_MM` beyond them. Over a cap the self-reference holds the nearest
+    full section, which stands as high as the cap or higher at every cell: a lump there
+    reads no larger than it is, and a good cap none."""
+    g = ctx.geom
+    reach = 0.5 * g.median_width_mm + 2 * END_MARGIN_MM
+    return np.broadcast_to((_in_from_ends(ctx) >= -reach)[None, :], ctx.hm.shape)
 
 
 def _crater_columns(ctx: _Context) -> B:
@@ -455,7 +526,9 @@ def _ball(ctx: _Context) -> Reading | None:
         return None
     b = _patch(ctx, +1)
     return Reading(b.diameter_mm if b else 0.0, _blob_uncertainty(ctx), b.centre if b else None,
-                   {"height_mm": (b.peak_mm if b else 0.0, ctx.limits.ball_reject_height_mm)})
+                   {"height_mm": Condition(b.peak_mm if b else 0.0,
+                                           ctx.limits.ball_reject_height_mm,
+                                           BALL_HEIGHT_UNCERTAINTY_MM)})
 
 
 # --------------------------------------------------------------------------- deviation

@@ -23,16 +23,26 @@ def lump(frame: BeadFrame, x_mm: float, y_mm: float, diameter_mm: float,
     return peak_mm * np.sqrt(np.clip(1.0 - rho**2, 0.0, None))
 
 
+def _cell(frame: BeadFrame, x: float, y: float) -> tuple[int, int]:
+    """The map cell (row, column) holding (x, y), clipped to the map."""
+    rc = frame.hm.rc_of(x, y)
+    return (int(np.clip(round(float(rc[0])), 0, frame.hm.shape[0] - 1)),
+            int(np.clip(round(float(rc[1])), 0, frame.hm.shape[1] - 1)))
+
+
 def apply(frame: BeadFrame, s_mm: float, t_mm: float, diameter_mm: float,
           height_mm: float) -> Edited:
-    """A ball centred at arc position ``s_mm``, offset ``t_mm``, ``height_mm`` over the bead top."""
+    """A ball centred at arc position ``s_mm``, offset ``t_mm``, its apex ``height_mm`` over
+    the bead's local top (the norm's figure): over its crest, wherever the ball sits (on a
+    lap joint the plate under a toe lies lower than under the crest)."""
     x, y = frame.xy_at(s_mm, t_mm)
-    rc = frame.hm.rc_of(x, y)
-    ri = int(np.clip(round(float(rc[0])), 0, frame.hm.shape[0] - 1))
-    ci = int(np.clip(round(float(rc[1])), 0, frame.hm.shape[1] - 1))
+    ri, ci = _cell(frame, x, y)
+    ri_c, ci_c = _cell(frame, *frame.xy_at(s_mm, 0.0))
     _, top = frame.local(s_mm)
-    under = float(frame.geom.excess[ri, ci])
-    peak = height_mm + max(0.0, top - under)
+    base = frame.geom.base
+    under = float(base[ri, ci] + frame.geom.excess[ri, ci])
+    crest = float(base[ri_c, ci_c]) + top
+    peak = height_mm + max(0.0, crest - under)
     z_new = frame.z_fill + lump(frame, x, y, diameter_mm, peak)
     return apply_surface(frame, z_new.astype(np.float32), {
         "diameter_mm": diameter_mm, "height_mm": height_mm, "peak_mm": peak,

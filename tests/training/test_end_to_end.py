@@ -121,10 +121,23 @@ def test_cli_calibrate_resets_the_operating_point(easy_dataset: Path, easy_tests
     assert after["test_metrics"] == {}
     assert after["members"]["classifier"]["metrics"]["fit"] == \
         before["members"]["classifier"]["metrics"]["fit"]
+    assert after["training"]["sources_sha256"] == before["training"]["sources_sha256"]
     # Another dataset (other source welds) would leak training maps into "validation".
     assert main(["calibrate", "--models", str(models), "--data", str(easy_testset),
                  "--config", str(cfg)]) == 2
-    assert "fingerprint" in capsys.readouterr().err
+    assert "sources" in capsys.readouterr().err
+    # The same source welds generated again (a newer generator): the same split.
+    again = tmp_path / "again"
+    shutil.copytree(easy_dataset, again)
+    card = json.loads((again / "dataset.json").read_text())
+    card.update(fingerprint="f" * 64, generator_version="synth-defects/9.9")
+    (again / "dataset.json").write_text(json.dumps(card))
+    assert main(["calibrate", "--models", str(models), "--data", str(again),
+                 "--config", str(cfg)]) == 0
+    recal = json.loads((models / "type3" / "model.json").read_text())
+    assert recal["training"]["calibrated_on"]["generator_version"] == "synth-defects/9.9"
+    assert recal["training"]["fingerprint"] == before["training"]["fingerprint"]
+    np.testing.assert_allclose(recal["committee"]["weights"], com1["weights"], atol=1e-9)
 
 
 NO_TORCH = """
