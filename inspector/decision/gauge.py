@@ -796,7 +796,7 @@ def _imbalance(g: BeadGeometry, residuals: F64, lap: LapSections | None = None) 
         _, on_line = _straight_line(g.s_mm[ok], local[ok])
         if on_line.sum() >= 2:
             a, b = np.polyfit(g.s_mm[ok][on_line], local[ok][on_line], 1)
-            bends = np.abs(np.nan_to_num(residuals)) >= 0.5
+            bends = _long_bends(g, residuals) & (np.abs(np.nan_to_num(residuals)) >= 0.5)
             mid = np.where(bends, local, a * g.s_mm + b)
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
@@ -917,15 +917,32 @@ MEASURES: dict[str, Measure] = {
 GAUGES: tuple[Gauge, ...] = tuple(Gauge(spec, MEASURES[spec.name]) for spec in GAUGED)
 
 
-def _column_shift(hm: HeightMap, geom: BeadGeometry, residuals: F64) -> npt.NDArray[np.intp]:
-    """Per map column, how far (whole pixels) the bead bends off its straight line there:
-    only along a bend longer than :data:`BEND_MIN_MM` reaching over half a mm (a lump or a
-    pit pulls the centreline over a short stretch only), else 0."""
+def _long_bends(geom: BeadGeometry, residuals: F64) -> B:
+    """Path samples where the bead really bends off its straight line: along a bend longer
+    than :data:`BEND_MIN_MM` reaching over half a mm (a lump or a pit pulls the centreline
+    over a short stretch only), followed over most of it by a toe that was seen (a shadow
+    biting into one flank moves the centre of what was seen, while the other toe, seen,
+    stays on its line)."""
     dev = np.nan_to_num(residuals)
     min_run = round(BEND_MIN_MM / geom.path.step_mm)
+    line = geom.offset_mm - dev                  # the straight line the centreline follows
+    half = 0.5 * geom.median_width_mm
+    followed = np.zeros(len(dev), bool)
+    for toe, sign in ((geom.toe_pos_mm, 1), (geom.toe_neg_mm, -1)):
+        moved = np.nan_to_num(toe - (line + sign * half)) * np.sign(dev)
+        followed |= _toe_seen(geom, toe, sign) & (moved >= 0.5 * np.abs(dev))
     long_bend = np.zeros(len(dev), bool)
     for a, e in runs(np.abs(dev) > 0.15):
-        long_bend[a:e] = e - a >= min_run and np.abs(dev[a:e]).max() > 0.5
+        long_bend[a:e] = (e - a >= min_run and np.abs(dev[a:e]).max() > 0.5
+                          and followed[a:e].mean() >= 0.5)
+    return long_bend
+
+
+def _column_shift(hm: HeightMap, geom: BeadGeometry, residuals: F64) -> npt.NDArray[np.intp]:
+    """Per map column, how far (whole pixels) the bead bends off its straight line there
+    (:func:`_long_bends`), else 0."""
+    dev = np.nan_to_num(residuals)
+    long_bend = _long_bends(geom, residuals)
     x = hm.xy_of(0, np.arange(hm.shape[1]))[0]
     per_col = np.interp(x - geom.path.xy[0, 0], geom.s_mm, np.where(long_bend, dev, 0.0))
     return np.rint(per_col / hm.mm_per_px).astype(np.intp)

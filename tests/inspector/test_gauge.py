@@ -202,6 +202,20 @@ def test_a_shadow_along_a_beads_crest_leaves_no_lump() -> None:
     assert not ball.exceeds, ball
 
 
+def test_a_shadow_biting_into_one_flank_is_no_bend_pore_or_excess() -> None:
+    # type 8, both plates removed, a shadow biting 6 mm into the bead's north flank (source
+    # 232 of the 420-weld varied training set): the centre of what was seen moved over half
+    # a mm, read as a bend; the reference followed it, and its flank, a pixel off, read as a
+    # 4.7 mm pore, the quarter points as a 0.72 mm north/south imbalance. A bend needs both
+    # toes seen over most of it
+    src = simulated_sources([8], 420, 1)[232]
+    prof = weld_type_profile(8)
+    report = gauge_weld(load_source(src, 300_000, VariationRule()), prof)
+    assert report.exceeding == [], report.exceeding
+    assert report.findings["hole"].value_mm < prof.limits.hole_reject_diameter_mm
+    assert report.findings["excess"].value_mm < 0.3
+
+
 def test_a_shadow_ringed_by_ripple_troughs_is_no_pore() -> None:
     # type 4, a flat rippled bead: a shadow inside it, ringed by the ripples' troughs
     # (0.2 mm below the along-X median), read as a 3.2 mm pore whose bottom was not seen
