@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from point_cloud.bead_geometry import BeadGeometry
+from point_cloud.measure import runs
 from point_cloud.types import HeightMap
 
 B = npt.NDArray[np.bool_]
@@ -36,45 +37,57 @@ _BIG = 1e6
 
 def cap_cells(hm: HeightMap, geom: BeadGeometry, outside: B) -> B:
     """Cells of the two end caps of a line bead: in the columns of ``outside`` (those the
-    self-reference leaves out, per column), within the bead's found span, and within the
-    cap's disc (half the median width, less :data:`CAP_RIM_MM`) around its centre half a
-    width in from the found end, or within that half width of the centreline nearer in."""
+    self-reference leaves out, per column), within a bead width inside each found end, and
+    within the cap's disc (half the median width, less :data:`CAP_RIM_MM`) around its
+    centre half a width in from the end, or within that half width of the centreline
+    nearer in."""
+    out = np.zeros(hm.shape, bool)
     w = geom.median_width_mm
-    if not np.isfinite(w) or w <= 2 * CAP_RIM_MM:
-        return np.zeros(hm.shape, bool)
-    r = 0.5 * w
-    rows, cols = np.indices(hm.shape)
-    x, y = hm.xy_of(rows, cols)
-    s = x - geom.path.xy[0, 0]
     centre = geom.centre_xy
     ok = np.isfinite(centre[:, 1])
-    out = np.zeros(hm.shape, bool)
-    if not ok.any():
+    if not np.isfinite(w) or w <= 2 * CAP_RIM_MM or not ok.any():
         return out
+    r = 0.5 * w
+    s = hm.xy_of(0, np.arange(hm.shape[1]))[0] - geom.path.xy[0, 0]
+    y = hm.xy_of(np.arange(hm.shape[0]), 0)[1]
+    candidates = outside.any(axis=0)
     for end_s, sign in ((geom.start_s_mm, 1.0), (geom.end_s_mm, -1.0)):
         s_c = end_s + sign * r                         # the cap's centre along the path
         y_c = float(np.interp(s_c, geom.s_mm[ok], centre[ok, 1]))
-        beyond = np.clip(sign * (s_c - s), 0.0, None)  # past the centre towards the tip
-        rho = np.hypot(beyond, y - y_c)
-        near = sign * (s - end_s) >= 0.0               # not past the found end
-        out |= near & (rho <= r - CAP_RIM_MM)
+        inside = sign * (s - end_s)
+        cols = np.flatnonzero(candidates & (inside >= 0.0) & (inside <= w))
+        beyond = np.clip(sign * (s_c - s[cols]), 0.0, None)   # past the centre to the tip
+        rho = np.hypot(beyond[None, :], (y - y_c)[:, None])
+        out[:, cols] |= rho <= r - CAP_RIM_MM
     return out & outside
 
 
-def closing_depth(hm: HeightMap, geom: BeadGeometry) -> tuple[F64, F64, B]:
-    """Per cell, how far the measured surface lies below its closing (:data:`CLOSING_MM`,
-    empty cells neither raise nor lower it), the closing's slope per pixel (a cell's
-    height on a steep flank is uncertain by as much), and whether the closing stands on the
-    bead's upper half (a plate's edge or a groove beside the bead is no pit of it)."""
+def closing_depth(hm: HeightMap, geom: BeadGeometry, cols: B) -> tuple[F64, F64, B]:
+    """In the columns ``cols`` (zero elsewhere): per cell, how far the measured surface
+    lies below its closing (:data:`CLOSING_MM`, empty cells neither raise nor lower it),
+    the closing's slope per pixel (a cell's height on a steep flank is uncertain by as
+    much), and whether the closing stands on the bead's upper half (a plate's edge or a
+    groove beside the bead is no pit of it). Each run of columns is closed on a window a
+    disc wider on either side, which gives what the whole map's closing gives there."""
     k = max(3, round(CLOSING_MM / hm.mm_per_px) | 1)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
-    z = hm.z.astype(np.float32)
-    up = cv2.dilate(np.where(hm.valid, z, -_BIG).astype(np.float32), disc)
-    closed = cv2.erode(np.where(up > -_BIG / 2, up, _BIG).astype(np.float32), disc)
-    seen = hm.valid & (closed < _BIG / 2)
-    depth = np.where(seen, closed - z, 0.0).astype(np.float64)
-    gy, gx = np.gradient(np.where(seen, closed, 0.0).astype(np.float32))
+    depth = np.zeros(hm.shape)
+    slope = np.zeros(hm.shape)
+    upper = np.zeros(hm.shape, bool)
     top = geom.top_mm[geom.present]
-    upper = (closed < _BIG / 2) & (closed - geom.base > 0.5 * float(np.median(top))
-                                   if top.size else False)
-    return depth, np.hypot(gx, gy).astype(np.float64), np.asarray(upper)
+    if not top.size:
+        return depth, slope, upper
+    half_top = 0.5 * float(np.median(top))
+    for a, e in runs(cols):
+        lo, hi = max(0, a - k), min(hm.shape[1], e + k)
+        z, valid = hm.z[:, lo:hi].astype(np.float32), hm.valid[:, lo:hi]
+        up = cv2.dilate(np.where(valid, z, -_BIG).astype(np.float32), disc)
+        closed = cv2.erode(np.where(up > -_BIG / 2, up, _BIG).astype(np.float32), disc)
+        known = closed < _BIG / 2
+        seen = valid & known
+        gy, gx = np.gradient(np.where(seen, closed, 0.0).astype(np.float32))
+        keep = slice(a - lo, e - lo)
+        depth[:, a:e] = np.where(seen, closed - z, 0.0)[:, keep]
+        slope[:, a:e] = np.hypot(gx, gy)[:, keep]
+        upper[:, a:e] = (known & (closed - geom.base[:, lo:hi] > half_top))[:, keep]
+    return depth, slope, upper

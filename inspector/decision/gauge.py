@@ -314,8 +314,9 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     caps = np.zeros_like(both)
     if sign < 0:
         # the end caps, which the self-reference leaves out: depth below the map's closing
-        depth, cap_slack, upper = closing_depth(hm, ctx.geom)
-        caps = cap_cells(hm, ctx.geom, ~inner_cols & ~gap_cols) & upper
+        caps = cap_cells(hm, ctx.geom, ~inner_cols & ~gap_cols)
+        depth, cap_slack, upper = closing_depth(hm, ctx.geom, np.asarray(caps.any(axis=0)))
+        caps &= upper
         delta = np.where(caps, depth, delta)
         slack = np.where(caps, cap_slack, slack)
         # a pit seen without its bottom; sparse sampling's lone empty cells are not
