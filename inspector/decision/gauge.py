@@ -202,6 +202,7 @@ class _Context:
     geom: BeadGeometry
     reference: HeightMap | None
     residuals: tuple[F64, B]          # see centreline_residuals
+    bends: B                          # see _long_bends
 
     @cached_property
     def unrolled(self) -> Unrolled | None:
@@ -779,7 +780,8 @@ def lap_sections(hm: HeightMap, profile: WeldTypeProfile, g: BeadGeometry) -> La
                        PlateLevels(south, north, levels.seen), step_u, lap_core, width)
 
 
-def _imbalance(g: BeadGeometry, residuals: F64, lap: LapSections | None = None) -> F64:
+def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
+               lap: LapSections | None = None) -> F64:
     """Per path sample: height a quarter of the bead's width north of its middle minus a
     quarter width south; NaN unless both points were measured (a shadow or a removed plate
     beyond the toes does not matter), end caps left out. The middle is the straight line
@@ -797,8 +799,8 @@ def _imbalance(g: BeadGeometry, residuals: F64, lap: LapSections | None = None) 
         _, on_line = _straight_line(g.s_mm[ok], local[ok])
         if on_line.sum() >= 2:
             a, b = np.polyfit(g.s_mm[ok][on_line], local[ok][on_line], 1)
-            bends = _long_bends(g, residuals) & (np.abs(np.nan_to_num(residuals)) >= 0.5)
-            mid = np.where(bends, local, a * g.s_mm + b)
+            bent = bends & (np.abs(np.nan_to_num(residuals)) >= 0.5)
+            mid = np.where(bent, local, a * g.s_mm + b)
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
     if lap is None:
@@ -824,7 +826,7 @@ def _excess(ctx: _Context) -> Reading:
         # flank, tilts the base across the bead, so the imbalance is not measured (the
         # committee decides)
         return Reading(0.0, lim.excess_reject_imbalance_mm)
-    d = _imbalance(g, ctx.residuals[0], ctx.lap)
+    d = _imbalance(g, ctx.residuals[0], ctx.bends, ctx.lap)
     ok = np.isfinite(d)
     n = max(1, round(lim.excess_reject_length_mm / g.path.step_mm))
     dz = np.where(ok, d, 0.0)
@@ -939,11 +941,11 @@ def _long_bends(geom: BeadGeometry, residuals: F64) -> B:
     return long_bend
 
 
-def _column_shift(hm: HeightMap, geom: BeadGeometry, residuals: F64) -> npt.NDArray[np.intp]:
+def _column_shift(hm: HeightMap, geom: BeadGeometry, residuals: F64,
+                  long_bend: B) -> npt.NDArray[np.intp]:
     """Per map column, how far (whole pixels) the bead bends off its straight line there
-    (:func:`_long_bends`), else 0."""
+    (along ``long_bend``, :func:`_long_bends`), else 0."""
     dev = np.nan_to_num(residuals)
-    long_bend = _long_bends(geom, residuals)
     x = hm.xy_of(0, np.arange(hm.shape[1]))[0]
     per_col = np.interp(x - geom.path.xy[0, 0], geom.s_mm, np.where(long_bend, dev, 0.0))
     return np.rint(per_col / hm.mm_per_px).astype(np.intp)
@@ -959,12 +961,14 @@ def _shift_rows(a: npt.NDArray[Any], shift: npt.NDArray[np.intp], fill: float | 
 
 
 def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
-                   residuals: F64) -> HeightMap | None:
+                   residuals: F64, bends: B | None = None) -> HeightMap | None:
     """:func:`self_reference` along the bead rather than along X: the map is straightened
-    on the bead's centreline first (a bent bead's flanks stay flanks), then put back."""
+    on the bead's centreline first (a bent bead's flanks stay flanks), then put back.
+    ``bends``: :func:`_long_bends` if found already."""
     if geom.path.closed:
         return None
-    shift = _column_shift(hm, geom, residuals)
+    shift = _column_shift(hm, geom, residuals, _long_bends(geom, residuals)
+                          if bends is None else bends)
     straight = hm.with_z(_shift_rows(hm.z, shift, 0.0), _shift_rows(hm.valid, shift, False))
     ref = self_reference(straight, profile, REFERENCE_WINDOW_MM, where_unseen=True)
     if ref is None:
@@ -990,8 +994,9 @@ def gauge_weld(hm: HeightMap, profile: WeldTypeProfile,
     # ends (a high plate's edge) are no bead, and its end caps are its own
     geom = without_specks(geom, 0.5 * profile.geometry.bead_length_mm + BEAD_END_SLACK_MM)
     residuals = centreline_residuals(geom)
-    ctx = _Context(hm, profile, geom, bead_reference(hm, profile, geom, residuals[0]),
-                   residuals)
+    bends = _long_bends(geom, residuals[0])
+    ctx = _Context(hm, profile, geom, bead_reference(hm, profile, geom, residuals[0], bends),
+                   residuals, bends)
     findings: dict[str, Finding] = {}
     for g in GAUGES:
         try:
