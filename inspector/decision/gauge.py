@@ -66,8 +66,8 @@ UNSEEN_PIT_CORE_MM = 0.4  # a pit partly unseen: its seen wall drops this far so
 BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far (its rim)
 MIN_UNCERTAINTY_MM = 0.05
 BALL_HEIGHT_UNCERTAINTY_MM = 0.2
-"""A lump's height over the bead's own median: balls drawn on the crest read -0.04 to +0.19 mm
-off their drawn height (varied test sets, types 4 and 8), whatever the pixel size."""
+"""A ball's height over the bead's crest: balls drawn on the crest read -0.04 to +0.19 mm off
+their drawn height (varied test sets, types 4 and 8), whatever the pixel size."""
 WIDTH_TOL = 0.15          # a section not seen whole: as wide as the bead within this share
 AGREE_MM = 0.3            # ... and its centre this close to its neighbours' median ...
 AGREE_WINDOW_MM = 2.0     # ... over this much bead
