@@ -4,7 +4,7 @@ uncertainty, against the weld norm of the type, and a vote.
 No learning: a 1.5 mm hole is a 1.5 mm hole on any scanner. The bead is analysed once
 (:func:`point_cloud.bead_geometry.analyse_bead`), then each registered :class:`Gauge`
 measures its defect class. A finding *exceeds* when its value minus its uncertainty is
-beyond the limit (a ball: its diameter and its height above the bead); the committee then
+beyond the limit (a ball: its diameter and its height above the bead's crest); the committee then
 fails the weld whatever the learned members say. Inside the uncertainty band the learned
 members decide. Adding a defect class's measurement means adding one :class:`Gauge` to
 :data:`GAUGES`.
@@ -74,7 +74,7 @@ AGREE_WINDOW_MM = 2.0     # ... over this much bead
 BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer than this
 REFERENCE_WINDOW_MM = 10.0  # the bead's own median along it: over twice the largest lump
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
-END_MARGIN_MM = 1.0       # pits and lumps are looked for this far in from the end caps
+END_MARGIN_MM = 1.0       # the self-reference holds this far in from the end caps (end_caps.py)
 CREST_SHARE = 0.5         # a line bead's crest: this share of its half width either side
 CUT_WALL_MM = 1.0
 """A cut's ends come down to it over up to this much of the bead (rounded ends, 0.3-0.8 mm
