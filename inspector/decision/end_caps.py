@@ -74,10 +74,9 @@ def closing_depth(hm: HeightMap, geom: BeadGeometry, cols: B) -> tuple[F64, F64,
     depth = np.zeros(hm.shape)
     slope = np.zeros(hm.shape)
     upper = np.zeros(hm.shape, bool)
-    top = geom.top_mm[geom.present]
-    if not top.size:
+    if not geom.present.any():
         return depth, slope, upper
-    half_top = 0.5 * float(np.median(top))
+    half_top = 0.5 * geom.median_top_mm
     for a, e in runs(cols):
         lo, hi = max(0, a - k), min(hm.shape[1], e + k)
         z, valid = hm.z[:, lo:hi].astype(np.float32), hm.valid[:, lo:hi]

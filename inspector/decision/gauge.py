@@ -322,16 +322,17 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         slack = np.where(caps, cap_slack, slack)
         # a pit seen without its bottom; sparse sampling's lone empty cells are not
         # on the bead's upper half: an empty patch on a flank is as likely a shadow
-        top = ctx.geom.top_mm[ctx.geom.present]
-        on_bead = (ref.z - ctx.geom.base) > 0.5 * float(np.median(top)) if top.size else ref.valid
+        g = ctx.geom
+        on_bead = ((ref.z - g.base) > 0.5 * g.median_top_mm) if g.present.any() else ref.valid
         gone = _enclosed_gaps(hm) & ((ref.valid & inner & on_bead) | caps)
         unseen = cv2.morphologyEx(gone.astype(np.uint8), cv2.MORPH_OPEN,
                                   cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))) > 0
     # a patch counts when some of it is seen to stand out (an empty patch alone may be a
     # dropout on a shiny bead: it extends a pit whose wall was seen, it is none by itself)
     core = delta > BLOB_CORE_MM + slack
+    ends = (caps | _crater_columns(ctx)) if sign < 0 else caps   # where a crater may dip
     if sign < 0:
-        core &= ~(_crater_columns(ctx) | caps) | (delta > CRATER_PIT_CORE_MM + slack)
+        core &= ~ends | (delta > CRATER_PIT_CORE_MM + slack)
     edge = np.where(caps, delta > CAP_EDGE_MM + 0.25 * slack,
                     delta > BLOB_EDGE_MM + 0.25 * slack) | unseen
     n, labels, stats, _ = cv2.connectedComponentsWithStats(edge.astype(np.uint8),
@@ -351,7 +352,6 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     if sign < 0:
         # a groove across an end cap or crater band is a cut too short to leave a gap (the
         # closing and the median along the bead bridge it)
-        ends = caps | _crater_columns(ctx)
         at_ends = np.zeros(n, bool)
         at_ends[np.unique(labels[ends])] = True
         across = stats[:, cv2.CC_STAT_HEIGHT] >= GROOVE_ASPECT * stats[:, cv2.CC_STAT_WIDTH]
@@ -390,12 +390,17 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
 
 
+def _both_toes(g: BeadGeometry) -> B:
+    """Path samples of bead whose two toes were found."""
+    return np.asarray(g.present & np.isfinite(g.toe_neg_mm) & np.isfinite(g.toe_pos_mm))
+
+
 def _crest_rows(ctx: _Context) -> B | None:
     """Map rows of a line bead's crest: within :data:`CREST_SHARE` of its median half width
     of its median centre (a lump on a toe moves that column's toe, not the medians); None
     where no section shows both toes."""
     g = ctx.geom
-    on = g.present & np.isfinite(g.toe_neg_mm) & np.isfinite(g.toe_pos_mm)
+    on = _both_toes(g)
     if not on.any():
         return None
     mid = float(np.median(0.5 * (g.toe_neg_mm[on] + g.toe_pos_mm[on])))
@@ -421,7 +426,7 @@ def _crest_band(ctx: _Context) -> B:
     rows = _crest_rows(ctx)
     if rows is None:
         return np.zeros(ctx.hm.shape, bool)
-    on = g.present & np.isfinite(g.toe_neg_mm) & np.isfinite(g.toe_pos_mm)
+    on = _both_toes(g)
     x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0]
     cols = np.interp(x, g.path.xy[:, 0], on.astype(np.float64)) > 0.5
     return np.asarray(rows[:, None] & cols[None, :])
@@ -961,14 +966,13 @@ def _shift_rows(a: npt.NDArray[Any], shift: npt.NDArray[np.intp], fill: float | 
 
 
 def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
-                   residuals: F64, bends: B | None = None) -> HeightMap | None:
+                   residuals: F64, bends: B) -> HeightMap | None:
     """:func:`self_reference` along the bead rather than along X: the map is straightened
     on the bead's centreline first (a bent bead's flanks stay flanks), then put back.
-    ``bends``: :func:`_long_bends` if found already."""
+    ``bends``: :func:`_long_bends`."""
     if geom.path.closed:
         return None
-    shift = _column_shift(hm, geom, residuals, _long_bends(geom, residuals)
-                          if bends is None else bends)
+    shift = _column_shift(hm, geom, residuals, bends)
     straight = hm.with_z(_shift_rows(hm.z, shift, 0.0), _shift_rows(hm.valid, shift, False))
     ref = self_reference(straight, profile, REFERENCE_WINDOW_MM, where_unseen=True)
     if ref is None:
