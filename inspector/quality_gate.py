@@ -8,7 +8,11 @@
 - no bead in the map -> FAIL "no_weld": :func:`point_cloud.bead_geometry.analyse_bead`
   finds none, or its bead stands ``BEAD_MIN_HEIGHT_FRACTION`` of the nominal bead height
   above the plates under it (its local reference: the line from toe to toe, whatever plate
-  each toe is on) over less than ``BEAD_MIN_LENGTH_FRACTION`` of the nominal path length.
+  each toe is on) and ``BEAD_MIN_WIDTH_FRACTION`` of its nominal width wide over less than
+  ``BEAD_MIN_LENGTH_FRACTION`` of the nominal path length; around type 7's patch only
+  where its crest lies in the middle of that cross-section (:func:`crest_centred`): a
+  plate's bare edge, bridged toe to toe, stands over that line as a cliff, its top at one
+  end (a raised patch's 1.5 mm edge: 1 mm high, 1.3 mm wide).
 """
 
 from __future__ import annotations
@@ -18,13 +22,14 @@ from types import EllipsisType
 import numpy as np
 
 from inspector.verdict import Verdict
-from point_cloud.bead_geometry import BeadGeometry, find_bead
+from point_cloud.bead_geometry import BeadGeometry, crest_centred, find_bead
 from point_cloud.config import WeldTypeProfile
 from point_cloud.kinds import kind_of
 from point_cloud.types import HeightMap
 
 BEAD_MIN_HEIGHT_FRACTION = 0.4
 BEAD_MIN_LENGTH_FRACTION = 0.3
+BEAD_MIN_WIDTH_FRACTION = 0.4
 
 
 def capture_failure(reason: str) -> Verdict:
@@ -48,11 +53,16 @@ def nominal_path_mm(hm: HeightMap, profile: WeldTypeProfile) -> float:
 
 def bead_length_mm(geom: BeadGeometry | None, profile: WeldTypeProfile) -> float:
     """Length (mm along the bead's path) over which the bead stands at least
-    ``BEAD_MIN_HEIGHT_FRACTION`` of the nominal height above its local plates."""
+    ``BEAD_MIN_HEIGHT_FRACTION`` of the nominal height above its local plates, at least
+    ``BEAD_MIN_WIDTH_FRACTION`` of the nominal width wide (around the square path, with its
+    crest centred: :func:`crest_centred`)."""
     if geom is None:
         return 0.0
-    high = geom.present & (geom.top_mm >= BEAD_MIN_HEIGHT_FRACTION
-                           * profile.geometry.bead_height_mm)
+    g = profile.geometry
+    high = (geom.present & (geom.top_mm >= BEAD_MIN_HEIGHT_FRACTION * g.bead_height_mm)
+            & (np.nan_to_num(geom.width_mm) >= BEAD_MIN_WIDTH_FRACTION * g.bead_width_mm))
+    if geom.path.closed:
+        high &= crest_centred(geom)
     return float(high.sum()) * geom.path.step_mm
 
 

@@ -52,6 +52,8 @@ TOE_PERCENTILE = 0.5  # a plate not seen: this percentile of the bead beside it
 ISOLATED_VALID_FRACTION = 0.5  # maps less valid than this had their plate plane removed
 BEAD_BAND_HALF_MM = 4.0  # ... unless this far and more from the map's middle row
 PLATE_SEEN_FRACTION = 0.05  # ... this share is valid (a plate beside the bead)
+RING_POOL = 2  # square path: its ring is matched on a grid this many times coarser
+CREST_MIDDLE_FRACTION = 0.7  # a bead's crest lies in this middle share of its section
 
 
 @dataclass(frozen=True)
@@ -212,39 +214,21 @@ def bridge_columns(z: F32, valid: B, edge_px: int = 10, step_mm: float = 0.0) ->
     return np.where(valid, z, filled).astype(np.float32)
 
 
-def plate_base(hm: HeightMap, closed: bool, width_px: int, step_mm: float = 0.0) -> F32:
-    """Plate level under the bead: an opening across the path, bias-corrected for noise
-    (``step_mm``: see :func:`fill_invalid`). Around the square path, the plates go on in
-    every direction: an invalid cell takes the nearest valid one's height."""
-    z = nearest_fill(hm.z, hm.valid) if closed else fill_invalid(hm, step_mm)
-    if not closed:
-        base = np.asarray(cv2.morphologyEx(z, cv2.MORPH_OPEN, np.ones((width_px, 1), np.uint8),
-                                           borderType=cv2.BORDER_REPLICATE), np.float32)
-    else:  # only the first guess of the path: opened at half resolution (8x cheaper)
-        base = _open_half_resolution(z, width_px)
+def plate_base(hm: HeightMap, width_px: int, step_mm: float = 0.0) -> F32:
+    """Plate level under a straight bead: an opening across the path, bias-corrected for
+    noise, bridged from toe to toe and smoothed along it (``step_mm``: see
+    :func:`fill_invalid`)."""
+    z = fill_invalid(hm, step_mm)
+    base = np.asarray(cv2.morphologyEx(z, cv2.MORPH_OPEN, np.ones((width_px, 1), np.uint8),
+                                       borderType=cv2.BORDER_REPLICATE), np.float32)
     resid = (z - base)[hm.valid]
     flat = resid[resid < BEAD_THRESHOLD_MM]
     if flat.size:
         base = base + np.float32(np.median(flat))  # an opening sits on the noise's minima
-    if not closed:
-        for _ in range(TOE_BRIDGE_PASSES):
-            base = _bridge_toes(z, base, width_px / OPENING_WIDTH_FACTOR)
-        base = _median_along_rows(base, round(BASE_SMOOTH_MM / hm.mm_per_px) | 1)
+    for _ in range(TOE_BRIDGE_PASSES):
+        base = _bridge_toes(z, base, width_px / OPENING_WIDTH_FACTOR)
+    base = _median_along_rows(base, round(BASE_SMOOTH_MM / hm.mm_per_px) | 1)
     return base.astype(np.float32)
-
-
-def _open_half_resolution(z: F32, width_px: int) -> F32:
-    """A disc opening of ``z`` computed on the map halved (min-pooled, so the opening stays
-    below the surface) and scaled back."""
-    h, w = z.shape
-    pad = np.pad(z, ((0, h % 2), (0, w % 2)), mode="edge")
-    half = pad.reshape(pad.shape[0] // 2, 2, pad.shape[1] // 2, 2).min(axis=(1, 3))
-    k = max(3, width_px // 2) | 1
-    opened = cv2.morphologyEx(half, cv2.MORPH_OPEN,
-                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)),
-                              borderType=cv2.BORDER_REPLICATE)
-    return np.asarray(cv2.resize(opened, (pad.shape[1], pad.shape[0]),
-                                 interpolation=cv2.INTER_LINEAR)[:h, :w], np.float32)
 
 
 def _median_along_rows(img: F32, k: int) -> F32:
@@ -296,22 +280,92 @@ def _fit_line(hm: HeightMap, excess: F32, step_mm: float) -> BeadPath:
     return BeadPath(LINE.name, xy, tangent, normal, step_mm)
 
 
-def _fit_square(hm: HeightMap, excess: F32, step_mm: float) -> BeadPath:
-    w = np.where(excess > BEAD_THRESHOLD_MM, excess, 0.0).astype(np.float64)
+def _ridge_strength(hm: HeightMap, width_mm: float) -> F32:
+    """How sharply the surface bends down across a ridge (minus the Hessian's smaller
+    eigenvalue of the heights smoothed over a quarter bead width, per mm; 0 on planes and
+    in valleys, unseen cells 0): a bead's crest and shoulders, whatever the plates beside
+    it do (a raised or recessed patch, an outer plate rising as high as the crest)."""
+    px = hm.mm_per_px
+    z = cv2.GaussianBlur(nearest_fill(hm.z, hm.valid).astype(np.float32), (0, 0),
+                         width_mm / 4 / px)
+    dxx, dyy, dxy = (cv2.Sobel(z, cv2.CV_32F, dx, dy, ksize=3)   # each 4x the derivative
+                     for dx, dy in ((2, 0), (0, 2), (1, 1)))
+    lam = 0.5 * (dxx + dyy) - np.sqrt((0.5 * (dxx - dyy)) ** 2 + dxy ** 2)
+    return (np.clip(-lam, 0.0, None) * hm.valid / np.float32(4 * px * px)).astype(np.float32)
+
+
+def _ring_centre(hm: HeightMap, ridge: F32, side_mm: float, width_mm: float) -> tuple[float, float]:
+    """(x, y) in mm where a ring of the nominal side best overlays the ridge: the ridge
+    correlated (on a grid twice coarser) with a band a quarter bead width wide around the
+    ring, less one twice as wide (a plateau or a blob beside the ring draws nothing)."""
+    step = RING_POOL * hm.mm_per_px
+    a = side_mm / 2
+    r = int(np.ceil((a + width_mm) / step))
+    d = np.arange(-r, r + 1) * step
+    ring = np.abs(np.maximum(np.abs(d)[:, None], np.abs(d)[None, :]) - a)
+    narrow, wide = (np.exp(-0.5 * (ring / (width_mm * f)) ** 2) for f in (0.25, 0.5))
+    kernel = (narrow / narrow.sum() - wide / wide.sum()).astype(np.float32)
+    small = cv2.resize(ridge, (ridge.shape[1] // RING_POOL, ridge.shape[0] // RING_POOL),
+                       interpolation=cv2.INTER_AREA)
+    score = cv2.filter2D(small, cv2.CV_32F, kernel, borderType=cv2.BORDER_CONSTANT)
+    row, col = np.unravel_index(int(np.argmax(score)), score.shape)
+    x, y = hm.xy_of(RING_POOL * (row + 0.5) - 0.5, RING_POOL * (col + 0.5) - 0.5)
+    return float(x), float(y)
+
+
+def _ridge_square(hm: HeightMap, profile: WeldTypeProfile) -> BeadPath:
+    """The square path's first guess, read on the surface's ridge
+    (:func:`_ridge_strength`), not on a height above plates that are not known yet: the
+    nominal ring laid where it fits the ridge best (:func:`_ring_centre`), its centre and
+    half side refined on the ridge within half a bead width of it (corners excluded). The
+    ring is refined on the bead later (:func:`_bead_square`): a patch's edge bends the
+    ridge in from the centreline."""
+    g = profile.geometry
+    ridge = _ridge_strength(hm, g.bead_width_mm)
+    x0, y0 = _ring_centre(hm, ridge, g.square_side_mm, g.bead_width_mm)
+    x, y = hm.xy_of(*np.indices(hm.shape))
+    near = np.abs(np.maximum(np.abs(x - x0), np.abs(y - y0)) - g.square_side_mm / 2)
+    w = np.where(near <= g.bead_width_mm / 2, ridge, 0.0).astype(np.float64)
     tot = w.sum()
     if tot <= 0:
-        raise NoBeadFoundError(None, "bead", "a square ridge above the plate", "none")
-    r, c = np.indices(hm.shape)
-    x, y = hm.xy_of(r, c)
-    cx, cy = float((w * x).sum() / tot), float((w * y).sum() / tot)
-    cheb = np.maximum(np.abs(x - cx), np.abs(y - cy))
-    on = w > 0                                   # the weighted median over bead cells only
-    order = np.argsort(cheb[on])
-    cum = np.cumsum(w[on][order])
-    a = float(cheb[on][order][np.searchsorted(cum, 0.5 * tot)])
-    sides = w * (np.minimum(np.abs(x - cx), np.abs(y - cy)) < 0.6 * a)  # corners excluded
-    if sides.sum() > 0:
-        a = float((sides * cheb).sum() / sides.sum())
+        raise NoBeadFoundError(None, "bead", "a square ridge", "none")
+    slack = RING_POOL * hm.mm_per_px        # the ring was laid on a grid this coarse
+    cx = float(np.clip((w * x).sum() / tot, x0 - slack, x0 + slack))
+    cy = float(np.clip((w * y).sum() / tot, y0 - slack, y0 + slack))
+    return _square_path((cx, cy), _side_mean(x - cx, y - cy, w, g.square_side_mm / 2),
+                        hm.mm_per_px)
+
+
+def _side_mean(dx: F64, dy: F64, w: F64, half_mm: float) -> float:
+    """The ``w``-weighted mean Chebyshev distance from the centre (offsets ``dx``, ``dy``)
+    off the corners; ``half_mm`` when nothing weighs there."""
+    sides = w * (np.minimum(np.abs(dx), np.abs(dy)) < 0.6 * half_mm)
+    cheb = np.maximum(np.abs(dx), np.abs(dy))
+    return float((sides * cheb).sum() / sides.sum()) if sides.sum() > 0 else half_mm
+
+
+def _bead_square(hm: HeightMap, path: BeadPath, excess: F32,
+                 bead_mm: float) -> tuple[tuple[float, float], float]:
+    """(centre, half side) through the middle of the bead found above its plates (cells
+    over :data:`BEAD_THRESHOLD_MM`, toe to toe, within a bead width of ``path``): the ridge
+    is bent aside where a shadow's filled edge or a patch's edge bends the surface, the
+    bead's footprint is not. The centre moves by at most a quarter bead width."""
+    x, y = hm.xy_of(*np.indices(hm.shape))
+    dx, dy = x - path.centre[0], y - path.centre[1]
+    near = np.abs(np.maximum(np.abs(dx), np.abs(dy)) - path.half_side_mm) <= bead_mm
+    w = ((excess > BEAD_THRESHOLD_MM) & near).astype(np.float64)
+    tot = w.sum()
+    if tot <= 0:
+        return path.centre, path.half_side_mm
+    cx, cy = ((float(np.clip((w * v).sum() / tot, c - bead_mm / 4, c + bead_mm / 4)))
+              for v, c in ((x, path.centre[0]), (y, path.centre[1])))
+    return (cx, cy), _side_mean(x - cx, y - cy, w, path.half_side_mm)
+
+
+def _square_path(centre: tuple[float, float], a: float, step_mm: float) -> BeadPath:
+    """The square of half side ``a`` around ``centre``, sampled about every ``step_mm``
+    counter-clockwise from its south-west corner."""
+    cx, cy = centre
     n_side = max(2, round(2 * a / step_mm))
     u = np.arange(4 * n_side) * (2 * a / n_side)
     side, off = u // (2 * a), u % (2 * a) - a
@@ -362,12 +416,6 @@ def square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
     return levels[0][0], levels[1][0], levels[1][1], guessed
 
 
-def _same_square(a: BeadPath, b: BeadPath, tol_mm: float) -> bool:
-    """Whether two square paths lie within ``tol_mm`` of each other everywhere."""
-    return (len(a.xy) == len(b.xy)
-            and float(np.abs(a.xy - b.xy).max()) <= tol_mm)
-
-
 def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float) -> tuple[F32, F32, bool]:
     """(base, excess, a plate level guessed) around the square path: its plates
     (:func:`square_plates`; where a plate was removed, its cells count as plate), bridged
@@ -379,8 +427,11 @@ def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float) -> tuple[F32, F3
     # under the bead (up to its nominal outer toe) the outer plate is taken level at the toe
     base = np.where(off < 0.0, patch, outer + slope * np.maximum(off, bead_mm / 2))
     base = base.astype(np.float32)
-    away = np.abs(off) > bead_mm / 2 + PLATE_GAP_MM
-    z = np.where(hm.valid | ~away, fill_invalid(hm), base).astype(np.float32)
+    # a shadow (seen cells above and below it) is bridged; what no scan line saw beyond the
+    # last seen cell (a cropped plate) is plate
+    between = (np.logical_or.accumulate(hm.valid, axis=0)
+               & np.logical_or.accumulate(hm.valid[::-1], axis=0)[::-1])
+    z = np.where(hm.valid, hm.z, np.where(between, fill_invalid(hm), base)).astype(np.float32)
     zs = frame.band(z)                       # the surface across the path: sampled once
     for _ in range(TOE_BRIDGE_PASSES):
         base = _bridge_along_path(frame, z, zs, base)
@@ -460,7 +511,7 @@ def runs_around_peak(prof: F32, thr: float) -> tuple[B, npt.NDArray[np.intp]]:
     return above & (seg == peak_seg[:, None]), peak
 
 
-def _drop_short_runs(flags: B, min_len: int) -> B:
+def drop_short_runs(flags: B, min_len: int) -> B:
     """``flags`` without its True runs shorter than ``min_len`` (specks are not bead)."""
     d = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
     out = flags.copy()
@@ -477,23 +528,25 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
         raise NoBeadFoundError(None, "valid", "measured cells in the height map", "none")
     geo = profile.geometry
     closed = kind_of(profile).path.closed if path is None else path.closed
-    width_px = max(3, round(OPENING_WIDTH_FACTOR * geo.bead_width_mm / hm.mm_per_px)) | 1
-    step = 0.0 if closed else plate_step_mm(hm, profile)
-    base = plate_base(hm, closed, width_px, step)
-    # shadows inside the bead are bridged from their neighbours, so a profile stays whole
-    excess = np.maximum(fill_invalid(hm, step) - base, 0.0).astype(np.float32)
-    refit = path is None and closed
     guessed = False
-    if path is None:
-        fit = _fit_square if closed else _fit_line
-        path = fit(hm, excess, hm.mm_per_px)
-    for fit_again in (refit, False) if closed else ():  # lines: plate_base bridged
+    if closed:  # the path on the surface's ridge, the plates read beside it, the side again
+        fit = path is None
+        path = _ridge_square(hm, profile) if path is None else path
         base, excess, guessed = _square_base(hm, path, geo.bead_width_mm)
-        if fit_again:  # the path again, on the bead above its plates
-            again = _fit_square(hm, excess, hm.mm_per_px)
-            if _same_square(path, again, 0.5 * hm.mm_per_px):
-                break          # the plates were read on this path already
-            path = again
+        if fit:
+            mid, a = _bead_square(hm, path, excess, geo.bead_width_mm)
+            moved = max(abs(a - path.half_side_mm),
+                        *(abs(c - p) for c, p in zip(mid, path.centre, strict=True)))
+            if moved > RING_POOL * hm.mm_per_px:  # the ridge's grid: closer is as good
+                path = _square_path(mid, a, hm.mm_per_px)
+                base, excess, guessed = _square_base(hm, path, geo.bead_width_mm)
+    else:  # the plates opened away and bridged under the bead, then the path through it
+        width_px = max(3, round(OPENING_WIDTH_FACTOR * geo.bead_width_mm / hm.mm_per_px)) | 1
+        step = plate_step_mm(hm, profile)
+        base = plate_base(hm, width_px, step)
+        # shadows inside the bead are bridged from their neighbours: a profile stays whole
+        excess = np.maximum(fill_invalid(hm, step) - base, 0.0).astype(np.float32)
+        path = _fit_line(hm, excess, hm.mm_per_px) if path is None else path
     if closed:
         half = min(0.5 * profile.roi.width_mm, 0.9 * path.half_side_mm)
     else:
@@ -507,7 +560,7 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
     if ref_top < 2 * BEAD_THRESHOLD_MM:
         raise NoBeadFoundError(None, "bead", f"a ridge over {2 * BEAD_THRESHOLD_MM} mm",
                                f"{ref_top:.2f} mm")
-    present = _drop_short_runs(top > max(PRESENT_FRACTION * ref_top, 2 * BEAD_THRESHOLD_MM),
+    present = drop_short_runs(top > max(PRESENT_FRACTION * ref_top, 2 * BEAD_THRESHOLD_MM),
                                round(MIN_BEAD_RUN_MM / path.step_mm))
     run, _ = runs_around_peak(prof, BEAD_THRESHOLD_MM)
     w = np.where(run, prof, 0.0)
@@ -547,3 +600,15 @@ def find_bead(hm: HeightMap, profile: WeldTypeProfile) -> BeadGeometry | None:
         return analyse_bead(hm, profile)
     except NoBeadFoundError:
         return None
+
+
+def crest_centred(geom: BeadGeometry) -> np.ndarray:
+    """Per path sample, whether the section's crest lies within the middle
+    :data:`CREST_MIDDLE_FRACTION` of what stands above the line from toe to toe. Where the
+    plates step under the bead (type 7's patch), a bare step's edge, bridged so, stands
+    over that line too, but as a cliff with its top at one end: no weld, or a cut."""
+    run, peak = runs_around_peak(geom.profiles, BEAD_THRESHOLD_MM)
+    first = np.argmax(run, axis=1)
+    last = run.shape[1] - 1 - np.argmax(run[:, ::-1], axis=1)
+    where = (peak - first) / np.maximum(last - first, 1)
+    return np.asarray(np.abs(where - 0.5) <= CREST_MIDDLE_FRACTION / 2)

@@ -14,7 +14,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from point_cloud.bead_geometry import BeadGeometry, analyse_bead
+from point_cloud.bead_geometry import (
+    MIN_BEAD_RUN_MM,
+    BeadGeometry,
+    analyse_bead,
+    crest_centred,
+    drop_short_runs,
+)
 from point_cloud.config import WeldTypeProfile
 from point_cloud.errors import NoBeadFoundError
 from point_cloud.kinds import kind_of
@@ -22,6 +28,7 @@ from point_cloud.types import HeightMap
 
 B = npt.NDArray[np.bool_]
 F64 = npt.NDArray[np.float64]
+CLIFF_TOP_FRACTION = 0.7  # square path: a cliff this much lower than the bead is no bead
 CHANGE_MM = 0.05
 
 
@@ -59,7 +66,7 @@ def gaps(geom: BeadGeometry) -> list[Gap]:
     Shadowed stretches are not gaps: only bead seen to be missing counts. Specks beyond a
     line bead's ends are left out first by :func:`without_specks` where it matters (the
     gauge)."""
-    present = geom.present
+    present = bead_sections(geom)
     seen_or_bead = present | ~geom.measured  # a shadow is not evidence of a gap
     step = geom.path.step_mm
     if not present.any():
@@ -73,6 +80,19 @@ def gaps(geom: BeadGeometry) -> list[Gap]:
     idx = np.flatnonzero(present)
     inner = ~seen_or_bead[idx[0]: idx[-1] + 1]
     return [Gap((e - s) * step, (s + idx[0]) * step, (e + idx[0]) * step) for s, e in runs(inner)]
+
+
+def bead_sections(geom: BeadGeometry) -> B:
+    """Path samples holding bead: present, and around a closed path (whose plates step
+    under the bead) not a cliff lower than :data:`CLIFF_TOP_FRACTION` of the bead's
+    median top over :data:`~point_cloud.bead_geometry.MIN_BEAD_RUN_MM` or more: in a cut
+    through a bead across a step, the step's bare edge, bridged toe to toe, stands over the
+    line between them (:func:`crest_centred`); a section or two through a pit is no cut."""
+    if not geom.path.closed:
+        return geom.present
+    cliff = (geom.top_mm < CLIFF_TOP_FRACTION * geom.median_top_mm) & ~crest_centred(geom)
+    cliff = drop_short_runs(cliff & geom.present, round(MIN_BEAD_RUN_MM / geom.path.step_mm))
+    return np.asarray(geom.present & ~cliff)
 
 
 def without_specks(geom: BeadGeometry, half_length_mm: float) -> BeadGeometry:

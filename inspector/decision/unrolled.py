@@ -23,6 +23,10 @@ from point_cloud.types import HeightMap
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
+PIT_UNSEEN_CELLS = 2
+"""A pit grows over unseen cells this many cells deep (a hole's bottom the scanner did not
+see; where the band's sampling falls between a seen and an unseen pixel, whole columns)."""
+
 
 @dataclass(frozen=True)
 class Patch:
@@ -65,7 +69,8 @@ def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float) -> Unrolled | No
 def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float,
                           min_roundness: float, skip: B | None = None) -> Patch | None:
     """The largest round patch standing out (``sign`` +1 up, -1 down) by ``core_mm`` from the
-    running median along the path, grown to ``edge_mm``; path samples where ``skip`` is
+    running median along the path, grown to ``edge_mm`` (a pit also over unseen cells next
+    to its own, :data:`PIT_UNSEEN_CELLS` deep); path samples where ``skip`` is
     set are left out."""
     geom, t_mm, prof, ref = u.geom, u.t_mm, u.prof, u.ref
     step = geom.path.step_mm
@@ -76,6 +81,16 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     slack = np.abs(np.gradient(np.nan_to_num(ref), axis=1))     # steep flanks: sampling
     core = delta > core_mm + slack
     edge = delta > edge_mm + 0.25 * slack
+    if sign < 0:  # a pit's cells the scanner did not see, between ones it did, are the pit's
+        unseen = np.isnan(prof)
+        if skip is not None:
+            unseen[skip] = False
+        for _ in range(PIT_UNSEEN_CELLS):
+            grown = edge | (unseen & (cv2.dilate(edge.astype(np.uint8), np.ones((3, 3),
+                                                                        np.uint8)) > 0))
+            if (grown == edge).all():
+                break
+            edge = grown
     n, labels, stats, _ = cv2.connectedComponentsWithStats(edge.astype(np.uint8), connectivity=8)
     if n <= 1:
         return None

@@ -16,6 +16,11 @@ from point_cloud.errors import NoBeadFoundError
 from point_cloud.pipeline import scan_to_heightmap
 from point_cloud.simulator import ALL, Layout, simulate_weld
 from point_cloud.types import Cloud, HeightMap, ScanIdentity
+from point_cloud.variation import VariationRule
+from synth_defects.defects import MAKERS
+from synth_defects.frame import bead_frame
+from synth_defects.params import ranges_for
+from synth_defects.sources import load_source, simulated_sources
 
 
 def bead_map(weld_type: int, height_mm: float = 2.0, plate: bool = True) -> HeightMap:
@@ -126,3 +131,27 @@ def test_plates_kept_cropped_or_stepped_pass_the_gate(weld_type: int, layout: La
         scan = simulate_weld(weld_type, seed, points=100_000, layout=layout)
         assert quality_gate.check(scan_to_heightmap(scan.cloud, scan.profile),
                                   scan.profile) is None
+
+
+# sources of the type-7 varied test set (seed 2) with a recessed patch, the outer plate
+# cropped, oblique or whole: the ring was fitted on the bead's height above an opening, so
+# a rising or cropped outer plate drew it aside, and a good weld was refused (50) or the
+# bare edge of the recess, bridged toe to toe, passed as bead (14, 20, 37, 49, 54)
+RECESSED_SOURCES = [14, 20, 37, 49, 50, 54]
+
+
+def test_a_recessed_patch_passes_with_its_bead_and_is_no_weld_without() -> None:
+    prof = weld_type_profile(7)
+    refused, passed_bare = [], []
+    for i, src in enumerate(simulated_sources([7], 60, 2)):
+        if i not in RECESSED_SOURCES:
+            continue
+        good = load_source(src, 300_000, VariationRule())
+        if quality_gate.check(good, prof) is not None:
+            refused.append(i)
+        bare = MAKERS["no_weld"](bead_frame(good, prof), np.random.default_rng(i),
+                                 ranges_for(prof)).hm
+        verdict = quality_gate.check(bare, prof)
+        if verdict is None or verdict.defect != "no_weld":
+            passed_bare.append(i)
+    assert (refused, passed_bare) == ([], [])
