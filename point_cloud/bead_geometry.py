@@ -1,14 +1,16 @@
 """Find the weld bead in a height map: centreline, local width, top height, toes, start/end.
 
-Nothing about the bead's position is assumed. The plates under the bead are estimated with a
-grey-level opening across the path (a flat element wider than the bead removes the bead and
-keeps plate planes, steps and ramps), then, across every path sample, bridged in a straight
-line from one toe to the other (a bead across a plate step, e.g. a lap fillet or type 7's
-raised or recessed patch, stands on that line, not on either plate); the bead is what
-stands above that base. The nominal
-path is a straight line along +X (line types) or a square (type 7), fitted to the bead found;
-the bead is then sampled across the path every pixel to give its local centreline offset,
-width, top height and toe positions.
+Nothing about the bead's position is assumed. A line bead (along +X): the plates under it
+are estimated with a grey-level opening across the path (a flat element wider than the
+bead removes the bead and keeps plate planes, steps and ramps), then, across every
+column, bridged in a straight line from one toe to the other (a bead across a plate step,
+e.g. a lap fillet, stands on that line, not on either plate); the bead is what stands
+above that base, and the line is fitted through it. Type 7's square: the nominal ring is
+laid over the surface's ridge (the crest, whatever the patch and the outer plate do), the
+plates are read beside it and bridged from toe to toe across every path sample (a raised or
+recessed patch), and the ring is refined on the bead standing above them. The bead is then
+sampled across the path every pixel to give its local centreline offset, width, top
+height and toe positions.
 
 Conventions: arc position ``s`` along the path (mm, from the path's first sample), offset ``t``
 across it (mm, positive towards the path normal: north for line types, outward for the
