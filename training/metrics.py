@@ -6,7 +6,13 @@ A false accept is a bad weld that passes; a false reject is a good weld that fai
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+
+TAIL_PASSES = 2
+"""Bad validation maps the target false-accept threshold may let pass, at the least, for it
+to rest on more than the single lowest bad score."""
 
 
 def auroc(scores: np.ndarray, bad: np.ndarray) -> float:
@@ -32,6 +38,13 @@ def rates(scores: np.ndarray, bad: np.ndarray, threshold: float) -> tuple[float,
     far = float((~fail[y]).mean()) if y.any() else float("nan")
     frr = float(fail[~y].mean()) if (~y).any() else float("nan")
     return far, frr
+
+
+def bad_maps_needed(target_far: float) -> int:
+    """Bad validation maps for a threshold at ``target_far`` to let :data:`TAIL_PASSES` of
+    them pass (0.1 %: 2,000); with fewer it sits on the lowest one, and one hard map (a pore
+    at the limit by the bead's end) sets the whole line's false reject."""
+    return math.ceil(TAIL_PASSES / target_far - 1e-9)
 
 
 def threshold_for_far(scores: np.ndarray, bad: np.ndarray, target: float) -> float:

@@ -50,6 +50,7 @@ from training.line_vote import gauge_votes
 from training.members.anomaly import fit_anomaly
 from training.members.classifier import train_classifier
 from training.members.siamese import train_siamese
+from training.metrics import bad_maps_needed
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +181,13 @@ def calibrate_members(files: dict[str, Path], gallery: np.ndarray, cfg: TrainCon
         m.metrics.update(notes.get(n, {}))
     committee = calibrate_committee(members, raw, val.bad, cfg.target_false_accept,
                                     cfg.false_reject_budget, votes)
+    n_bad, need = int(np.sum(val.bad)), bad_maps_needed(cfg.target_false_accept)
+    committee.metrics["val_bad_maps"] = n_bad
+    if n_bad < need:
+        log.warning("%d bad validation maps: the %.2g %% false-accept operating point rests "
+                    "on the lowest of them; %d or more rest it on several (generate the set "
+                    "again from the same source welds with more --per-good and run weld-train "
+                    "calibrate on it)", n_bad, 100 * cfg.target_false_accept, need)
     return members, committee
 
 

@@ -100,7 +100,8 @@ def test_cli_evaluate_writes_report(easy_testset: Path, bundle: Path, tmp_path: 
 
 def test_cli_calibrate_resets_the_operating_point(easy_dataset: Path, easy_testset: Path,
                                                   bundle: Path, tmp_path: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+                                                  capsys: pytest.CaptureFixture[str],
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     from training.cli import main
 
     models = tmp_path / "models"
@@ -117,6 +118,11 @@ def test_cli_calibrate_resets_the_operating_point(easy_dataset: Path, easy_tests
     # Without a budget the threshold is the pure target-FA point: at or above the budgeted one.
     assert com1["threshold"] >= com0["threshold"]
     assert com1["metrics"]["val_line"]["false_accept"] == 0.0
+    # a few dozen bad validation maps: the 0.1 % point rests on the lowest; the log says so
+    n_bad = com1["metrics"]["val_bad_maps"]
+    assert 0 < n_bad < 2000
+    assert f"{n_bad} bad validation maps" in caplog.text
+    assert "2000 or more" in caplog.text
     np.testing.assert_allclose(com1["weights"], com0["weights"], atol=1e-9)  # same val split
     assert after["test_metrics"] == {}
     assert after["members"]["classifier"]["metrics"]["fit"] == \

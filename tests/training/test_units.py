@@ -23,7 +23,9 @@ from training.calibrate import (
 from training.config import AugmentCfg, TrainConfig
 from training.data import augment, class_weights
 from training.metrics import (
+    TAIL_PASSES,
     auroc,
+    bad_maps_needed,
     far_at_frr,
     min_error,
     operating_threshold,
@@ -157,6 +159,19 @@ def test_operating_point_spends_the_false_reject_budget_on_margin() -> None:
     # More good welds above the target-FA point than the budget allows: it stays there.
     s2 = np.r_[0.9, 0.8, 0.7, good[3:], bad]
     assert operating_threshold(s2, y, 0.001, 0.01) == 0.5
+
+
+def test_enough_bad_maps_let_the_target_point_pass_more_than_one() -> None:
+    # with bad_maps_needed(target) bad maps, the target-FA threshold lets TAIL_PASSES pass;
+    # with one map fewer, fewer pass: the point rests on the lowest of them
+    rng = np.random.default_rng(0)
+    for target in (0.001, 0.005):
+        n = bad_maps_needed(target)
+        for m, passes in ((n, TAIL_PASSES), (n - 1, TAIL_PASSES - 1)):
+            bad = rng.uniform(1.0, 2.0, m)
+            s, y = np.r_[np.zeros(100), bad], np.r_[np.zeros(100), np.ones(m)]
+            assert int((bad < threshold_for_far(s, y, target)).sum()) == passes, (target, m)
+    assert bad_maps_needed(0.001) == 2000
 
 
 def test_logistic_weights_favour_the_informative_score() -> None:
