@@ -10,8 +10,8 @@
   above the plates under it (its local reference: the line from toe to toe, whatever plate
   each toe is on) and ``BEAD_MIN_WIDTH_FRACTION`` of its nominal width wide over less than
   ``BEAD_MIN_LENGTH_FRACTION`` of the nominal path length; around type 7's patch only
-  where its crest lies in the middle of that cross-section (:func:`crest_centred`): a
-  plate's bare edge, bridged toe to toe, stands over that line as a cliff, its top at one
+  where its crest lies in the middle of that cross-section (``BeadGeometry.crest_centred``):
+  a plate's bare edge, bridged toe to toe, stands over that line as a cliff, its top at one
   end (a raised patch's 1.5 mm edge: 1 mm high, 1.3 mm wide).
 """
 
@@ -22,7 +22,7 @@ from types import EllipsisType
 import numpy as np
 
 from inspector.verdict import Verdict
-from point_cloud.bead_geometry import BeadGeometry, crest_centred, find_bead
+from point_cloud.bead_geometry import BeadGeometry, find_bead
 from point_cloud.config import WeldTypeProfile
 from point_cloud.kinds import kind_of
 from point_cloud.types import HeightMap
@@ -55,14 +55,14 @@ def bead_length_mm(geom: BeadGeometry | None, profile: WeldTypeProfile) -> float
     """Length (mm along the bead's path) over which the bead stands at least
     ``BEAD_MIN_HEIGHT_FRACTION`` of the nominal height above its local plates, at least
     ``BEAD_MIN_WIDTH_FRACTION`` of the nominal width wide (around the square path, with its
-    crest centred: :func:`crest_centred`)."""
+    crest centred: ``BeadGeometry.crest_centred``)."""
     if geom is None:
         return 0.0
     g = profile.geometry
     high = (geom.present & (geom.top_mm >= BEAD_MIN_HEIGHT_FRACTION * g.bead_height_mm)
             & (np.nan_to_num(geom.width_mm) >= BEAD_MIN_WIDTH_FRACTION * g.bead_width_mm))
     if geom.path.closed:
-        high &= crest_centred(geom)
+        high &= geom.crest_centred
     return float(high.sum()) * geom.path.step_mm
 
 

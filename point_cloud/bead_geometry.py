@@ -125,6 +125,7 @@ class BeadGeometry:
     profile_t_mm: F64  # offsets across the path at which `profiles` are sampled
     profiles: F32  # (M, J) excess sampled across the path
     seen_profiles: F32  # (M, J) share of measured cells under each profile point (0..1)
+    crest_centred: B  # the section's crest in its middle (:func:`crest_in_middle`)
     meta: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -564,7 +565,7 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
                                f"{ref_top:.2f} mm")
     present = drop_short_runs(top > max(PRESENT_FRACTION * ref_top, 2 * BEAD_THRESHOLD_MM),
                                round(MIN_BEAD_RUN_MM / path.step_mm))
-    run, _ = runs_around_peak(prof, BEAD_THRESHOLD_MM)
+    run, peak = runs_around_peak(prof, BEAD_THRESHOLD_MM)
     w = np.where(run, prof, 0.0)
     wsum = w.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -591,6 +592,7 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
         end_s_mm=float(s[present][-1]) if present.any() else 0.0,
         base=base, excess=excess, plate_visible=plate_seen,
         profile_t_mm=t, profiles=prof, seen_profiles=seen,
+        crest_centred=crest_in_middle(run, peak),
         meta={"plate_level_guessed": float(guessed)},
     )
 
@@ -604,12 +606,12 @@ def find_bead(hm: HeightMap, profile: WeldTypeProfile) -> BeadGeometry | None:
         return None
 
 
-def crest_centred(geom: BeadGeometry) -> np.ndarray:
-    """Per path sample, whether the section's crest lies within the middle
-    :data:`CREST_MIDDLE_FRACTION` of what stands above the line from toe to toe. Where the
-    plates step under the bead (type 7's patch), a bare step's edge, bridged so, stands
-    over that line too, but as a cliff with its top at one end: no weld, or a cut."""
-    run, peak = runs_around_peak(geom.profiles, BEAD_THRESHOLD_MM)
+def crest_in_middle(run: B, peak: npt.NDArray[np.intp]) -> B:
+    """Per section (a row of :func:`runs_around_peak`'s ``run`` and ``peak``), whether its
+    crest lies within the middle :data:`CREST_MIDDLE_FRACTION` of what stands above the
+    line from toe to toe. Where the plates step under the bead (type 7's patch), a bare
+    step's edge, bridged so, stands over that line too, but as a cliff with its top at one
+    end: no weld, or a cut."""
     first = np.argmax(run, axis=1)
     last = run.shape[1] - 1 - np.argmax(run[:, ::-1], axis=1)
     where = (peak - first) / np.maximum(last - first, 1)

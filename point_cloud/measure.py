@@ -18,7 +18,6 @@ from point_cloud.bead_geometry import (
     MIN_BEAD_RUN_MM,
     BeadGeometry,
     analyse_bead,
-    crest_centred,
     drop_short_runs,
 )
 from point_cloud.config import WeldTypeProfile
@@ -87,10 +86,11 @@ def bead_sections(geom: BeadGeometry) -> B:
     under the bead) not a cliff lower than :data:`CLIFF_TOP_FRACTION` of the bead's
     median top over :data:`~point_cloud.bead_geometry.MIN_BEAD_RUN_MM` or more: in a cut
     through a bead across a step, the step's bare edge, bridged toe to toe, stands over the
-    line between them (:func:`crest_centred`); a section or two through a pit is no cut."""
+    line between them (``BeadGeometry.crest_centred``); a section or two through a pit is
+    no cut."""
     if not geom.path.closed:
         return geom.present
-    cliff = (geom.top_mm < CLIFF_TOP_FRACTION * geom.median_top_mm) & ~crest_centred(geom)
+    cliff = (geom.top_mm < CLIFF_TOP_FRACTION * geom.median_top_mm) & ~geom.crest_centred
     cliff = drop_short_runs(cliff & geom.present, round(MIN_BEAD_RUN_MM / geom.path.step_mm))
     return np.asarray(geom.present & ~cliff)
 
