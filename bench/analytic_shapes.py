@@ -23,7 +23,14 @@ at the toes; a slow height wave of up to 0.05 mm.
 Plate: the plane ``z = 0`` around the bead for the plate types (4, 5), one side's plate
 cropped 1.5-4 mm beyond the toe in a fifth of the scans; for the isolated types (3, 10,
 11) it is there half the time (scanners may or may not remove it): without it, only points
-more than 0.02-0.1 mm above ``z = 0`` are emitted.
+more than 0.02-0.1 mm above ``z = 0`` are emitted. A lap fillet (2, 8, 9): the upper plate's
+top face 1-3 mm above the lower plate north of the nominal centreline, its edge hidden
+under the bead, which stands on the ramp from its south toe's plate to its north toe's
+(the ramp spans the footprint's local width, so the rounded ends meet both plates); beyond
+the bead's ends and in a cut the plates and the edge show. The lower plate removed (no
+point within 0.02-0.1 mm of it), cropped beyond the toe or whole, a third each; the upper
+one cropped in a fifth of the scans with the lower whole; a deviated bead keeps each toe
+on its own plate (``LAP_STRADDLE_MM``). Type 7's square ring: bench/analytic_square.py.
 
 Defects (the truth is the drawn size; sizes from half to three times the norm's limit):
 
@@ -78,7 +85,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -92,7 +99,7 @@ B = npt.NDArray[np.bool_]
 
 CLASSES: tuple[str, ...] = ("good", "hole", "ball", "cut", "deviation", "excess")
 DEFECTS: tuple[str, ...] = CLASSES[1:]
-SUPPORTED_TYPES: tuple[int, ...] = (3, 4, 5, 10, 11)
+SUPPORTED_TYPES: tuple[int, ...] = (2, 3, 4, 5, 7, 8, 9, 10, 11)
 QUANTITY: dict[str, str] = {
     "good": "none", "hole": "hole_diameter", "ball": "ball_diameter", "cut": "cut_length",
     "deviation": "deviation_offset", "excess": "excess_imbalance",
@@ -109,6 +116,9 @@ SCAN_KEYS: tuple[str, ...] = ("spacing_mm", "rotation_deg", "tilt_deg", "offset_
                               "z_offset_mm", "noise_mm", "outlier_fraction", "shadow",
                               "camera_side", "camera_deg", "band_mm")
 """Scanner and pose values ``make_shape(scan_overrides=...)`` can fix."""
+LAP_STRADDLE_MM = 0.5
+"""A lap fillet's deviated bead keeps each toe this far on its own plate (the model of a
+bead standing on the ramp between its toes' plates holds while it straddles the joint)."""
 SHADOW_AUX_MM = (0.2, 0.05)
 """Grid (along X, across Y) on which occlusion is worked out before the lookup per point."""
 
@@ -241,6 +251,12 @@ class Scene:
     crop_mm: float
     defect: str
     p: dict[str, float]
+    step_mm: float = 0.0
+    """A lap fillet's upper plate: its top face this far above the lower plate, north of
+    the nominal centreline (``y >= 0``); 0 for one plate."""
+    lower_removed: bool = False
+    """A lap fillet's lower plate removed by the scanner's software: no point within
+    ``isolation_mm`` of its plane."""
 
     # ----------------------------------------------------------------- centreline
     def centreline(self, x: F64) -> F64:
@@ -257,13 +273,61 @@ class Scene:
         ramp = np.clip(t, 0.0, 1.0) if p["linear"] else _smooth_step(t)
         return np.asarray(a * ramp, np.float64)
 
-    # ----------------------------------------------------------------- surface
-    def surface(self, x: F64, y: F64) -> tuple[F64, B]:
-        """Noiseless height above the plate and whether the scanner can get a point there."""
+    # ----------------------------------------------------------------- frames
+    def to_weld(self, x: Any, y: Any) -> tuple[Any, Any]:
+        """Weld-frame (x, y) of a point given in the defect's line frame (the bead along
+        +X through the origin): the same for a line bead."""
+        return x, y
+
+    def frame(self, x: F64, y: F64) -> tuple[F64, F64, F64]:
+        """At weld-frame points: y in the defect's line frame, the offset from the (bent)
+        centreline (north +) and the defect-free bead's height above its base."""
+        v = y - self.centreline(x)
+        return y, v, self.bead.surface(x, v)
+
+    def defect_region(self, x: F64, y: F64) -> B:
+        """Where the defect may change the surface: anywhere on a line bead."""
+        return np.ones(x.shape, bool)
+
+    # ----------------------------------------------------------------- plates
+    def plates(self, x: F64, y: F64) -> F64:
+        """The plates' top face: 0, and the upper plate's ``step_mm`` north of its edge."""
+        return np.where(y >= 0.0, self.step_mm, 0.0) if self.step_mm else np.zeros_like(y)
+
+    def base(self, x: F64, y: F64) -> F64:
+        """What the bead stands on: the plates, and under a lap fillet the ramp from the
+        plate's level at its south toe to the plate's at its north toe (the upper plate's
+        edge hidden beneath it); the ramp spans the footprint's local width (the rounded
+        ends narrow it), so the surface meets each plate at the toes."""
+        if not self.step_mm:
+            return np.zeros_like(x)
         b = self.bead
         yc = self.centreline(x)
-        v = y - yc
-        z = b.surface(x, v)
+        dx = np.maximum(np.abs(x) - b.straight_end, 0.0) / b.cap_mm
+        h = b.half * np.sqrt(np.clip(1.0 - dx * dx, 0.0, None))
+        south, north = self.plates(x, yc - h), self.plates(x, yc + h)
+        ramp = south + (north - south) * np.clip((y - yc + h) / np.maximum(2 * h, 1e-9), 0, 1)
+        return np.asarray(np.where(np.abs(y - yc) < h, ramp, self.plates(x, y)), np.float64)
+
+    # ----------------------------------------------------------------- surface
+    def surface(self, x: F64, y: F64) -> tuple[F64, B]:
+        """Noiseless height above the lower plate and whether the scanner can get a point
+        there."""
+        z, seen = self._above_base(x, y)
+        base = self.base(x, y)
+        if self.defect == "cut":   # the plates show in the gap, a step's edge too
+            gap = (np.abs(x - self.p["x_mm"]) < self.p["size_mm"] / 2) & self.defect_region(x, y)
+            base = np.where(gap, self.plates(x, y), base)
+        z = base + z
+        if self.lower_removed:
+            seen &= (y >= 0.0) | (z > self.isolation_mm)
+        return np.asarray(z, np.float64), seen
+
+    def _above_base(self, x: F64, y: F64) -> tuple[F64, B]:
+        """Height above :meth:`base` and whether the scanner can get a point there."""
+        b = self.bead
+        yl, v, bead_z = self.frame(x, y)
+        z = bead_z
         seen = np.ones(x.shape, bool)
         p = self.p
         if self.defect == "excess":
@@ -271,9 +335,11 @@ class Scene:
         elif self.defect == "cut":
             z = np.where(np.abs(x - p["x_mm"]) < p["size_mm"] / 2, 0.0, z)
         elif self.defect == "ball":
-            z = z + self._ball_add(x, y)
+            z = z + self._ball_add(x, yl)
         elif self.defect == "hole":
-            z, seen = self._hole(x, y, z)
+            z, seen = self._hole(x, yl, z)
+        region = self.defect_region(x, y)
+        z, seen = np.where(region, z, bead_z), seen | ~region
         if not self.plate:
             seen &= z > self.isolation_mm
         if self.crop_side:
@@ -336,10 +402,14 @@ class Scene:
         a = p["size_mm"] / 2
         g = np.linspace(-a, a, 81)
         gx, gy = np.meshgrid(p["x_mm"] + g, p["y_mm"] + g)
-        z, _ = self.surface(gx.ravel(), gy.ravel())
+        z, _ = self.surface(*self.to_weld(gx.ravel(), gy.ravel()))
         top = float(z.max())
-        crest = float(self.bead.top(np.array([p["x_mm"]]))[0])
-        return top, top - crest
+        # the crest: the highest point of the bead's section there without the ball (on a
+        # step's ramp it lies off the centreline, and above the ramp's middle)
+        v = np.linspace(-self.bead.half, self.bead.half, 241)
+        x = np.full_like(v, p["x_mm"])
+        bare, _ = replace(self, defect="good").surface(*self.to_weld(x, v + self.centreline(x)))
+        return top, top - float(bare.max())
 
 
 # --------------------------------------------------------------------------- draws
@@ -400,7 +470,11 @@ def _draw_defect(defect: str, rng: np.random.Generator, bead: Bead, profile: Wel
         p.update(x_mm=rng.uniform(-xr, xr))
     elif defect == "deviation":
         s = min(s, 0.5 * profile.roi.width_mm - ROI_EDGE_MM - half)
+        if profile.geometry.plate in ("upper", "square"):  # the bead straddles the joint
+            s = min(s, half - LAP_STRADDLE_MM)
         where = float(rng.choice([-1.0, 0.0, 1.0]))
+        if profile.geometry.path == "square":   # a closed path: a bump, no end to hold to
+            where = 0.0
         bent = 0.35 * usable  # at most this much of the bead between its end caps is bent
         p.update(size_mm=s, offset_mm=s, sign=float(rng.choice([-1.0, 1.0])),
                  linear=float(rng.random() < 0.4))
@@ -428,6 +502,21 @@ def _draw_defect(defect: str, rng: np.random.Generator, bead: Bead, profile: Wel
         p.update(section_mm=section, one_sided=one_sided, side=float(rng.choice([-1.0, 1.0])),
                  x_mm=rng.uniform(-xr, xr))
     return {k: float(v) for k, v in p.items()}
+
+
+def _draw_lap(scene: Scene, rng: np.random.Generator, step_range: tuple[float, float]) -> None:
+    """A lap fillet's plates: the upper one ``step_range`` above the lower; the lower plate
+    absent (the scanner's software removed it), cropped 1.5-4 mm beyond the toe or whole, a
+    third of the scans each; with the lower plate whole, the upper one cropped in a fifth."""
+    scene.step_mm = float(rng.uniform(*step_range))
+    lower = int(rng.integers(0, 3))        # 0 removed, 1 cropped, 2 whole
+    scene.lower_removed = lower == 0
+    if lower == 1:
+        scene.crop_side = -1
+    elif lower == 2 and rng.random() < 0.2:
+        scene.crop_side = 1
+    else:
+        scene.crop_side = 0
 
 
 # --------------------------------------------------------------------------- pose
@@ -509,7 +598,8 @@ def make_shape(defect: str, weld_type: int, seed: int, *, size_mm: float | None 
     prof = profile or weld_type_profile(weld_type)
     g = prof.geometry
     rng = np.random.default_rng([seed, weld_type, CLASSES.index(defect)])
-    bead = _draw_bead(rng, g.bead_length_mm)
+    ring = g.path == "square"
+    bead = _draw_bead(rng, g.square_side_mm if ring else g.bead_length_mm)
     isolated = g.plate == "isolated"
     has_plate = (rng.random() < 0.5 if plate is None else plate) if isolated else True
     crop_side = int(rng.choice([-1, 1])) if (not isolated and rng.random() < 0.2) else 0
@@ -517,6 +607,13 @@ def make_shape(defect: str, weld_type: int, seed: int, *, size_mm: float | None 
     p.update({k: float(v) for k, v in (defect_overrides or {}).items()})
     scene = Scene(bead=bead, plate=bool(has_plate), isolation_mm=float(rng.uniform(0.02, 0.1)),
                   crop_side=crop_side, crop_mm=float(rng.uniform(1.5, 4.0)), defect=defect, p=p)
+    if g.plate == "upper":
+        _draw_lap(scene, rng, g.plate_step_mm)
+    if ring:
+        from bench.analytic_square import ring_scene  # it builds on this module's Scene
+
+        scene = ring_scene(scene, rng, g.square_side_mm, g.plate_step_mm,
+                           g.outer_plate_tilt_deg)
 
     # scanner: spacing, pose, noise, outliers, shadows
     half_x = prof.roi.length_mm / 2 + MARGIN_MM
@@ -583,7 +680,11 @@ def make_shape(defect: str, weld_type: int, seed: int, *, size_mm: float | None 
     params: dict[str, Any] = {
         "weld_type": weld_type, "seed": seed, "defect": defect,
         "bead": {k: round(float(v), 4) for k, v in vars(bead).items()},
-        "plate": bool(has_plate), "crop_side": crop_side,
+        "plate": bool(has_plate), "crop_side": scene.crop_side,
+        "crop_mm": round(scene.crop_mm, 3), "step_mm": round(scene.step_mm, 3),
+        "lower_removed": scene.lower_removed,
+        "patch_mm": round(float(getattr(scene, "patch_mm", 0.0)), 3),
+        "outer_tilt_deg": round(math.degrees(math.atan(getattr(scene, "outer_slope", 0.0))), 2),
         "defect_params": {k: round(v, 4) for k, v in p.items()},
         "spacing_mm": [round(sx, 4), round(sy, 4)], "rotation_deg": round(rot, 3),
         "tilt_deg": [round(tilt_x, 3), round(tilt_y, 3)],
@@ -605,24 +706,24 @@ def _truth(scene: Scene, profile: WeldTypeProfile) -> Truth:
     size = p["size_mm"]
     extra: dict[str, float] = {}
     if d == "hole":
-        loc = (p["x_mm"], p["y_mm"])
+        loc = scene.to_weld(p["x_mm"], p["y_mm"])
         extra = {"depth_mm": p["depth_mm"]}
         exceeds = size >= lim
     elif d == "ball":
-        loc = (p["x_mm"], p["y_mm"])
+        loc = scene.to_weld(p["x_mm"], p["y_mm"])
         _, above_top = scene.stats_of_ball()
         extra = {"height_mm": p["height_mm"], "above_top_mm": above_top,
                  "height_limit_mm": profile.limits.ball_reject_height_mm}
         exceeds = size >= lim and above_top >= profile.limits.ball_reject_height_mm
     elif d == "cut":
-        loc = (p["x_mm"], 0.0)
+        loc = scene.to_weld(p["x_mm"], 0.0)
         exceeds = size >= lim
     elif d == "deviation":
         x = p["location_x_mm"]
-        loc = (x, float(scene.centreline(np.array([x]))[0]))
+        loc = scene.to_weld(x, float(scene.centreline(np.array([x]))[0]))
         exceeds = size >= lim
     else:  # excess
-        loc = (p["x_mm"], 0.0)
+        loc = scene.to_weld(p["x_mm"], 0.0)
         extra = {"section_mm": p["section_mm"]}
         exceeds = (size >= lim
                    and p["section_mm"] >= profile.limits.excess_reject_length_mm)

@@ -45,6 +45,10 @@ from inspector.decision.gauge import BALL_HEIGHT_UNCERTAINTY_MM  # noqa: E402
 TOLERANCE_MM: dict[str, float] = {"hole": 0.3, "ball": 0.3, "cut": 0.3, "deviation": 0.3,
                                   "excess": 0.15}
 TARGET_SHARE = 0.95
+SCAN_FIGURES = ("plate", "crop_side", "step_mm", "lower_removed", "patch_mm", "outer_tilt_deg",
+                "spacing_mm", "rotation_deg", "tilt_deg", "noise_mm", "outlier_fraction",
+                "shadow", "camera_deg", "points")
+"""The scan's figures each row keeps (``make_shape``'s params)."""
 SEED_STRIDE = 100_000
 
 
@@ -77,9 +81,7 @@ def measure_one(job: tuple[str, int, int, int]) -> dict[str, Any]:
     scan = make_shape(defect, weld_type, seed, max_points=max_points)
     p = scan.params
     row["truth"] = scan.truth.to_dict()
-    row["scan"] = {k: p[k] for k in ("plate", "crop_side", "spacing_mm", "rotation_deg",
-                                     "tilt_deg", "noise_mm", "outlier_fraction", "shadow",
-                                     "camera_deg", "points")}
+    row["scan"] = {k: p[k] for k in SCAN_FIGURES}
     row["scan"]["bead"] = {k: p["bead"][k] for k in ("width_mm", "height_mm", "n_exp", "m_exp")}
     row["defect_params"] = p["defect_params"]
     t1 = time.perf_counter()

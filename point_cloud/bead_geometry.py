@@ -45,6 +45,7 @@ OPENING_WIDTH_FACTOR = OPENING_FACTOR  # opening element across the path, in bea
 BASE_SMOOTH_MM = 3.0  # line types: the plate base is a running median over this along X
 EDGE_CONTINUE_MM = 2.0  # invalid runs this short at the map's edge continue the surface
 MIN_BEAD_RUN_MM = 1.0  # shorter stretches of "bead" along the path are specks
+MIN_GAP_MM = 0.6  # a line bead's base is not smoothed across gaps this long or longer
 TOE_BRIDGE_PASSES = 3  # re-find the toes this often when bridging them
 PLATE_GAP_MM = 1.0  # square path: plates are read from this far beyond the nominal toes
 MIN_PLATE_SAMPLES = 50
@@ -228,10 +229,27 @@ def plate_base(hm: HeightMap, width_px: int, step_mm: float = 0.0) -> F32:
     flat = resid[resid < BEAD_THRESHOLD_MM]
     if flat.size:
         base = base + np.float32(np.median(flat))  # an opening sits on the noise's minima
+    bead = np.zeros(z.shape[1], bool)
     for _ in range(TOE_BRIDGE_PASSES):
-        base = _bridge_toes(z, base, width_px / OPENING_WIDTH_FACTOR)
-    base = _median_along_rows(base, round(BASE_SMOOTH_MM / hm.mm_per_px) | 1)
-    return base.astype(np.float32)
+        base, bead = _bridge_toes(z, base, width_px / OPENING_WIDTH_FACTOR)
+    # not smoothed across a gap in the bead: in a cut across a lap fillet the plates show,
+    # the upper one's edge too, and the ramp of the bead's columns beside it would stand
+    # that edge up as bead a median's half window into the gap
+    smooth = _median_along_rows(base, round(BASE_SMOOTH_MM / hm.mm_per_px) | 1)
+    gap = _gap_columns(bead, hm.mm_per_px)
+    return np.where(gap[None, :], base, smooth).astype(np.float32)
+
+
+def _gap_columns(bead: B, mm_per_px: float) -> B:
+    """Columns of a gap in the bead: between its stretches of :data:`MIN_BEAD_RUN_MM` or
+    more, without bead over :data:`MIN_GAP_MM` or more (a column or two the toe bridge
+    missed is none)."""
+    body = drop_short_runs(bead, round(MIN_BEAD_RUN_MM / mm_per_px))
+    cols = np.flatnonzero(body)
+    gap = np.zeros_like(bead)
+    if cols.size:
+        gap[cols[0]: cols[-1] + 1] = ~body[cols[0]: cols[-1] + 1]
+    return drop_short_runs(gap, round(MIN_GAP_MM / mm_per_px))
 
 
 def _median_along_rows(img: F32, k: int) -> F32:
@@ -242,8 +260,9 @@ def _median_along_rows(img: F32, k: int) -> F32:
     return np.median(windows, axis=2).astype(np.float32)
 
 
-def _bridge_toes(z: F32, base: F32, bead_px: float) -> F32:
-    """Per column, the plate under the bead as a straight line between its two toes.
+def _bridge_toes(z: F32, base: F32, bead_px: float) -> tuple[F32, B]:
+    """Per column, the plate under the bead as a straight line between its two toes, and
+    which columns hold bead.
 
     An opening keeps plate steps, but under a lap fillet (bead on a ramp from the lower to
     the upper plate) it takes the bead's lower flank for plate. Here the toes are placed at
@@ -264,7 +283,7 @@ def _bridge_toes(z: F32, base: F32, bead_px: float) -> F32:
     frac = (rows[:, None] - north[None, :]) / np.maximum(south - north, 1)[None, :]
     line = b_n[None, :] + frac * (b_s - b_n)[None, :]
     inside = has[None, :] & (rows[:, None] > north[None, :]) & (rows[:, None] < south[None, :])
-    return np.where(inside, np.minimum(line, z), base).astype(np.float32)
+    return np.where(inside, np.minimum(line, z), base).astype(np.float32), has
 
 
 # --------------------------------------------------------------------------- nominal path
@@ -479,7 +498,7 @@ def _bridge_along_path(frame: _PathFrame, z: F32, zs: F32, base: F32) -> F32:
     path (``zs``: the surface, sampled so), bridged there and the change mapped back onto
     the map's cells."""
     bs = frame.band(base)
-    change = (_bridge_toes(zs, bs, 0.0) - bs).astype(np.float32)  # toes: the run's ends
+    change = (_bridge_toes(zs, bs, 0.0)[0] - bs).astype(np.float32)  # toes: the run's ends
     back = cv2.remap(change, frame.back_s, frame.back_t, cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_WRAP)   # the path closes on itself along s
     return np.where(frame.inside, np.minimum(base + back, z), base).astype(np.float32)

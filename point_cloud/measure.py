@@ -28,6 +28,7 @@ from point_cloud.types import HeightMap
 B = npt.NDArray[np.bool_]
 F64 = npt.NDArray[np.float64]
 CLIFF_TOP_FRACTION = 0.7  # square path: a cliff this much lower than the bead is no bead
+SLIVER_WIDTH_FRACTION = 0.4  # square path: a section narrower than this share is no bead
 CHANGE_MM = 0.05
 
 
@@ -83,16 +84,35 @@ def gaps(geom: BeadGeometry) -> list[Gap]:
 
 def bead_sections(geom: BeadGeometry) -> B:
     """Path samples holding bead: present, and around a closed path (whose plates step
-    under the bead) not a cliff lower than :data:`CLIFF_TOP_FRACTION` of the bead's
-    median top over :data:`~point_cloud.bead_geometry.MIN_BEAD_RUN_MM` or more: in a cut
+    under the bead) no section lower than :data:`CLIFF_TOP_FRACTION` of the bead's median
+    top that is a cliff or a sliver narrower than :data:`SLIVER_WIDTH_FRACTION` of its
+    median width, over :data:`~point_cloud.bead_geometry.MIN_BEAD_RUN_MM` or more (with the
+    gap beside them, if any): in a cut
     through a bead across a step, the step's bare edge, bridged toe to toe, stands over the
-    line between them (``BeadGeometry.crest_centred``); a section or two through a pit is
-    no cut."""
+    line between them (``BeadGeometry.crest_centred``), and where the edge lies under the
+    bead's middle, its corner stands over the plates read beside it as a ridge a pixel or
+    two wide; a section or two through a pit is no cut."""
     if not geom.path.closed:
         return geom.present
-    cliff = (geom.top_mm < CLIFF_TOP_FRACTION * geom.median_top_mm) & ~geom.crest_centred
-    cliff = drop_short_runs(cliff & geom.present, round(MIN_BEAD_RUN_MM / geom.path.step_mm))
-    return np.asarray(geom.present & ~cliff)
+    low = geom.top_mm < CLIFF_TOP_FRACTION * geom.median_top_mm
+    gone = drop_short_runs(low & (~geom.crest_centred | _slivers(geom)) | ~geom.present,
+                           round(MIN_BEAD_RUN_MM / geom.path.step_mm))  # with a gap beside
+    return np.asarray(geom.present & ~gone)
+
+
+def _slivers(geom: BeadGeometry) -> B:
+    """Sections narrower than :data:`SLIVER_WIDTH_FRACTION` of the bead's median width with
+    both toes inside the bead's usual toes by a quarter of that width: a ridge in the
+    bead's middle, not a flank beside a pit (whose outer toe stays where the bead's is)."""
+    ok = geom.present & np.isfinite(geom.width_mm)
+    if not ok.any():
+        return np.zeros(len(geom.present), bool)
+    w = geom.median_width_mm
+    pos, neg = np.median(geom.toe_pos_mm[ok]), np.median(geom.toe_neg_mm[ok])
+    with np.errstate(invalid="ignore"):
+        return np.asarray(ok & (geom.width_mm < SLIVER_WIDTH_FRACTION * w)
+                          & (geom.toe_pos_mm < pos - 0.25 * w)
+                          & (geom.toe_neg_mm > neg + 0.25 * w))
 
 
 def without_specks(geom: BeadGeometry, half_length_mm: float) -> BeadGeometry:

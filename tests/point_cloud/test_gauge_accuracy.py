@@ -1,7 +1,8 @@
-"""The norm gauge against analytic shapes (bench/analytic_shapes.py; the full benchmark is
-bench/gauge_accuracy.py): first that the generator's truth is what the height map shows,
-then the gauge's errors on a small sample, 24 shapes per class (the issue's tolerances:
-+-0.3 mm for diameters, cut length and deviation, +-0.15 mm for excess imbalance)."""
+"""The norm gauge against analytic shapes (bench/analytic_shapes.py and its square ring,
+bench/analytic_square.py; the full benchmark is bench/gauge_accuracy.py): first that the
+generator's truth is what the height map shows, then the gauge's errors on a small sample
+per geometry kind, 24 shapes per class (the issue's tolerances: +-0.3 mm for diameters, cut
+length and deviation, +-0.15 mm for excess imbalance)."""
 
 from __future__ import annotations
 
@@ -19,16 +20,22 @@ from point_cloud.types import HeightMap
 
 CLEAN = {"noise_mm": 0.01, "outlier_fraction": 0.0, "shadow": False}
 """Scanner draws fixed for the truth checks: a quiet scan, the rest of the pose as drawn."""
-SAMPLE_TYPES = [3, 4, 5, 10, 11]
+SAMPLE_TYPES = {"line": [3, 4, 5, 10, 11], "lap": [2, 8, 9], "ring": [7]}
+"""The geometry kinds sampled: a bead on one plate level (isolated or lower), a lap fillet
+(upper plate) and type 7's square ring."""
 SAMPLE_SEED = 7
 SAMPLE_PER_CLASS = 24
 MAX_FALSE_REJECTS = 1
 # Within tolerance, of 24 per class: what the gauge holds today (a ratchet; raise it as the
-# gauge improves). On 120 per class (bench/gauge_accuracy.py) it measured cut 100 %,
-# ball 88.3 % (lumps beside an isolated bead stand on the plate level), hole 86.7 %,
-# deviation 99.2 % (shadowed sections centred from their seen toes), excess 97.5 %: the
-# 95 % bar is met for cuts, deviations and excess.
-MIN_WITHIN = {"cut": 23, "hole": 18, "ball": 20, "deviation": 22, "excess": 21}
+# gauge improves). The full benchmark's figures per kind are in the issue notes; lines meet
+# the 95 % bar for cuts, deviations and excess (lumps beside an isolated bead stand on the
+# plate level; holes whose bottom the scanner never saw are read as dropouts), lap fillets
+# for cuts, and the ring for none yet.
+MIN_WITHIN = {
+    "line": {"cut": 23, "hole": 18, "ball": 20, "deviation": 22, "excess": 21},
+    "lap": {"cut": 22, "hole": 21, "ball": 20, "deviation": 20, "excess": 21},
+    "ring": {"cut": 20, "hole": 12, "ball": 22, "deviation": 22, "excess": 20},
+}
 
 
 def _map(defect: str, weld_type: int, seed: int, **kw: Any) -> tuple[HeightMap, AnalyticScan]:
@@ -79,13 +86,34 @@ def test_a_removed_plate_leaves_only_the_bead() -> None:
     assert len(without.cloud) < 0.6 * len(with_plate.cloud)
 
 
-@pytest.mark.parametrize("weld_type", [4, 3])
-def test_cut_truth(weld_type: int) -> None:
+@pytest.mark.parametrize(("weld_type", "seed", "size_mm"),
+                         [(4, 3, 3.0), (3, 3, 3.0), (8, 3, 3.0), (2, 3, 1.5), (7, 3, 3.0),
+                          (7, 4, 3.0)])
+def test_cut_truth(weld_type: int, seed: int, size_mm: float) -> None:
     """A box gap: the bead analysed on the map stops for the drawn length (a max-Z map cell
-    straddling a wall counts as bead: up to a pixel shorter)."""
-    hm, scan = _map("cut", weld_type, 3, size_mm=3.0, scan_overrides=CLEAN)
+    straddling a wall counts as bead: up to a pixel shorter). Across a lap fillet (8, 2)
+    the gap shows the upper plate's bare edge; around type 7's recessed patch (seeds 3, 4)
+    the patch's edge lies under the bead's middle: neither is bead."""
+    hm, scan = _map("cut", weld_type, seed, size_mm=size_mm, scan_overrides=CLEAN)
     gap = longest_gap_mm(analyse_bead(hm, scan.profile))
-    assert -0.45 <= gap - 3.0 <= 0.1
+    assert -0.45 <= gap - size_mm <= 0.1
+
+
+@pytest.mark.parametrize(("weld_type", "seed"), [(8, 1), (2, 0), (7, 1), (7, 0)])
+def test_stepped_layouts_are_what_was_drawn(weld_type: int, seed: int) -> None:
+    """A lap fillet's upper plate stands its drawn step above the lower one (prepare's
+    measurement); type 7's ring is found with its drawn width whatever its patch does."""
+    hm, scan = _map("good", weld_type, seed, scan_overrides=CLEAN)
+    geom = analyse_bead(hm, scan.profile)
+    bead = scan.params["bead"]
+    if weld_type == 7:
+        assert abs(scan.params["patch_mm"]) >= 1.0      # seeds with a raised or recessed patch
+        assert geom.median_width_mm == pytest.approx(
+            drawn_width_at(bead, BEAD_THRESHOLD_MM), abs=0.6)
+        assert geom.present.mean() > 0.9
+    else:
+        assert hm.meta["plate_step_mm"] == pytest.approx(scan.params["step_mm"], abs=0.3)
+        assert geom.end_s_mm - geom.start_s_mm == pytest.approx(bead["length_mm"], abs=1.0)
 
 
 def test_hole_truth_against_its_defect_free_twin() -> None:
@@ -134,14 +162,15 @@ def test_excess_truth_against_its_defect_free_twin(one_sided: float) -> None:
 
 
 # --------------------------------------------------------------------------- the gauge
-@pytest.fixture(scope="module")
-def sample_rows() -> dict[str, list[dict[str, Any]]]:
-    """24 shapes per class, types cycling through 3, 4, 5, 10 and 11 (one process, about
-    10 s on the 2-core box: the slow marks)."""
+@pytest.fixture(scope="module", params=sorted(SAMPLE_TYPES))
+def sample_rows(request: pytest.FixtureRequest) -> tuple[str, dict[str, list[dict[str, Any]]]]:
+    """One kind's 24 shapes per class, types cycling through :data:`SAMPLE_TYPES` (one
+    process, about 10 s a kind on the 2-core box: the slow marks)."""
     pytest.importorskip("inspector.decision.gauge")
-    rows = [measure_one(j) for j in jobs(list(CLASSES), SAMPLE_TYPES, SAMPLE_PER_CLASS,
+    kind = str(request.param)
+    rows = [measure_one(j) for j in jobs(list(CLASSES), SAMPLE_TYPES[kind], SAMPLE_PER_CLASS,
                                          SAMPLE_SEED, 300_000)]
-    return {c: [r for r in rows if r["defect"] == c] for c in CLASSES}
+    return kind, {c: [r for r in rows if r["defect"] == c] for c in CLASSES}
 
 
 def _describe(r: dict[str, Any]) -> str:
@@ -154,25 +183,28 @@ def _describe(r: dict[str, Any]) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("defect", DEFECTS)
-def test_gauge_error_within_tolerance(defect: str,
-                                      sample_rows: dict[str, list[dict[str, Any]]]) -> None:
+def test_gauge_error_within_tolerance(
+        defect: str, sample_rows: tuple[str, dict[str, list[dict[str, Any]]]]) -> None:
     """At least :data:`MIN_WITHIN` of 24 analytic defects measured within the tolerance."""
     tol = TOLERANCE_MM[defect]
-    rows = sample_rows[defect]
+    kind, by_class = sample_rows
+    rows = by_class[defect]
     misses = []
     for r in rows:
         f = (r.get("findings") or {}).get(defect)
         if f is None or abs(f["value_mm"] - r["truth"]["size_mm"]) > tol:
             misses.append(_describe(r))
-    assert len(rows) - len(misses) >= MIN_WITHIN[defect], (
-        f"{defect}: {len(misses)} of {len(rows)} outside ±{tol} mm:\n  " + "\n  ".join(misses))
+    assert len(rows) - len(misses) >= MIN_WITHIN[kind][defect], (
+        f"{kind} {defect}: {len(misses)} of {len(rows)} outside ±{tol} mm:\n  "
+        + "\n  ".join(misses))
 
 
 @pytest.mark.slow
-def test_gauge_passes_good_welds(sample_rows: dict[str, list[dict[str, Any]]]) -> None:
-    """At most one of 24 good analytic welds has a finding beyond its limit."""
+def test_gauge_passes_good_welds(
+        sample_rows: tuple[str, dict[str, list[dict[str, Any]]]]) -> None:
+    """At most one of 24 good analytic welds of each kind has a finding beyond its limit."""
     rejected = [f"{_describe(r)}: "
                 + ", ".join(k for k, f in r["findings"].items() if f["exceeds"])
-                for r in sample_rows["good"]
+                for r in sample_rows[1]["good"]
                 if any(f["exceeds"] for f in (r.get("findings") or {}).values())]
     assert len(rejected) <= MAX_FALSE_REJECTS, "\n".join(rejected)
