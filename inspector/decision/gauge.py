@@ -516,9 +516,13 @@ def _patch(ctx: _Context, sign: int) -> Patch | None:
         return _largest_blob(ctx, sign)
     if ctx.unrolled is None:
         return None
-    core = BLOB_CORE_MM if sign > 0 else CRATER_PIT_CORE_MM
-    return largest_unrolled_blob(ctx.unrolled, sign, core, BLOB_EDGE_MM, MIN_ROUNDNESS,
-                                 _gap_samples(ctx) if sign < 0 else None)
+    if sign > 0:
+        return largest_unrolled_blob(ctx.unrolled, +1, BLOB_CORE_MM, BLOB_EDGE_MM,
+                                     MIN_ROUNDNESS)
+    # the loop's crater may lie anywhere along it: a pit dips CRATER_PIT_CORE_MM, or
+    # BLOB_CORE_MM where a wall of it is steep (dug, not settled)
+    return largest_unrolled_blob(ctx.unrolled, -1, CRATER_PIT_CORE_MM, BLOB_EDGE_MM,
+                                 MIN_ROUNDNESS, _gap_samples(ctx), walled_core_mm=BLOB_CORE_MM)
 
 
 def _hole(ctx: _Context) -> Reading | None:

@@ -23,6 +23,11 @@ from point_cloud.types import HeightMap
 F64 = npt.NDArray[np.float64]
 B = npt.NDArray[np.bool_]
 
+PIT_WALL_SLOPE = 1.0
+"""A pit's wall this steep (mm per mm, against the running median) marks it as dug, not sagged:
+a crater where the loop starts and ends dips as gently as a weld pool settles."""
+WALL_SPAN = 2
+"""Cells a wall's slope is read across."""
 PIT_UNSEEN_CELLS = 2
 """A pit grows over unseen cells this many cells deep (a hole's bottom the scanner did not
 see; where the band's sampling falls between a seen and an unseen pixel, whole columns)."""
@@ -67,17 +72,21 @@ def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float) -> Unrolled | No
 
 
 def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float,
-                          min_roundness: float, skip: B | None = None) -> Patch | None:
+                          min_roundness: float, skip: B | None = None,
+                          walled_core_mm: float | None = None) -> Patch | None:
     """The largest round patch standing out (``sign`` +1 up, -1 down) by ``core_mm`` from the
-    running median along the path, grown to ``edge_mm`` (a pit also over unseen cells next
+    running median along the path (or by ``walled_core_mm`` where a wall of it is steeper
+    than :data:`PIT_WALL_SLOPE`), grown to ``edge_mm`` (a pit also over unseen cells next
     to its own, :data:`PIT_UNSEEN_CELLS` deep); path samples where ``skip`` is
     set are left out."""
     geom, t_mm, prof, ref = u.geom, u.t_mm, u.prof, u.ref
     step = geom.path.step_mm
     dt = float(t_mm[1] - t_mm[0])
-    delta = np.nan_to_num((prof - ref) * sign)
+    raw = (prof - ref) * sign
+    delta = np.nan_to_num(raw)
     if skip is not None:
         delta[skip] = 0.0
+        raw[skip] = np.nan
     slack = np.abs(np.gradient(np.nan_to_num(ref), axis=1))     # steep flanks: sampling
     core = delta > core_mm + slack
     edge = delta > edge_mm + 0.25 * slack
@@ -96,6 +105,9 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
         return None
     has_core = np.zeros(n, bool)
     has_core[np.unique(labels[core])] = True
+    if walled_core_mm is not None:
+        has_core |= _walled(raw, labels, n, step, dt) & _reaches(
+            labels, n, delta > walled_core_mm + slack)
     has_core[0] = False
     side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT] * step, stats[:, cv2.CC_STAT_WIDTH] * dt)
     area = stats[:, cv2.CC_STAT_AREA] * step * dt
@@ -109,3 +121,29 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     xy = geom.path.xy[i] + t * geom.path.normal[i]
     return Patch(float(2 * np.sqrt(areas[k] / np.pi)), float(delta[labels == k].max()),
                         (float(xy[0]), float(xy[1])))
+
+
+def _reaches(labels: npt.NDArray[np.int32], n: int, cells: B) -> B:
+    """Per component label, whether it holds any of ``cells``."""
+    out = np.zeros(n, bool)
+    out[np.unique(labels[cells])] = True
+    return out
+
+
+def _walled(raw: F64, labels: npt.NDArray[np.int32], n: int, step_mm: float,
+            dt_mm: float) -> B:
+    """Per component label, whether a wall steeper than :data:`PIT_WALL_SLOPE` bounds it:
+    the rise between two seen cells :data:`WALL_SPAN` apart (the surface noise's slope
+    between neighbours is no wall), one of them in it, along the path or across it."""
+    out = np.zeros(n, bool)
+    for axis, pitch in ((0, step_mm), (1, dt_mm)):
+        m = labels.shape[axis] - WALL_SPAN
+        if m <= 0:
+            continue
+        lo, hi = np.arange(m), np.arange(WALL_SPAN, labels.shape[axis])
+        d = np.abs(np.take(raw, hi, axis=axis) - np.take(raw, lo, axis=axis))
+        with np.errstate(invalid="ignore"):                  # NaN: an unseen cell
+            steep = np.nan_to_num(d) > PIT_WALL_SLOPE * WALL_SPAN * pitch
+        out[np.unique(np.take(labels, lo, axis=axis)[steep])] = True
+        out[np.unique(np.take(labels, hi, axis=axis)[steep])] = True
+    return out
