@@ -11,6 +11,7 @@ would cross the bead; corners are left out (their cross-sections fan out).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -123,14 +124,14 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
                         (float(xy[0]), float(xy[1])))
 
 
-def _reaches(labels: npt.NDArray[np.int32], n: int, cells: B) -> B:
+def _reaches(labels: npt.NDArray[Any], n: int, cells: B) -> B:
     """Per component label, whether it holds any of ``cells``."""
     out = np.zeros(n, bool)
     out[np.unique(labels[cells])] = True
     return out
 
 
-def _walled(raw: F64, labels: npt.NDArray[np.int32], n: int, step_mm: float,
+def _walled(raw: F64, labels: npt.NDArray[Any], n: int, step_mm: float,
             dt_mm: float) -> B:
     """Per component label, whether a wall steeper than :data:`PIT_WALL_SLOPE` bounds it:
     the rise between two seen cells :data:`WALL_SPAN` apart (the surface noise's slope
