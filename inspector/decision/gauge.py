@@ -72,6 +72,7 @@ WIDTH_TOL = 0.15          # a section not seen whole: as wide as the bead within
 AGREE_MM = 0.3            # ... and its centre this close to its neighbours' median ...
 AGREE_WINDOW_MM = 2.0     # ... over this much bead
 BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer than this
+SHORT_BEND_MIN_MM = 2.0   # ... or, around a square, this long where its toes move with it
 REFERENCE_WINDOW_MM = 10.0  # the bead's own median along it: over twice the largest lump
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
 END_MARGIN_MM = 1.0       # the self-reference holds this far in from the end caps (end_caps.py)
@@ -206,8 +207,10 @@ class _Context:
 
     @cached_property
     def unrolled(self) -> Unrolled | None:
-        """The bead in its own frame (square paths' pits and lumps), made once."""
-        return unroll(self.geom, self.hm, REFERENCE_WINDOW_MM)
+        """The bead in its own frame (square paths' pits and lumps), following its long
+        bends (:func:`_long_bends`), made once."""
+        bend = np.where(self.bends, np.nan_to_num(self.residuals[0]), 0.0)
+        return unroll(self.geom, self.hm, REFERENCE_WINDOW_MM, bend)
 
     @cached_property
     def lap(self) -> LapSections | None:
@@ -930,23 +933,34 @@ GAUGES: tuple[Gauge, ...] = tuple(Gauge(spec, MEASURES[spec.name]) for spec in G
 
 
 def _long_bends(geom: BeadGeometry, residuals: F64) -> B:
-    """Path samples where the bead really bends off its straight line: along a bend longer
-    than :data:`BEND_MIN_MM` reaching over half a mm (a lump or a pit pulls the centreline
-    over a short stretch only), followed over most of it by a toe that was seen (a shadow
+    """Path samples where the bead really bends off its straight line, reaching over half a
+    mm: along a bend longer than :data:`BEND_MIN_MM` (a lump or a pit pulls the centreline
+    over a short stretch only) followed over most of it by a toe that was seen (a shadow
     biting into one flank moves the centre of what was seen, while the other toe, seen,
-    stays on its line)."""
+    stays on its line); around a square path also along a shorter one, of
+    :data:`SHORT_BEND_MIN_MM` or more, that every toe seen follows, at the bead's width (a
+    lump on a toe moves that toe alone, out, and widens the section): a side is short, and
+    its bends with it (on a line bead, a shadow or excess material can move both toes)."""
     dev = np.nan_to_num(residuals)
-    min_run = round(BEND_MIN_MM / geom.path.step_mm)
     line = geom.offset_mm - dev                  # the straight line the centreline follows
     half = 0.5 * geom.median_width_mm
     followed = np.zeros(len(dev), bool)
+    stayed = np.zeros(len(dev), bool)
     for toe, sign in ((geom.toe_pos_mm, 1), (geom.toe_neg_mm, -1)):
-        moved = np.nan_to_num(toe - (line + sign * half)) * np.sign(dev)
-        followed |= _toe_seen(geom, toe, sign) & (moved >= 0.5 * np.abs(dev))
+        moved = np.nan_to_num(toe - (line + sign * half)) * np.sign(dev) >= 0.5 * np.abs(dev)
+        seen = _toe_seen(geom, toe, sign)
+        followed |= seen & moved
+        stayed |= seen & ~moved
+    both = followed & ~stayed & (np.abs(np.nan_to_num(geom.width_mm) - 2 * half)
+                                 <= WIDTH_TOL * 2 * half)
+    long_run = round(BEND_MIN_MM / geom.path.step_mm)
+    short_run = round(SHORT_BEND_MIN_MM / geom.path.step_mm) if geom.path.closed else long_run
     long_bend = np.zeros(len(dev), bool)
     for a, e in runs(np.abs(dev) > 0.15):
-        long_bend[a:e] = (e - a >= min_run and np.abs(dev[a:e]).max() > 0.5
-                          and followed[a:e].mean() >= 0.5)
+        if np.abs(dev[a:e]).max() <= 0.5:
+            continue
+        long_bend[a:e] = ((e - a >= long_run and followed[a:e].mean() >= 0.5)
+                          or (e - a >= short_run and both[a:e].mean() >= 0.5))
     return long_bend
 
 

@@ -10,14 +10,14 @@ would cross the bead; corners are left out (their cross-sections fan out).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from point_cloud.bead_geometry import BeadGeometry, sample_across
+from point_cloud.bead_geometry import BeadGeometry, BeadPath, sample_across_each
 from point_cloud.measure import off_end_caps, window_nanmedian
 from point_cloud.types import HeightMap
 
@@ -52,24 +52,33 @@ class Unrolled:
     t_mm: F64
     prof: F64
     ref: F64
+    path: BeadPath
+    """The path the band was sampled across: ``geom``'s, moved along its normals where the
+    bead bends off it."""
 
 
-def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float) -> Unrolled | None:
+def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float,
+           bend_mm: F64 | None = None) -> Unrolled | None:
     """The band of ``hm`` (where ``geom`` was found) from toe to toe and a mm either side,
-    a column per pixel, corners left out; None when the band is too narrow to look into."""
+    a column per pixel, corners left out; None when the band is too narrow to look into.
+    ``bend_mm``: per path sample, how far the bead bends off its path there (the band
+    follows it, so a bent stretch's flanks stay flanks and read as neither pit nor lump)."""
     t_all = geom.profile_t_mm
     lo = np.nanpercentile(geom.toe_neg_mm, 5) - 1.0
     hi = np.nanpercentile(geom.toe_pos_mm, 95) + 1.0
     cols = np.flatnonzero((t_all >= lo) & (t_all <= hi))[::2]
     if cols.size < 3:
         return None
-    seen = geom.seen_profiles[:, cols] >= 0.99
-    surface = sample_across(hm, hm.z, geom.path, t_all[cols])
-    prof = np.where(seen, surface, np.nan).astype(np.float64)
+    path = geom.path
+    if bend_mm is not None and np.any(bend_mm):
+        path = replace(path, xy=path.xy + np.nan_to_num(bend_mm)[:, None] * path.normal)
+    surface, valid = sample_across_each(hm, [hm.z, hm.valid.astype(np.float32)], path,
+                                        t_all[cols])
+    prof = np.where(valid >= 0.99, surface, np.nan).astype(np.float64)
     prof[~(off_end_caps(geom) & geom.present)] = np.nan
     k = max(3, round(window_mm / geom.path.step_mm) | 1)
     ref = np.asarray(window_nanmedian(prof, k, stride=2, wrap=True), np.float64)
-    return Unrolled(geom, t_all[cols], prof, ref)
+    return Unrolled(geom, t_all[cols], prof, ref, path)
 
 
 def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float,
@@ -119,7 +128,7 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     k = int(np.argmax(areas))
     rows, where_t = np.nonzero(labels == k)
     i, t = round(float(rows.mean())), float(t_mm[round(float(where_t.mean()))])
-    xy = geom.path.xy[i] + t * geom.path.normal[i]
+    xy = u.path.xy[i] + t * u.path.normal[i]
     return Patch(float(2 * np.sqrt(areas[k] / np.pi)), float(delta[labels == k].max()),
                         (float(xy[0]), float(xy[1])))
 

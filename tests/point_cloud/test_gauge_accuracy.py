@@ -34,7 +34,7 @@ MAX_FALSE_REJECTS = 1
 MIN_WITHIN = {
     "line": {"cut": 23, "hole": 18, "ball": 20, "deviation": 22, "excess": 21},
     "lap": {"cut": 22, "hole": 21, "ball": 20, "deviation": 20, "excess": 21},
-    "ring": {"cut": 20, "hole": 16, "ball": 22, "deviation": 22, "excess": 20},
+    "ring": {"cut": 20, "hole": 15, "ball": 22, "deviation": 22, "excess": 20},
 }
 
 
@@ -172,6 +172,19 @@ def test_a_shallow_pit_on_the_ring_is_measured(seed: int) -> None:
     found = gauge_weld(hm, scan.profile).findings["hole"]
     assert found.value_mm == pytest.approx(1.6, abs=TOLERANCE_MM["hole"])
     assert found.exceeds
+
+
+@pytest.mark.parametrize("seed", [2, 4])
+def test_an_acceptable_bend_of_the_ring_passes_the_gauge(seed: int) -> None:
+    """A side of type 7's loop bent 1.2 mm over a few mm (the norm allows 1.5): measured as
+    such, and its bent flanks read as neither pit nor lump (the band the pits and lumps are
+    looked for in follows the bend)."""
+    from inspector.decision.gauge import gauge_weld
+
+    hm, scan = _map("deviation", 7, seed, size_mm=1.2)
+    report = gauge_weld(hm, scan.profile)
+    assert report.findings["deviation"].value_mm == pytest.approx(1.2, abs=0.3)
+    assert not [k for k, f in report.findings.items() if f.exceeds]
 
 
 # --------------------------------------------------------------------------- the gauge
