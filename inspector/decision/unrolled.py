@@ -129,8 +129,20 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     rows, where_t = np.nonzero(labels == k)
     i, t = round(float(rows.mean())), float(t_mm[round(float(where_t.mean()))])
     xy = u.path.xy[i] + t * u.path.normal[i]
-    return Patch(float(2 * np.sqrt(areas[k] / np.pi)), float(delta[labels == k].max()),
-                        (float(xy[0]), float(xy[1])))
+    comp = labels == k
+    peak = float(delta[comp].max())
+    if sign > 0:
+        # the norm limits a lump's height above the bead's local top, not above the surface
+        # under it: a lump on a flank stands higher over the flank than over the crest
+        on_bead = np.abs(t_mm - np.nanmedian(geom.offset_mm)) <= 0.5 * geom.median_width_mm
+        with np.errstate(all="ignore"):     # the plates beside it may stand as high
+            crest = np.nanmax(np.where(np.isnan(ref[:, on_bead]), -np.inf, ref[:, on_bead]),
+                              axis=1)
+            above = prof - crest[:, None]
+        seen = comp & np.isfinite(above)
+        if seen.any():
+            peak = min(peak, float(above[seen].max()))
+    return Patch(float(2 * np.sqrt(areas[k] / np.pi)), peak, (float(xy[0]), float(xy[1])))
 
 
 def _reaches(labels: npt.NDArray[Any], n: int, cells: B) -> B:

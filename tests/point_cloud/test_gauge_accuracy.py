@@ -187,6 +187,20 @@ def test_an_acceptable_bend_of_the_ring_passes_the_gauge(seed: int) -> None:
     assert not [k for k, f in report.findings.items() if f.exceeds]
 
 
+def test_a_lump_on_the_rings_flank_is_measured_above_the_crest() -> None:
+    """The norm limits a lump's height above the bead's local top: on type 7's loop too, a
+    ball on the flank standing 1.2 mm over the surface under it but 0.3 mm over the crest is
+    no reject (it stood out over the running median and failed before)."""
+    from inspector.decision.gauge import gauge_weld
+
+    hm, scan = _map("ball", 7, 3, size_mm=2.4, scan_overrides=CLEAN,
+                    defect_overrides={"kind": 0.0, "height_mm": 1.2, "y_mm": -2.0})
+    assert scan.truth.extra["above_top_mm"] < 0.6
+    found = gauge_weld(hm, scan.profile).findings["ball"]
+    assert found.value_mm == pytest.approx(2.4, abs=0.4)
+    assert not found.exceeds
+
+
 # --------------------------------------------------------------------------- the gauge
 @pytest.fixture(scope="module", params=sorted(SAMPLE_TYPES))
 def sample_rows(request: pytest.FixtureRequest) -> tuple[str, dict[str, list[dict[str, Any]]]]:
