@@ -27,6 +27,8 @@ B = npt.NDArray[np.bool_]
 PIT_WALL_SLOPE = 1.0
 """A pit's wall this steep (mm per mm, against the running median) marks it as dug, not sagged:
 a crater where the loop starts and ends dips as gently as a weld pool settles."""
+LUMP_MASK_MM = 0.2
+"""Cells standing this far over the running median are left out of the reference."""
 WALL_SPAN = 2
 """Cells a wall's slope is read across."""
 PIT_UNSEEN_CELLS = 2
@@ -77,8 +79,31 @@ def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float,
     prof = np.where(valid >= 0.99, surface, np.nan).astype(np.float64)
     prof[~(off_end_caps(geom) & geom.present)] = np.nan
     k = max(3, round(window_mm / geom.path.step_mm) | 1)
-    ref = np.asarray(window_nanmedian(prof, k, stride=2, wrap=True), np.float64)
+    ref = _bare_reference(prof, k)
     return Unrolled(geom, t_all[cols], prof, ref, path)
+
+
+def _bare_reference(prof: F64, k: int) -> F64:
+    """The running median along the path (``k`` samples) of the band without its lumps:
+    beside a corner, whose sections are left out, a lump can hold most of what a window
+    knows, and the median it lifts would make the bead beside it a pit. Cells standing
+    :data:`LUMP_MASK_MM` over a first median (and their neighbours) are left out; where
+    too little is left, the nearest sample's lump-free median along the path stands in."""
+    ref = np.asarray(window_nanmedian(prof, k, stride=2, wrap=True), np.float64)
+    with np.errstate(invalid="ignore"):
+        lump = cv2.dilate(((prof - ref) > LUMP_MASK_MM).astype(np.uint8),
+                          np.ones((3, 3), np.uint8)) > 0
+    if not lump.any():
+        return ref
+    bare = np.asarray(window_nanmedian(np.where(lump, np.nan, prof), k, stride=2, wrap=True),
+                      np.float64)
+    rows = np.arange(len(bare))
+    for j in range(bare.shape[1]):
+        ok = np.isfinite(bare[:, j])
+        if ok.any() and not ok.all():
+            near = np.isfinite(ref[:, j]) & ~ok
+            bare[near, j] = np.interp(rows[near], rows[ok], bare[ok, j])
+    return np.where(np.isfinite(bare), bare, ref)
 
 
 def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float,

@@ -34,7 +34,7 @@ MAX_FALSE_REJECTS = 1
 MIN_WITHIN = {
     "line": {"cut": 23, "hole": 18, "ball": 20, "deviation": 22, "excess": 21},
     "lap": {"cut": 22, "hole": 21, "ball": 20, "deviation": 20, "excess": 21},
-    "ring": {"cut": 20, "hole": 15, "ball": 22, "deviation": 22, "excess": 20},
+    "ring": {"cut": 20, "hole": 15, "ball": 23, "deviation": 22, "excess": 20},
 }
 
 
@@ -199,6 +199,20 @@ def test_a_lump_on_the_rings_flank_is_measured_above_the_crest() -> None:
     found = gauge_weld(hm, scan.profile).findings["ball"]
     assert found.value_mm == pytest.approx(2.4, abs=0.4)
     assert not found.exceeds
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_no_pit_beside_a_big_lump_near_the_rings_corner(seed: int) -> None:
+    """A 4 mm ball near a corner of type 7's loop (whose sections are left out) used to lift
+    the running median the pits are read against, so the bead beside it read as a 3 mm
+    pit; the median is now taken without the lumps."""
+    from inspector.decision.gauge import gauge_weld
+
+    hm, scan = _map("ball", 7, seed, max_points=300_000)
+    assert scan.truth.size_mm > 3.5
+    findings = gauge_weld(hm, scan.profile).findings
+    assert not findings["hole"].exceeds
+    assert findings["ball"].exceeds
 
 
 # --------------------------------------------------------------------------- the gauge
