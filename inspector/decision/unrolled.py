@@ -86,15 +86,18 @@ def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float,
 def _bare_reference(prof: F64, k: int) -> F64:
     """The running median along the path (``k`` samples) of the band without its lumps:
     beside a corner, whose sections are left out, a lump can hold most of what a window
-    knows, and the median it lifts would make the bead beside it a pit. Cells standing
-    :data:`LUMP_MASK_MM` over a first median (and their neighbours) are left out; where
-    too little is left, the nearest sample's lump-free median along the path stands in."""
+    knows, and the median it lifts would make the bead beside it a pit. Patches of cells
+    standing :data:`LUMP_MASK_MM` over a first median (3 x 3 at least, and two cells
+    around them) are left out; where too little is left, the nearest sample's lump-free
+    median along the path stands in."""
     ref = np.asarray(window_nanmedian(prof, k, stride=2, wrap=True), np.float64)
     with np.errstate(invalid="ignore"):
-        lump = cv2.dilate(((prof - ref) > LUMP_MASK_MM).astype(np.uint8),
-                          np.ones((3, 3), np.uint8)) > 0
-    if not lump.any():
+        raw = ((prof - ref) > LUMP_MASK_MM).astype(np.uint8)
+    box = np.ones((3, 3), np.uint8)
+    high = cv2.morphologyEx(raw, cv2.MORPH_OPEN, box)      # a lump, not a noisy cell
+    if not high.any():
         return ref
+    lump = cv2.dilate(high, box, iterations=2) > 0          # with its skirt
     bare = np.asarray(window_nanmedian(np.where(lump, np.nan, prof), k, stride=2, wrap=True),
                       np.float64)
     rows = np.arange(len(bare))
