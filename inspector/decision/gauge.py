@@ -24,7 +24,13 @@ import numpy as np
 import numpy.typing as npt
 
 from inspector.decision.end_caps import CAP_EDGE_MM, cap_cells, closing_depth
-from inspector.decision.unrolled import Patch, Unrolled, largest_unrolled_blob, unroll
+from inspector.decision.unrolled import (
+    Patch,
+    Unrolled,
+    labels_holding,
+    largest_unrolled_blob,
+    unroll,
+)
 from inspector.verdict import Measurement, Verdict
 from point_cloud.align import nominal_step_mm
 from point_cloud.bead_geometry import (
@@ -342,21 +348,16 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
                                                            connectivity=8)
     if n <= 1:
         return None
-    has_core = np.zeros(n, bool)
-    has_core[np.unique(labels[core])] = True
+    has_core = labels_holding(labels, n, core)
     if sign < 0 and unseen.any():
         # an empty patch ringed by ripple troughs is no pit: one whose bottom was not seen
         # shows its wall dropping deeper than any ripple
-        with_unseen = np.zeros(n, bool)
-        with_unseen[np.unique(labels[unseen])] = True
-        walled = np.zeros(n, bool)
-        walled[np.unique(labels[delta > UNSEEN_PIT_CORE_MM + slack])] = True
-        has_core &= ~with_unseen | walled
+        walled = labels_holding(labels, n, delta > UNSEEN_PIT_CORE_MM + slack)
+        has_core &= ~labels_holding(labels, n, unseen) | walled
     if sign < 0:
         # a groove across an end cap or crater band is a cut too short to leave a gap (the
         # closing and the median along the bead bridge it)
-        at_ends = np.zeros(n, bool)
-        at_ends[np.unique(labels[ends])] = True
+        at_ends = labels_holding(labels, n, ends)
         across = stats[:, cv2.CC_STAT_HEIGHT] >= GROOVE_ASPECT * stats[:, cv2.CC_STAT_WIDTH]
         has_core &= ~(at_ends & across)
     has_core[0] = False

@@ -100,13 +100,25 @@ def _bare_reference(prof: F64, k: int) -> F64:
     lump = cv2.dilate(high, box, iterations=2) > 0          # with its skirt
     bare = np.asarray(window_nanmedian(np.where(lump, np.nan, prof), k, stride=2, wrap=True),
                       np.float64)
-    rows = np.arange(len(bare))
-    for j in range(bare.shape[1]):
-        ok = np.isfinite(bare[:, j])
-        if ok.any() and not ok.all():
-            near = np.isfinite(ref[:, j]) & ~ok
-            bare[near, j] = np.interp(rows[near], rows[ok], bare[ok, j])
-    return np.where(np.isfinite(bare), bare, ref)
+    filled = _interp_rows(bare)
+    return np.where(np.isfinite(bare), bare, np.where(np.isfinite(ref), filled, ref))
+
+
+def _interp_rows(a: F64) -> F64:
+    """``a`` with each column's NaNs filled linearly between its nearest finite rows (held
+    beyond the first and last); all-NaN columns stay NaN."""
+    n = len(a)
+    rows = np.arange(n)[:, None]
+    ok = np.isfinite(a)
+    prev = np.maximum.accumulate(np.where(ok, rows, -1), axis=0)
+    nxt = np.minimum.accumulate(np.where(ok, rows, n)[::-1], axis=0)[::-1]
+    has = np.asarray(ok.any(axis=0))[None, :]
+    prev_c = np.where(prev >= 0, prev, nxt).clip(0, n - 1)
+    nxt_c = np.where(nxt < n, nxt, prev).clip(0, n - 1)
+    lo = np.take_along_axis(a, prev_c, axis=0)
+    hi = np.take_along_axis(a, nxt_c, axis=0)
+    frac = np.where(nxt_c > prev_c, (rows - prev_c) / np.maximum(nxt_c - prev_c, 1), 0.0)
+    return np.where(has, lo + frac * (hi - lo), np.nan)
 
 
 def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float,
@@ -141,10 +153,9 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     n, labels, stats, _ = cv2.connectedComponentsWithStats(edge.astype(np.uint8), connectivity=8)
     if n <= 1:
         return None
-    has_core = np.zeros(n, bool)
-    has_core[np.unique(labels[core])] = True
+    has_core = labels_holding(labels, n, core)
     if walled_core_mm is not None:
-        has_core |= _walled(raw, labels, n, step, dt) & _reaches(
+        has_core |= _walled(raw, labels, n, step, dt) & labels_holding(
             labels, n, delta > walled_core_mm + slack)
     has_core[0] = False
     side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT] * step, stats[:, cv2.CC_STAT_WIDTH] * dt)
@@ -173,8 +184,9 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     return Patch(float(2 * np.sqrt(areas[k] / np.pi)), peak, (float(xy[0]), float(xy[1])))
 
 
-def _reaches(labels: npt.NDArray[Any], n: int, cells: B) -> B:
-    """Per component label, whether it holds any of ``cells``."""
+def labels_holding(labels: npt.NDArray[Any], n: int, cells: B) -> B:
+    """Per label of a connected-components map with ``n`` labels, whether it holds any of
+    ``cells``."""
     out = np.zeros(n, bool)
     out[np.unique(labels[cells])] = True
     return out
@@ -194,6 +206,6 @@ def _walled(raw: F64, labels: npt.NDArray[Any], n: int, step_mm: float,
         d = np.abs(np.take(raw, hi, axis=axis) - np.take(raw, lo, axis=axis))
         with np.errstate(invalid="ignore"):                  # NaN: an unseen cell
             steep = np.nan_to_num(d) > PIT_WALL_SLOPE * WALL_SPAN * pitch
-        out[np.unique(np.take(labels, lo, axis=axis)[steep])] = True
-        out[np.unique(np.take(labels, hi, axis=axis)[steep])] = True
+        for end in (lo, hi):
+            out |= labels_holding(np.take(labels, end, axis=axis), n, steep)
     return out
