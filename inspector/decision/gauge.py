@@ -99,6 +99,13 @@ LACK_TOE_SEEN_MM = 0.4
 """A toe is read where the map was measured this far either side of it (two cells; only
 inside it where the plate was removed): next to an empty cell a shadow or a dropout may
 have cut the section short."""
+LACK_PLATE_SEEN_SHARE = 0.25
+"""A side of a loop whose toe is seen with plate beyond it along less than this share of the
+bead has no plate in the scan (its toe is read where the bead's cloud ends): a shadow falls
+on one side of the map, not around a loop (along a line bead it may take a whole side)."""
+LACK_OTHER_SEEN_SHARE = 0.5
+"""... while the other side's toe is seen along this share of it at least (a good weld's loop
+whose patch side lay in shadows over 72 % of it read a 9 mm lack without this)."""
 LACK_BRIDGE_MM = 3.0
 """A stretch of bead where a toe was not seen (a shadow, sparse sampling) up to this long
 carries its nearest seen one: a retreat runs on across it; a longer one is not judged (a
@@ -885,14 +892,16 @@ def _filled(a: F64, ok: B) -> F64:
     return a[idx]
 
 
-def _toe_seen(g: BeadGeometry, toe: F64, sign: int) -> B:
+def _toe_seen(g: BeadGeometry, toe: F64, sign: int, plate_beside: bool | None = None) -> B:
     """Per path sample, whether the map was measured all around the toe at offset ``toe``
     (within :data:`LACK_TOE_SEEN_MM`; ``sign``: the side, +1 north): a toe next to an
     unmeasured cell may be where a shadow or a dropout cut the section short, not the
-    bead's. Beyond the toe of a bead whose plate was removed nothing is measured."""
+    bead's. Beyond the toe of a bead whose plate was removed nothing is measured
+    (``plate_beside``: whether that side's plate is in the scan; default: any plate)."""
+    beside = g.plate_visible if plate_beside is None else plate_beside
     t = g.profile_t_mm[None, :]
     d = (t - np.nan_to_num(toe, nan=np.inf)[:, None]) * sign      # > 0: beyond the toe
-    near = (d >= -LACK_TOE_SEEN_MM) & (d <= (LACK_TOE_SEEN_MM if g.plate_visible else 0.0))
+    near = (d >= -LACK_TOE_SEEN_MM) & (d <= (LACK_TOE_SEEN_MM if beside else 0.0))
     return g.present & np.isfinite(toe) & ~(near & (g.seen_profiles < 0.99)).any(axis=1)
 
 
@@ -907,9 +916,17 @@ def _lack(ctx: _Context) -> Reading:
     caps_off = off_end_caps(g)
     k = max(3, round(TOE_SMOOTH_MM / g.path.step_mm) | 1)
     longest = round(LACK_BRIDGE_MM / g.path.step_mm)
+    toes = ((g.toe_pos_mm, 1), (g.toe_neg_mm, -1))
+    share = [float((_toe_seen(g, toe, sign) & caps_off).sum()) / max(1, int(caps_off.sum()))
+             for toe, sign in toes]
     sides = []
-    for toe, sign in ((g.toe_pos_mm, 1), (g.toe_neg_mm, -1)):
-        seen = _toe_seen(g, toe, sign)
+    for (toe, sign), seen_here, seen_there in zip(toes, share, share[::-1], strict=True):
+        # around a loop, next to no plate measured beyond one toe while the other toe is
+        # mostly seen: that side's plate was removed (type 7's outer plate cropped away),
+        # and its toe is where the bead's cloud ends
+        removed = (g.path.closed and seen_here < LACK_PLATE_SEEN_SHARE
+                   and seen_there >= LACK_OTHER_SEEN_SHARE)
+        seen = _toe_seen(g, toe, sign, False if removed else None)
         core = seen & caps_off
         if core.sum() < 8:
             return Reading(0.0, lim)

@@ -20,7 +20,7 @@ from inspector.verdict import Verdict
 from point_cloud.bead_geometry import analyse_bead
 from point_cloud.config import weld_type_profile
 from point_cloud.variation import VariationRule
-from synth_defects.defects import MAKERS, ball, excess, hole
+from synth_defects.defects import MAKERS, ball, excess, hole, lack
 from synth_defects.defects import cut as cut_defect
 from synth_defects.frame import bead_frame
 from synth_defects.params import ranges_for
@@ -168,6 +168,23 @@ def test_excess_on_a_square_bead_whose_outer_plate_was_not_seen(seed: int) -> No
     made = excess.apply(frame, 1.0, lo + 0.6 * (hi - lo), 8.0)
     found = gauge_weld(made.hm, prof).findings["excess"]
     assert found.value_mm == pytest.approx(1.0, abs=CASES["excess"][1])
+    assert found.exceeds
+
+
+@pytest.mark.parametrize(("seed", "side"), [(0, -1), (2, -1), (1, 1)])
+def test_lack_on_a_square_bead_whose_outer_plate_was_not_seen(seed: int, side: int) -> None:
+    # with nothing measured beyond the loop's outer toe, that toe never counted as seen and
+    # no lack was measured on either side (93 of 252 lack maps of type 7's calibration set
+    # passed the gauge, 72 of them with the outer plate cropped away). Now that toe is read
+    # where the bead's cloud ends
+    prof = weld_type_profile(7)
+    good = simulate_map(7, seed, 300_000, prof, vary=VariationRule.parse(only=["plates=none"]))
+    assert gauge_weld(good, prof).exceeding == []
+    frame = bead_frame(good, prof)
+    lo, hi = frame.bead_span()
+    made = lack.apply(frame, side, lo + 0.6 * (hi - lo), 8.0, 1.8)
+    found = gauge_weld(made.hm, prof).findings["lack"]
+    assert found.value_mm == pytest.approx(8.0 + lack.RAMP_MM, abs=CASES["lack"][1])
     assert found.exceeds
 
 
