@@ -917,16 +917,17 @@ def _lack(ctx: _Context) -> Reading:
     k = max(3, round(TOE_SMOOTH_MM / g.path.step_mm) | 1)
     longest = round(LACK_BRIDGE_MM / g.path.step_mm)
     toes = ((g.toe_pos_mm, 1), (g.toe_neg_mm, -1))
-    share = [float((_toe_seen(g, toe, sign) & caps_off).sum()) / max(1, int(caps_off.sum()))
-             for toe, sign in toes]
+    seens = [_toe_seen(g, toe, sign) for toe, sign in toes]
+    share = [float((seen & caps_off).sum()) / max(1, int(caps_off.sum())) for seen in seens]
     sides = []
-    for (toe, sign), seen_here, seen_there in zip(toes, share, share[::-1], strict=True):
-        # around a loop, next to no plate measured beyond one toe while the other toe is
-        # mostly seen: that side's plate was removed (type 7's outer plate cropped away),
-        # and its toe is where the bead's cloud ends
-        removed = (g.path.closed and seen_here < LACK_PLATE_SEEN_SHARE
-                   and seen_there >= LACK_OTHER_SEEN_SHARE)
-        seen = _toe_seen(g, toe, sign, False if removed else None)
+    for (toe, sign), seen, seen_here, seen_there in zip(toes, seens, share, share[::-1],
+                                                          strict=True):
+        if (g.path.closed and seen_here < LACK_PLATE_SEEN_SHARE
+                and seen_there >= LACK_OTHER_SEEN_SHARE):
+            # around a loop, next to no plate measured beyond one toe while the other toe
+            # is mostly seen: that side's plate was removed (type 7's outer plate cropped
+            # away), and its toe is where the bead's cloud ends
+            seen = _toe_seen(g, toe, sign, plate_beside=False)
         core = seen & caps_off
         if core.sum() < 8:
             return Reading(0.0, lim)
