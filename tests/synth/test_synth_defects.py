@@ -61,6 +61,25 @@ def test_ball_raises_a_round_patch_of_the_requested_size(sim_good, weld_type, t_
         assert b.circularity > 0.75
 
 
+@pytest.mark.parametrize("weld_type", [4, 5])
+def test_a_ball_stands_its_height_over_the_crest_beside_a_shadow(sim_good, weld_type):
+    # a shadow over the crest of a few sections left their top at a fraction of the bead's:
+    # a ball laid there stood its drawn height over that top, under the real crest (an
+    # acceptable lump labelled bad; type 5's validation maps held such balls)
+    fr = _frame(sim_good, weld_type)
+    s0 = _mid_s(fr)
+    hidden = (np.abs(fr.s - s0) < 0.6) & (fr.t > -2.0)
+    shadowed = bead_frame(fr.hm.with_z(fr.hm.z, fr.hm.valid & ~hidden), fr.profile)
+    _, top = shadowed.local(s0)
+    assert top == pytest.approx(fr.geom.median_top_mm, abs=0.3)
+    e = ball.apply(shadowed, s0, -2.5, 1.6, 1.0)
+    crest = float(np.median((fr.geom.base + fr.geom.excess)[np.abs(fr.t) < 0.3]))
+    x, y = fr.hm.xy_of(*np.indices(fr.hm.shape))
+    at_ball = np.hypot(x - e.params["x_mm"], y - e.params["y_mm"]) < 0.5
+    apex = float(np.max(e.hm.z[at_ball & e.hm.valid]))
+    assert apex - crest >= 0.8
+
+
 @pytest.mark.parametrize("weld_type", ALL)
 def test_hole_has_the_requested_diameter(sim_good, weld_type):
     fr = _frame(sim_good, weld_type)
