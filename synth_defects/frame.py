@@ -16,7 +16,6 @@ import numpy.typing as npt
 
 from point_cloud.bead_geometry import BEAD_THRESHOLD_MM, BeadGeometry, analyse_bead
 from point_cloud.config import WeldTypeProfile, scanner_model
-from point_cloud.measure import whole_sections
 from point_cloud.types import HeightMap
 
 F64 = npt.NDArray[np.float64]
@@ -25,8 +24,9 @@ B = npt.NDArray[np.bool_]
 
 CHANGE_MM = 0.05  # a cell whose height moved more than this is "changed" (mask)
 ISOLATED_MIN_EXCESS_MM = 0.05  # isolated maps keep only cells standing above the plate
-LOCAL_WINDOW_MM = 2.5  # the bead's local width and top: sections this far either side
+LOCAL_WINDOW_MM = 2.5  # a section cut short is read from the sections this far either side
 MIN_LOCAL_SECTIONS = 3
+SHORT_SECTION_SHARE = 0.6
 
 
 @dataclass
@@ -95,21 +95,27 @@ class BeadFrame:
         return float(p[0]), float(p[1])
 
     def local(self, s: float) -> tuple[float, float]:
-        """(half width, top height) of the bead around arc position ``s``: medians over the
-        sections seen whole within :data:`LOCAL_WINDOW_MM` (else the present ones, else the
-        whole bead's): a shadow cuts a section short, and a ball's apex laid on one such
-        section's top stood under the bead's real crest, an acceptable lump labelled bad."""
+        """(half width, top height) of the bead at arc position ``s``; where a shadow cut that
+        section short (its width or top under :data:`SHORT_SECTION_SHARE` of the median of the
+        sections present within :data:`LOCAL_WINDOW_MM`), those medians: a ball's apex laid
+        on such a section's top stood under the bead's real crest (an acceptable lump
+        labelled bad)."""
         g = self.geom
-        d = np.abs(g.s_mm - s)
+        s_at = s % self.path_length_mm if self.closed else s
+        s_arr = np.array([s_at])
+        half = float(0.5 * g.at(s_arr, g.width_mm)[0])
+        top = float(g.at(s_arr, np.where(g.present, g.top_mm, np.nan))[0])
+        d = np.abs(g.s_mm - s_at)
         if self.closed:
-            d = np.minimum(d % self.path_length_mm, self.path_length_mm - d % self.path_length_mm)
-        near = d <= LOCAL_WINDOW_MM
-        whole = whole_sections(g) & g.present
-        for pick in (near & whole, near & g.present, whole, g.present):
-            if pick.sum() >= MIN_LOCAL_SECTIONS:
-                return (float(0.5 * np.median(g.width_mm[pick])),
-                        float(np.median(g.top_mm[pick])))
-        return 0.5 * g.median_width_mm, g.median_top_mm
+            d = np.minimum(d, self.path_length_mm - d)
+        near = (d <= LOCAL_WINDOW_MM) & g.present
+        if near.sum() < MIN_LOCAL_SECTIONS:
+            return half, top
+        half_near = float(0.5 * np.median(g.width_mm[near]))
+        top_near = float(np.median(g.top_mm[near]))
+        if half < SHORT_SECTION_SHARE * half_near or top < SHORT_SECTION_SHARE * top_near:
+            return half_near, top_near
+        return half, top
 
 
 def bead_frame(hm: HeightMap, profile: WeldTypeProfile,
