@@ -58,13 +58,18 @@ class BeadFrame:
         g = self.geom
         return np.where(self.hm.valid, self.hm.z, g.base + g.excess).astype(np.float32)
 
-    def ds(self, s0: float) -> F64:
-        """Signed arc distance of every pixel from ``s0`` (periodic on a closed path)."""
-        d = self.s - s0
+    def arc_offset(self, s: F64, s0: float) -> F64:
+        """Signed arc distance of arc positions ``s`` from ``s0`` (periodic on a closed
+        path)."""
+        d = s - s0
         if self.closed:
             L = self.path_length_mm
             d = (d + 0.5 * L) % L - 0.5 * L
         return d
+
+    def ds(self, s0: float) -> F64:
+        """Signed arc distance of every pixel from ``s0`` (periodic on a closed path)."""
+        return self.arc_offset(self.s, s0)
 
     def bead_span(self, margin_mm: float = 0.0) -> tuple[float, float]:
         """(first, last) arc position of bead material, shrunk by ``margin_mm`` at both ends."""
@@ -105,10 +110,7 @@ class BeadFrame:
         s_arr = np.array([s_at])
         half = float(0.5 * g.at(s_arr, g.width_mm)[0])
         top = float(g.at(s_arr, np.where(g.present, g.top_mm, np.nan))[0])
-        d = np.abs(g.s_mm - s_at)
-        if self.closed:
-            d = np.minimum(d, self.path_length_mm - d)
-        near = (d <= LOCAL_WINDOW_MM) & g.present
+        near = (np.abs(self.arc_offset(g.s_mm, s_at)) <= LOCAL_WINDOW_MM) & g.present
         if near.sum() < MIN_LOCAL_SECTIONS:
             return half, top
         half_near = float(0.5 * np.median(g.width_mm[near]))

@@ -90,6 +90,7 @@ BEAD_END_SLACK_MM = 1.0   # a line's bead reaches at most this far past its nomi
 MAX_LINE_SLOPE = math.tan(math.radians(3.0))   # a straight stretch's tilt on the aligned map
 GROOVE_ASPECT = 1.5       # a pit near an end this many times longer across than along is a cut
 MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
+MID_WINDOW_MM = 1.0       # the imbalance's middle: the toes' midpoints smoothed over this
 RING_MID_WINDOW_MM = 10.0
 """Where a plate beside type 7's loop was not seen, the toes' midpoints are smoothed over this
 much of the loop before the quarter points are placed (good welds of the synthetic
@@ -805,7 +806,7 @@ def lap_sections(hm: HeightMap, profile: WeldTypeProfile, g: BeadGeometry) -> La
 
 
 def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
-               lap: LapSections | None = None, mid_window_mm: float = 1.0) -> F64:
+               lap: LapSections | None = None, mid_window_mm: float = MID_WINDOW_MM) -> F64:
     """Per path sample: height a quarter of the bead's width north of its middle minus a
     quarter width south; NaN unless both points were measured (a shadow or a removed plate
     beyond the toes does not matter), end caps left out. The middle is the straight line
