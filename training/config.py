@@ -16,6 +16,10 @@ class InputCfg(Strict):
     base_window_mm: float = Field(
         default=0.0, ge=0, description="nets see the relief above the opening of the map over "
         "this window (mm; wider than any bead); 0 = heights above z = 0")
+    bead_band_margin_mm: float = Field(
+        default=0.0, ge=0, description="with the relief: no cell within this margin of the "
+        "nominal bead band counts as plate, and the base is bridged across the band from toe "
+        "to toe (a bead on a step higher than its crest); 0 = no band")
 
 
 class AugmentCfg(Strict):

@@ -47,6 +47,15 @@ class Preprocess(nn.Module):
         self.taps_y: torch.Tensor
         self.register_buffer("taps_x", g.view(1, 1, 1, -1).repeat(2, 1, 1, 1), persistent=False)
         self.register_buffer("taps_y", g.view(1, 1, -1, 1).repeat(2, 1, 1, 1), persistent=False)
+        band = spec.band
+        self.band: torch.Tensor | None   # the bead band's cells (1, 1, H, W), never plate
+        self.band_kernel: torch.Tensor | None
+        if band is None:
+            self.band = self.band_kernel = None
+        else:
+            self.register_buffer("band", torch.from_numpy(band)[None, None], persistent=False)
+            k = torch.from_numpy(spec.band_kernel)[None, None].repeat(2, 1, 1, 1)
+            self.register_buffer("band_kernel", k, persistent=False)
 
     def forward(self, z: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         s = self.spec
@@ -71,6 +80,8 @@ class Preprocess(nn.Module):
         opened = max_filter_square(low, k)
         has_open = opened > -UNSEEN / 2
         plate = (valid > 0) & has_open & (h - opened <= s.plate_tol)
+        if self.band is not None:
+            plate = plate & ~self.band
         m = plate.to(h.dtype)
         num, wsum = self._smooth(torch.cat([h * m, m], dim=1)).split(1, dim=1)
         carried = num / torch.clamp(wsum, min=NEAR)
@@ -79,13 +90,18 @@ class Preprocess(nn.Module):
         return torch.clamp(h - base, s.z_clip_lo, s.z_clip_hi) * (den > 0).to(h.dtype)
 
     def _smooth(self, x: torch.Tensor) -> torch.Tensor:
-        """Coarse Gaussian (model_input's ``_coarse_gaussian``) of the 2 channels of ``x``."""
+        """Coarse weighted average (model_input's ``_coarse_carry``) of the 2 channels of
+        ``x``."""
         rows, cols, f = self.spec.rows, self.spec.cols, BASE_POOL
         pr, pc = -(-rows // f) * f, -(-cols // f) * f
         x = nnf.avg_pool2d(nnf.pad(x, (0, pc - cols, 0, pr - rows)), f, f)
-        r = self.taps_x.shape[-1] // 2
-        x = nnf.conv2d(x, self.taps_x, padding=(0, r), groups=2)
-        x = nnf.conv2d(x, self.taps_y, padding=(r, 0), groups=2)
+        if self.band_kernel is not None:
+            x = nnf.conv2d(x, self.band_kernel, padding=self.band_kernel.shape[-1] // 2,
+                           groups=2)
+        else:
+            r = self.taps_x.shape[-1] // 2
+            x = nnf.conv2d(x, self.taps_x, padding=(0, r), groups=2)
+            x = nnf.conv2d(x, self.taps_y, padding=(r, 0), groups=2)
         x = nnf.interpolate(x, size=(pr, pc), mode="bilinear", align_corners=False,
                             antialias=False)
         return x[..., :rows, :cols]

@@ -30,7 +30,9 @@ from inspector.decision.bundle import (
 )
 from inspector.decision.committee import member_raw_scores, open_sessions
 from inspector.decision.model_input import InputSpec, input_spec_for
-from point_cloud.config import weld_type_profile
+from point_cloud.config import WeldTypeProfile, weld_type_profile
+from point_cloud.kinds import kind_of
+from point_cloud.project import Grid
 from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
 from training import distributed
 from training.calibrate import calibrate_committee, calibrate_member
@@ -74,8 +76,21 @@ def package_versions() -> dict[str, str]:
 
 def type_spec(weld_type: int, cfg: TrainConfig) -> InputSpec:
     prof = weld_type_profile(weld_type)
+    margin = cfg.input.bead_band_margin_mm
+    band = bead_band(prof, margin) if margin > 0 and cfg.input.base_window_mm > 0 else None
     return input_spec_for(prof.roi.shape_px, prof.roi.mm_per_px, cfg.input.net_mm_per_px,
-                          cfg.input.z_ref_mm, cfg.input.base_window_mm)
+                          cfg.input.z_ref_mm, cfg.input.base_window_mm, band)
+
+
+def bead_band(prof: WeldTypeProfile, margin_mm: float) -> np.ndarray:
+    """The type's nominal bead band on its map grid, ``margin_mm`` wider on each side."""
+    grid = Grid.for_roi(prof.roi)
+    rows, cols = np.indices((grid.rows, grid.cols))
+    x = np.asarray(grid.origin_mm[0] + cols * grid.mm_per_px, np.float64)  # cell centres
+    y = np.asarray(grid.origin_mm[1] - rows * grid.mm_per_px, np.float64)  # (HeightMap.xy_of)
+    wide = prof.geometry.model_copy(
+        update={"bead_width_mm": prof.geometry.bead_width_mm + 2 * margin_mm})
+    return np.asarray(kind_of(prof).path.expected_region(x, y, wide), bool)
 
 
 def split_type(ds: Dataset, weld_type: int,

@@ -18,7 +18,12 @@ numpy reference of that in-graph step (training's torch module is tested against
    level or tilt, a raised patch or an upper plate is its own base, so the nets see the bead
    and its defects alone (issue 14's invariance). The average runs on a ``BASE_POOL``-times
    coarser grid (block means, then bilinear back; the base is smooth) to cost little.
-   The relief is clipped like ``h``,
+   With a *bead band* (``band_cells``: the nominal bead band of the weld type, widened), no
+   cell in the band is plate, and the average weighs plate cells by the inverse cube of
+   their distance instead (within ``3 * base_sigma_mm``), which bridges a straight band
+   linearly from toe to toe. Without the band, the opening takes the lower half of a bead
+   on a step higher than its crest for plate (a monotone ramp is its own opening), and the
+   nets see half a bead. The relief is clipped like ``h``,
 3. channel 1 = ``valid``,
 4. channel 2 = pit depth at the *native* resolution: the morphological closing of ``h``
    over a ``pit_window_mm`` square minus ``h``, clipped to ``[0, pit_clip]`` and 0 where
@@ -30,7 +35,9 @@ numpy reference of that in-graph step (training's torch module is tested against
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Any
 
 import cv2
@@ -61,6 +68,7 @@ class InputSpec:
     base_window_mm: float = 0.0        # 0: heights above z = 0 (bundles before the relief)
     base_sigma_mm: float = 2.5
     plate_tol: float = 0.1             # in units of z_ref_mm
+    band_cells: str = ""               # packed bead-band mask (:func:`pack_band`); "" none
 
     @property
     def pit_kernel_px(self) -> int:
@@ -84,6 +92,21 @@ class InputSpec:
         g = np.exp(-0.5 * (x / sigma) ** 2)
         return (g / g.sum()).astype(np.float32)
 
+    @cached_property
+    def band(self) -> np.ndarray | None:
+        """The bead band's cells (bool, rows x cols), or None."""
+        return unpack_band(self.band_cells, self.shape) if self.band_cells else None
+
+    @property
+    def band_kernel(self) -> np.ndarray:
+        """The banded base's 2-D inverse-cube weights on the coarse grid (float32, odd side,
+        ``3 * base_sigma_mm`` radius, the centre capped at half a cell, sum 1)."""
+        cell = self.mm_per_px * BASE_POOL
+        r = max(1, int(np.ceil(3 * self.base_sigma_mm / cell)))
+        d = np.hypot(*np.mgrid[-r:r + 1, -r:r + 1]) * cell
+        k = np.where(d <= r * cell, 1.0 / np.maximum(d, cell / 2) ** 3, 0.0)
+        return (k / k.sum()).astype(np.float32)
+
     @property
     def shape(self) -> tuple[int, int]:
         return (self.rows, self.cols)
@@ -93,7 +116,7 @@ class InputSpec:
         return (self.net_rows, self.net_cols)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(self)   # fields only (the cached band is not one)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InputSpec:
@@ -101,13 +124,27 @@ class InputSpec:
 
 
 def input_spec_for(shape_px: tuple[int, int], mm_per_px: float, net_mm_per_px: float,
-                   z_ref_mm: float = 2.0, base_window_mm: float = 0.0) -> InputSpec:
-    """Spec for maps of ``shape_px`` at ``mm_per_px``, seen by the nets at ``net_mm_per_px``."""
+                   z_ref_mm: float = 2.0, base_window_mm: float = 0.0,
+                   band: np.ndarray | None = None) -> InputSpec:
+    """Spec for maps of ``shape_px`` at ``mm_per_px``, seen by the nets at ``net_mm_per_px``
+    (``band``: the bead band's cells, for the relief)."""
     scale = mm_per_px / net_mm_per_px
     rows, cols = int(shape_px[0]), int(shape_px[1])
     return InputSpec(rows=rows, cols=cols, mm_per_px=float(mm_per_px),
                      net_rows=max(8, round(rows * scale)), net_cols=max(8, round(cols * scale)),
-                     z_ref_mm=float(z_ref_mm), base_window_mm=float(base_window_mm))
+                     z_ref_mm=float(z_ref_mm), base_window_mm=float(base_window_mm),
+                     band_cells="" if band is None else pack_band(band))
+
+
+def pack_band(band: np.ndarray) -> str:
+    """A bool mask as base64 of its packed bits (a 160 x 160 band: 4.3 kB of card)."""
+    return base64.b64encode(np.packbits(np.asarray(band, bool).ravel()).tobytes()).decode()
+
+
+def unpack_band(cells: str, shape: tuple[int, int]) -> np.ndarray:
+    """The mask :func:`pack_band` packed, as ``shape``."""
+    bits = np.unpackbits(np.frombuffer(base64.b64decode(cells), np.uint8))
+    return bits[:shape[0] * shape[1]].reshape(shape).astype(bool)
 
 
 def check_map(hm: HeightMap, spec: InputSpec, where: str = "<memory>") -> None:
@@ -160,23 +197,30 @@ def _relief_reference(h: np.ndarray, v: np.ndarray, den: np.ndarray,
     opened = cv2.dilate(low, ker)
     has_open = opened > -UNSEEN / 2
     plate = (v > 0) & has_open & (h - opened <= spec.plate_tol)
+    if spec.band is not None:
+        plate &= ~spec.band
     m = plate.astype(np.float32)
-    num, wsum = (_coarse_gaussian(img, spec.base_taps) for img in (h * m, m))
+    num, wsum = (_coarse_carry(img, spec) for img in (h * m, m))
     carried = num / np.maximum(wsum, np.float32(NEAR))
     base = np.where(plate, h, np.where(wsum > NEAR, carried, np.where(has_open, opened, h)))
     rel = np.clip(h - base, spec.z_clip_lo, spec.z_clip_hi) * (den > 0)
     return rel.astype(np.float32)
 
 
-def _coarse_gaussian(img: np.ndarray, taps: np.ndarray) -> np.ndarray:
-    """Gaussian of ``img`` (zero beyond it) on the ``BASE_POOL``-times coarser grid: block
-    means of the zero-padded image, the separable taps, bilinear back, cropped."""
+def _coarse_carry(img: np.ndarray, spec: InputSpec) -> np.ndarray:
+    """The base's weighted average of ``img`` (zero beyond it) on the ``BASE_POOL``-times
+    coarser grid: block means of the zero-padded image, the Gaussian's separable taps (or,
+    with a band, the inverse-cube kernel), bilinear back, cropped."""
     rows, cols = img.shape
     f = BASE_POOL
     pr, pc = -(-rows // f) * f, -(-cols // f) * f
     pad = np.zeros((pr, pc), np.float32)
     pad[:rows, :cols] = img
     small = cv2.resize(pad, (pc // f, pr // f), interpolation=cv2.INTER_AREA)
-    small = cv2.sepFilter2D(small, -1, taps, taps, borderType=cv2.BORDER_CONSTANT)
+    if spec.band is None:
+        small = cv2.sepFilter2D(small, -1, spec.base_taps, spec.base_taps,
+                                borderType=cv2.BORDER_CONSTANT)
+    else:
+        small = cv2.filter2D(small, -1, spec.band_kernel, borderType=cv2.BORDER_CONSTANT)
     return np.asarray(cv2.resize(small, (pc, pr), interpolation=cv2.INTER_LINEAR)[:rows, :cols],
                       np.float32)
