@@ -30,9 +30,9 @@ from inspector.decision.bundle import (
 )
 from inspector.decision.committee import member_raw_scores, open_sessions
 from inspector.decision.model_input import InputSpec, input_spec_for
+from inspector.quality_gate import expected_region
 from point_cloud.config import WeldTypeProfile, weld_type_profile
-from point_cloud.kinds import kind_of
-from point_cloud.project import Grid
+from point_cloud.project import project
 from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
 from training import distributed
 from training.calibrate import calibrate_committee, calibrate_member
@@ -83,14 +83,12 @@ def type_spec(weld_type: int, cfg: TrainConfig) -> InputSpec:
 
 
 def bead_band(prof: WeldTypeProfile, margin_mm: float) -> np.ndarray:
-    """The type's nominal bead band on its map grid, ``margin_mm`` wider on each side."""
-    grid = Grid.for_roi(prof.roi)
-    rows, cols = np.indices((grid.rows, grid.cols))
-    x = np.asarray(grid.origin_mm[0] + cols * grid.mm_per_px, np.float64)  # cell centres
-    y = np.asarray(grid.origin_mm[1] - rows * grid.mm_per_px, np.float64)  # (HeightMap.xy_of)
-    wide = prof.geometry.model_copy(
-        update={"bead_width_mm": prof.geometry.bead_width_mm + 2 * margin_mm})
-    return np.asarray(kind_of(prof).path.expected_region(x, y, wide), bool)
+    """The type's nominal bead band (the quality gate's expected region) on its map grid,
+    ``margin_mm`` wider on each side."""
+    g = prof.geometry
+    wide = prof.model_copy(update={"geometry": g.model_copy(
+        update={"bead_width_mm": g.bead_width_mm + 2 * margin_mm})})
+    return expected_region(project(np.empty((0, 3), np.float32), prof.roi), wide)
 
 
 def split_type(ds: Dataset, weld_type: int,

@@ -97,7 +97,7 @@ class InputSpec:
         """The bead band's cells (bool, rows x cols), or None."""
         return unpack_band(self.band_cells, self.shape) if self.band_cells else None
 
-    @property
+    @cached_property
     def band_kernel(self) -> np.ndarray:
         """The banded base's 2-D inverse-cube weights on the coarse grid (float32, odd side,
         ``3 * base_sigma_mm`` radius, the centre capped at half a cell, sum 1)."""
