@@ -31,19 +31,23 @@ from point_cloud.measure import longest_gap_mm
 from point_cloud.variation import VariationRule
 from synth_defects import dataset as ds
 from synth_defects.augment import augment
-from synth_defects.classes import ALL_CLASSES, BAD_CLASSES, label_of
+from synth_defects.classes import ALL_CLASSES, BAD_CLASSES, GOOD_CLASSES, label_of
 from synth_defects.defects import MAKERS
 from synth_defects.frame import BeadFrame, Edited, bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import Source, SourceError, file_sources, load_source, simulated_sources
 
-GENERATOR_VERSION = "synth-defects/1.2"
+GENERATOR_VERSION = "synth-defects/1.3"
 SELECTABLE = tuple(c for c in ALL_CLASSES if c != "none")
 MAP_FACTS = ("plate_step_mm",)
 """Source-map meta kept in every sample's sidecar (read back by the gauge's bead analysis)."""
 MIN_VISIBLE = 0.7  # a defect mostly hidden in a shadow is redrawn (it would be mislabelled)
 MAX_DRAWS = 8
-CUT_OK_EVERY = 3  # every third augmented good is an acceptable cut (when cut_ok is asked for)
+OK_EVERY = 2
+"""Every second augmented good is an acceptable imperfection (a short cut, a small pore or
+lump, a slight bend or imbalance, a short lack: the ``*_ok`` classes asked for, in turn).
+A line's good welds carry them, and the norm accepts them: members that never saw one
+reject it (analytic shapes, bench/line_on_analytic.py)."""
 
 
 class ConfigValueError(ValueError):
@@ -120,17 +124,21 @@ class Variant:
 
 def plan_variants(cfg: GenerateConfig, src: Source) -> list[Variant]:
     """The samples of one source: goods first (the plain source, then augmented goods and
-    acceptable cuts), then ``per_good`` bad samples cycling through the bad classes."""
+    acceptable imperfections, :data:`OK_EVERY`), then ``per_good`` bad samples cycling
+    through the bad classes."""
     bad = cfg.bad_defects
     g, b = cfg.balance
     n_bad = cfg.per_good if bad and b > 0 else 0
     n_good = max(1, round(cfg.per_good * g / b)) if b > 0 else cfg.per_good
     if g == 0:
         n_good = 0
+    ok = [d for d in cfg.defects if d in GOOD_CLASSES]
     kinds: list[str] = []
     for j in range(n_good):
-        ok_cut = "cut_ok" in cfg.defects and j % CUT_OK_EVERY == CUT_OK_EVERY - 1
-        kinds.append("cut_ok" if ok_cut else "none")
+        if ok and j % OK_EVERY == OK_EVERY - 1:
+            kinds.append(ok[(src.index + j // OK_EVERY) % len(ok)])
+        else:
+            kinds.append("none")
     kinds += [bad[(src.index + j) % len(bad)] for j in range(n_bad)]
     seen: Counter[str] = Counter()
     out = []

@@ -1,13 +1,15 @@
 """Parameter ranges of every defect class, in mm, drawn relative to a weld type's limits.
 
 Bad examples are drawn clearly beyond the reject limit (x ``BAD_MARGIN``), acceptable ones
-clearly within the ok limit (x ``OK_MARGIN``, a pixel's worth under it): nothing lands in the
-margin band between the two unless ``near_limit`` is asked for (then ranges reach the limits).
+(a short cut, and every ``*_ok`` imperfection: a small pore or lump, a slight bend or
+imbalance, a short lack) clearly within the limit (x ``OK_MARGIN``, a pixel's worth under
+it): nothing lands in the margin band between the two unless ``near_limit`` is asked for
+(then ranges reach the limits).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -16,6 +18,9 @@ from point_cloud.kinds import kind_of
 
 BAD_MARGIN = 1.25
 OK_MARGIN = 0.7
+OK_FLOOR = 0.3
+"""Acceptable imperfections are drawn from this share of their limit up to OK_MARGIN of it
+(smaller ones look like the bead's own ripples and noise)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,25 @@ class DefectRanges:
     lack_length_mm: Range
     lack_retreat_mm: Range  # how far the toe stops short of the plate
     capture_valid_frac: Range  # of the source's valid cells kept by a failed capture
+    # acceptable imperfections (the ``*_ok`` classes): clearly within the norm's limits
+    hole_ok_diameter_mm: Range
+    ball_ok_diameter_mm: Range
+    ball_ok_height_mm: Range
+    deviation_ok_mm: Range
+    excess_ok_imbalance_mm: Range
+    lack_ok_length_mm: Range
+
+    def within_limits(self, rng: np.random.Generator) -> DefectRanges:
+        """These ranges with every limited size drawn clearly within its limit: what an
+        acceptable imperfection's maker draws (``make_ok``). The norm rejects a ball only
+        when it is both wide and high, so an acceptable one is small or low (a coin)."""
+        small = bool(rng.random() < 0.5)
+        return replace(
+            self, cut_mm=self.cut_ok_mm, hole_diameter_mm=self.hole_ok_diameter_mm,
+            ball_diameter_mm=self.ball_ok_diameter_mm if small else self.ball_diameter_mm,
+            ball_height_mm=self.ball_height_mm if small else self.ball_ok_height_mm,
+            deviation_mm=self.deviation_ok_mm, excess_imbalance_mm=self.excess_ok_imbalance_mm,
+            lack_length_mm=self.lack_ok_length_mm)
 
 
 def ranges_for(profile: WeldTypeProfile, near_limit: bool = False) -> DefectRanges:
@@ -62,7 +86,7 @@ def ranges_for(profile: WeldTypeProfile, near_limit: bool = False) -> DefectRang
     return DefectRanges(
         cut_mm=Range(bad * lim.cut_reject_mm,
                      max(2.5 * lim.cut_reject_mm, bad * lim.cut_reject_mm)),
-        cut_ok_mm=Range(0.3 * lim.cut_ok_mm, ok * lim.cut_ok_mm),
+        cut_ok_mm=Range(OK_FLOOR * lim.cut_ok_mm, ok * lim.cut_ok_mm),
         cut_end_mm=Range(0.3, 0.8),
         hole_diameter_mm=Range(bad * lim.hole_reject_diameter_mm,
                                min(3.0 * lim.hole_reject_diameter_mm, 0.6 * width)),
@@ -81,4 +105,15 @@ def ranges_for(profile: WeldTypeProfile, near_limit: bool = False) -> DefectRang
         lack_length_mm=Range(min(1.5 * lim.lack_reject_length_mm, 0.5 * length), 0.5 * length),
         lack_retreat_mm=Range(0.25 * width, 0.4 * width),
         capture_valid_frac=Range(0.0, 0.8 * lim.min_valid_fraction),
+        hole_ok_diameter_mm=Range(OK_FLOOR * lim.hole_reject_diameter_mm,
+                                  ok * lim.hole_reject_diameter_mm),
+        ball_ok_diameter_mm=Range(OK_FLOOR * lim.ball_reject_diameter_mm,
+                                  ok * lim.ball_reject_diameter_mm),
+        ball_ok_height_mm=Range(OK_FLOOR * lim.ball_reject_height_mm,
+                                ok * lim.ball_reject_height_mm),
+        deviation_ok_mm=Range(OK_FLOOR * lim.deviation_reject_mm, ok * lim.deviation_reject_mm),
+        excess_ok_imbalance_mm=Range(OK_FLOOR * lim.excess_reject_imbalance_mm,
+                                     ok * lim.excess_reject_imbalance_mm),
+        lack_ok_length_mm=Range(OK_FLOOR * lim.lack_reject_length_mm,
+                                ok * lim.lack_reject_length_mm),
     )

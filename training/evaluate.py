@@ -27,7 +27,7 @@ from tqdm import tqdm
 from inspector.decision.bundle import CARD_NAME, BundleError
 from inspector.decision.committee import Committee, member_probability
 from point_cloud.config import weld_type_profile
-from synth_defects.classes import ALL_CLASSES
+from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
 from training.data import Dataset, MapSet, load_maps
 from training.line_vote import gauge_votes, with_votes
 from training.metrics import summary
@@ -47,7 +47,7 @@ class TypeResult:
     member_thr: dict[str, float]
     score: np.ndarray
     threshold: float
-    guess: np.ndarray            # predicted class index (PASS -> -1)
+    guess: np.ndarray            # predicted class, index into ALL_CLASSES (PASS -> -1)
     amap: np.ndarray             # (N, H, W)
 
 
@@ -60,8 +60,11 @@ def score_type(com: Committee, ms: MapSet, batch: int = 64) -> TypeResult:
     score = np.concatenate([p.score for p in parts])
     probs = np.concatenate([p.class_probs for p in parts])
     thr = com.card.committee.threshold
-    bad_idx = np.array([ALL_CLASSES.index(c) for c in com.card.bad_classes])
-    guess = np.where(score >= thr, bad_idx[np.argmax(probs[:, bad_idx], 1)], -1)
+    # the bundle's own class order (a bundle trained before a class was added has fewer)
+    bad = com.card.bad_classes
+    cols = np.array([com.card.classes.index(c) for c in bad])
+    as_now = np.array([ALL_CLASSES.index(c) for c in bad])
+    guess = np.where(score >= thr, as_now[np.argmax(probs[:, cols], 1)], -1)
     return TypeResult(com.card.weld_type, ms,
                       {n: member_probability(com.card, n, raw[n]) for n in MEMBERS},
                       {n: com.card.members[n].threshold for n in MEMBERS}, score, thr, guess,
@@ -109,7 +112,7 @@ def per_class(res: TypeResult) -> dict[str, dict[str, float]]:
 
 def plot_confusion(res: TypeResult, path: Path) -> None:
     true = sorted(set(res.ms.cls.tolist()))
-    cols = ["PASS", *[ALL_CLASSES[c] for c in range(len(ALL_CLASSES)) if c >= 2]]
+    cols = ["PASS", *BAD_CLASSES]
     m = np.zeros((len(true), len(cols)), int)
     for r, ci in enumerate(true):
         g = res.guess[res.ms.cls == ci]

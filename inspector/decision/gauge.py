@@ -83,6 +83,10 @@ REFERENCE_WINDOW_MM = 10.0  # the bead's own median along it: over twice the lar
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
 END_MARGIN_MM = 1.0       # the self-reference holds this far in from the end caps (end_caps.py)
 CREST_SHARE = 0.5         # a line bead's crest: this share of its half width either side
+LUMP_CLEARANCE_MM = 0.6
+"""A lump's crest is bridged from this far beyond the columns it was found in: its flank
+reaches past them where it stood under the hysteresis' edge (three cells)."""
+CREST_FOOT_CELLS = 3       # ... from the median crest of this many columns each side
 CUT_WALL_MM = 1.0
 """A cut's ends come down to it over up to this much of the bead (rounded ends, 0.3-0.8 mm
 drawn): no pit is looked for there."""
@@ -390,7 +394,7 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     if sign > 0:
         # the norm limits a ball's height above the bead's local top, not above the surface
         # under it: a lump on a toe stands higher over its plate than over the crest
-        above = hm.z - _crest_level(ctx, ref)[None, :]
+        above = hm.z - _crest_level(ctx, ref, comp)[None, :]
         seen = comp & hm.valid & np.isfinite(above)
         if seen.any():
             peak = min(peak, float(above[seen].max()))
@@ -425,14 +429,53 @@ def _crest_rows(ctx: _Context) -> B | None:
     return np.asarray(np.abs(y - g.path.xy[0, 1] - mid) <= CREST_SHARE * half)
 
 
-def _crest_level(ctx: _Context, ref: HeightMap) -> F64:
+def _crest_level(ctx: _Context, ref: HeightMap, lump: B | None = None) -> F64:
     """Per map column, the bead's top in the self-reference: its highest cell on the crest
-    rows (not a higher plate beside the bead); NaN where they hold no cell."""
+    rows (not a higher plate beside the bead); NaN where they hold no cell.
+
+    With a ``lump``, no higher than the map's own crest bridged across the lump
+    (:func:`_crest_across`): near an end the self-reference holds the nearest full section,
+    which stands higher than the end cap's falling crest the lump sits on."""
     rows = _crest_rows(ctx)
     if rows is None:
         return np.full(ctx.hm.shape[1], np.nan)
     top = np.where(ref.valid & rows[:, None], ref.z, -np.inf).max(axis=0)
-    return np.where(np.isfinite(top), top, np.nan)
+    top = np.where(np.isfinite(top), top, np.nan)
+    if lump is None:
+        return top
+    bridged = _crest_across(ctx, rows, lump)
+    return np.where(np.isfinite(bridged), np.fmin(top, bridged), top)
+
+
+def _crest_across(ctx: _Context, rows: B, lump: B) -> F64:
+    """The map's crest (highest measured cell of the crest rows per column) bridged linearly
+    across the columns of ``lump`` and :data:`LUMP_CLEARANCE_MM` either side, from the median
+    of :data:`CREST_FOOT_CELLS` columns beyond each; NaN elsewhere, and where a foot is
+    not on the found bead (a lump over the bead's end has no crest beyond it) or holds no
+    measured crest."""
+    hm, g = ctx.hm, ctx.geom
+    out = np.full(hm.shape[1], np.nan)
+    cols = np.flatnonzero(lump.any(axis=0))
+    if cols.size == 0:
+        return out
+    raw = np.where(hm.valid & rows[:, None], hm.z, -np.inf).max(axis=0)
+    raw = np.where(np.isfinite(raw), raw, np.nan)
+    s = hm.xy_of(0, np.arange(hm.shape[1]))[0] - g.path.xy[0, 0]
+    on_bead = (s >= g.start_s_mm) & (s <= g.end_s_mm)
+    clear = math.ceil(LUMP_CLEARANCE_MM / hm.mm_per_px)
+    lo, hi = int(cols[0]) - clear, int(cols[-1]) + clear
+    left = np.arange(lo - CREST_FOOT_CELLS, lo)
+    right = np.arange(hi + 1, hi + 1 + CREST_FOOT_CELLS)
+    if left[0] < 0 or right[-1] >= hm.shape[1] or not (on_bead[left].all()
+                                                        and on_bead[right].all()):
+        return out
+    zl, zr = raw[left], raw[right]
+    if np.isnan(zl).any() or np.isnan(zr).any():
+        return out
+    span = np.arange(lo, hi + 1)
+    out[span] = np.interp(span, [float(left.mean()), float(right.mean())],
+                          [float(np.median(zl)), float(np.median(zr))])
+    return out
 
 
 def _crest_band(ctx: _Context) -> B:

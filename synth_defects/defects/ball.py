@@ -61,3 +61,8 @@ def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Ed
     else:
         t = (1.0 if place == "north_toe" else -1.0) * (hw + float(rng.uniform(-0.2, 0.4)) * D)
     return apply(frame, s, t, D, H)
+
+
+def make_ok(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:
+    """An acceptable lump (spatter): under the norm's diameter limit or its height limit."""
+    return make(frame, rng, ranges.within_limits(rng))

@@ -42,3 +42,8 @@ def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Ed
     if frame.closed:  # keep the bend on one side of the square, clear of the corners
         bend = min(bend, 0.45 * frame.path_length_mm / 4)
     return apply(frame, D, str(rng.choice(WHERE)), bend)
+
+
+def make_ok(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:
+    """An acceptable bend: the bead off its path by less than the norm's limit."""
+    return make(frame, rng, ranges.within_limits(rng))

@@ -48,3 +48,8 @@ def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Ed
     L = min(ranges.excess_section_mm.draw(rng), cap)
     sc = frame.draw_s(rng, L, margin_mm=0.0)
     return apply(frame, A, sc, L)
+
+
+def make_ok(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:
+    """An acceptable imbalance: north/south heights apart by less than the norm's limit."""
+    return make(frame, rng, ranges.within_limits(rng))

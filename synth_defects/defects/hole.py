@@ -27,3 +27,8 @@ def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Ed
     hw, top = frame.local(s)
     t = float(rng.uniform(-1.0, 1.0)) * max(0.0, 0.5 * hw - 0.5 * D)
     return apply(frame, s, t, D, ranges.hole_depth_frac.draw(rng) * top)
+
+
+def make_ok(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:
+    """An acceptable pore: a hole under the norm's diameter limit."""
+    return make(frame, rng, ranges.within_limits(rng))

@@ -40,3 +40,8 @@ def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Ed
     sc = frame.draw_s(rng, L, margin_mm=0.0)
     side = int(rng.choice([-1, 1]))
     return apply(frame, side, sc, L, ranges.lack_retreat_mm.draw(rng))
+
+
+def make_ok(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:
+    """An acceptable lack: the toe short of its plate over less than the norm's length."""
+    return make(frame, rng, ranges.within_limits(rng))

@@ -165,6 +165,37 @@ def test_drawn_sizes_stay_out_of_the_margin_band(weld_type):
     assert near.cut_ok_mm.hi == lim.cut_ok_mm
 
 
+OK_SIZES = {  # acceptable class: (drawn parameter, the norm's limit field)
+    "hole_ok": ("diameter_mm", "hole_reject_diameter_mm"),
+    "deviation_ok": ("offset_mm", "deviation_reject_mm"),
+    "excess_ok": ("imbalance_mm", "excess_reject_imbalance_mm"),
+    "lack_ok": ("length_mm", "lack_reject_length_mm"),
+}
+
+
+@pytest.mark.parametrize("weld_type", [3, 7, 8])
+def test_acceptable_imperfections_are_drawn_clearly_within_the_limits(sim_good, weld_type):
+    """Each ``*_ok`` class draws its size at most OK_MARGIN of the norm's limit; a ball is
+    small or low (the norm rejects it only when it is both), and both kinds are drawn."""
+    prof = weld_type_profile(weld_type)
+    lim = prof.limits
+    fr = _frame(sim_good, weld_type)
+    rng = np.random.default_rng(weld_type)
+    for name, (param, field) in OK_SIZES.items():
+        for _ in range(4):
+            size = abs(MAKERS[name](fr, rng, ranges_for(prof)).params[param])
+            assert 0 < size <= OK_MARGIN * getattr(lim, field) + 1e-9, (name, size)
+    small = low = 0
+    for _ in range(12):
+        p = MAKERS["ball_ok"](fr, rng, ranges_for(prof)).params
+        is_small = p["diameter_mm"] <= OK_MARGIN * lim.ball_reject_diameter_mm + 1e-9
+        is_low = p["height_mm"] <= OK_MARGIN * lim.ball_reject_height_mm + 1e-9
+        assert is_small or is_low, p
+        small, low = small + is_small, low + is_low
+    assert small >= 2
+    assert low >= 2
+
+
 @pytest.mark.parametrize("weld_type", [3, 5, 7])
 def test_no_weld_and_capture_failure_fail_the_basic_checks(sim_good, weld_type):
     prof = weld_type_profile(weld_type)

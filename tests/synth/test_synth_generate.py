@@ -13,7 +13,7 @@ import pytest
 from point_cloud import measure
 from point_cloud.config import weld_type_profile
 from point_cloud.heightmap_io import read_heightmap, write_heightmap
-from synth_defects.classes import ALL_CLASSES, label_of
+from synth_defects.classes import ALL_CLASSES, GOOD_CLASSES, label_of
 from synth_defects.cli import main
 from synth_defects.dataset import RECORD_FIELDS, read_dataset
 from synth_defects.generate import GenerateConfig, generate_dataset
@@ -61,6 +61,26 @@ def test_dataset_follows_the_contract(dataset):
         labels = [r["label"] for r in mine]
         assert labels.count("bad") == labels.count("good") == 8
         assert len({r["split_key"] for r in mine}) == 1
+
+
+def test_every_second_augmented_good_is_an_acceptable_imperfection():
+    """The good slots of a source: the plain source, then augmented goods where every
+    second one is an acceptable imperfection, the ``*_ok`` classes in turn across sources."""
+    from synth_defects.generate import GenerateConfig, plan_variants
+    from synth_defects.sources import Source
+
+    cfg = GenerateConfig(types=(3,), per_good=6, seed=1, simulate=5)
+    ok = [c for c in GOOD_CLASSES if c != "none"]
+    seen: list[str] = []
+    for i in range(5):
+        kinds = [v.defect for v in plan_variants(cfg, Source(f"s{i}", 3, i))]
+        goods = [k for k in kinds if k in GOOD_CLASSES]
+        assert len(goods) == 6
+        assert goods[0] == "none"
+        assert goods[1::2] == [k for k in goods if k != "none"]
+        assert all(k in ok for k in goods[1::2])
+        seen += goods[1::2]
+    assert set(seen) == set(ok)
 
 
 def test_generated_good_maps_have_a_continuous_bead(dataset):
