@@ -139,6 +139,11 @@ CAP_EXPONENT = 0.8
 Z_OFFSET_RANGE_MM = 25.0
 OUTLIER_RANGE_MM = (1.0, 8.0)
 JITTER = 0.3
+CAMERA_DEG = (10.0, 35.0)
+"""The camera looks this far off vertical, from the side opposite the shadows' (its
+occlusion, :func:`_occluded`, beside the blobs of ``geometry.shadow_fraction``)."""
+OCCLUSION_SLACK_MM = 0.02    # hidden where the surface ahead rises this far over the sight line
+SHADOW_FREE_SHARE = 0.5      # no blob shadow falls on the bead's upper half (WeldShape.crest)
 TOE_MM = 0.01
 """The drawn bead's toe: where its surface stands this far above the plate."""
 
@@ -246,6 +251,7 @@ class WeldShape:
     keep_mm: tuple[float, float] = (math.inf, math.inf)
     bead_on: BeadOn = "ramp"
     cap_exponent: float = CAP_EXPONENT
+    top_exponent: float = 2.0     # the cap h * (1 - |rho| ** n) ** e: n = 2 rounded, 6 flat
 
     def with_layout(self, layout: Layout) -> WeldShape:
         """This weld with its plates laid out as ``layout`` (None fields: as drawn)."""
@@ -288,6 +294,9 @@ class WeldShape:
     def rippled_cap(self, across: F64, along: F64, rho2: F64) -> F64:
         """Rounded cap with ripples; ``across`` = signed distance from the centreline."""
         inside = np.clip(1.0 - rho2, 0.0, None)
+        if self.top_exponent != 2.0:     # flat-topped: rho ** n, rho2 = rho ** 2
+            inside = np.clip(1.0 - np.clip(rho2, 0.0, None) ** (0.5 * self.top_exponent),
+                             0.0, None)
         cap = self.height_mm * inside**self.cap_exponent
         phase = 2 * np.pi * (along + self.ripple_bend * across**2) / self.ripple_pitch_mm
         return cap + self.ripple_amp_mm * np.cos(phase + self.ripple_phase) * inside
@@ -327,6 +336,13 @@ class WeldShape:
             bead = np.maximum(plate, low + (ramp - low) * fade + cap)
         z = np.where(rho2 < 1.0, bead, plate)
         return z, self.emitted(x, y, z)
+
+    def crest(self, x: F64, y: F64) -> BoolArr:
+        """Where the noiseless bead stands over :data:`SHADOW_FREE_SHARE` of its height
+        above the plates: its convex upper part, which a camera over it always sees."""
+        z = self.surface(x, y)[0]
+        lift = SHADOW_FREE_SHARE * self.height_mm
+        return np.asarray(z > self.plates(self.offset(x, y)) + lift)
 
     def drawn_bead(self, threshold_mm: float, step_mm: float = 0.01) -> tuple[float, float]:
         """(width, height) in mm of the drawn bead's relief above the straight line between
@@ -373,9 +389,10 @@ def scan_extent(profile: WeldTypeProfile, scanner: ScannerModel) -> Extent:
     return (-mx, mx, -my, my)
 
 
-def _sample_grid(extent: Extent, pitch: float,
-                 rng: np.random.Generator, aspect: float = 1.0) -> tuple[F64, F64]:
-    """Jittered grid points; ``aspect``: spacing along X over spacing across (the pitch is
+def _sample_grid(extent: Extent, pitch: float, rng: np.random.Generator,
+                 aspect: float = 1.0) -> tuple[F64, F64, tuple[int, int]]:
+    """Jittered grid points, X-major (sample ``i`` is column ``i // ny``, row ``i % ny``),
+    and the grid's (nx, ny); ``aspect``: spacing along X over spacing across (the pitch is
     their geometric mean)."""
     x0, x1, y0, y1 = extent
     px, py = pitch * math.sqrt(aspect), pitch / math.sqrt(aspect)
@@ -385,19 +402,43 @@ def _sample_grid(extent: Extent, pitch: float,
     gy = y0 + (np.arange(ny) + 0.5) * (y1 - y0) / ny
     x = np.repeat(gx, ny) + rng.uniform(-JITTER, JITTER, nx * ny) * px
     y = np.tile(gy, nx) + rng.uniform(-JITTER, JITTER, nx * ny) * py
-    return x, y
+    return x, y, (nx, ny)
+
+
+def _occluded(y: F64, z: F64, grid: tuple[int, int], camera_side: float,
+              camera_deg: float) -> BoolArr:
+    """True where the surface hides a sample from a camera ``camera_deg`` off vertical
+    towards ``camera_side`` (+1 north): some sample ahead of it, towards the camera, rises
+    above its line of sight (max over y' ahead of z' - side y' cot > z - side y cot). The
+    plate behind the bead's far toe, the far side of a lump and the inside of a pit give no
+    points; a convex crest is always seen."""
+    nx, ny = grid
+    cot = 1.0 / math.tan(math.radians(camera_deg))
+    g = (z - camera_side * y * cot).reshape(nx, ny)
+    if camera_side > 0:        # ahead = larger y: the running max from the north end
+        ahead = np.maximum.accumulate(g[:, ::-1], axis=1)[:, ::-1]
+        ahead = np.concatenate([ahead[:, 1:], np.full((nx, 1), -np.inf)], axis=1)
+    else:
+        ahead = np.maximum.accumulate(g, axis=1)
+        ahead = np.concatenate([np.full((nx, 1), -np.inf), ahead[:, :-1]], axis=1)
+    return np.asarray((ahead > g + OCCLUSION_SLACK_MM).ravel())
 
 
 def _shadow_mask(x: F64, y: F64, fraction: float, extent: Extent,
                  profile: WeldTypeProfile, rng: np.random.Generator,
-                 side_of: float | None = None) -> BoolArr:
-    """True where a point is shadowed: ``fraction`` of the ROI area, biased to one side.
+                 side_of: float | None = None,
+                 spared: Callable[[F64, F64], BoolArr] | None = None) -> tuple[BoolArr, float]:
+    """True where a point is shadowed: ``fraction`` of the ROI area, biased to one side;
+    and that side (+1 north), drawn unless ``side_of`` is given.
 
     The shadow is decided per cell of the ROI's pixel grid (``roi.mm_per_px``, edges on the
-    ROI's edges), so exactly ``fraction`` of the ROI's pixels lose all their points.
+    ROI's edges), so exactly ``fraction`` of the ROI's pixels lose all their points. No
+    cell whose centre ``spared(x, y)`` holds is shadowed (the bead's crest: see the
+    caller); the others make up the fraction, as far as they go.
     """
     if fraction <= 0:
-        return np.zeros(x.shape, dtype=bool)
+        return np.zeros(x.shape, dtype=bool), (side_of if side_of is not None
+                                               else float(rng.choice([-1.0, 1.0])))
     roi = profile.roi
     cell = roi.mm_per_px
     nr, nc = roi.shape_px
@@ -412,11 +453,18 @@ def _shadow_mask(x: F64, y: F64, fraction: float, extent: Extent,
     side = rng.choice([-1.0, 1.0])
     side = side if side_of is None else side_of   # +1: north (drawn either way: same stream)
     field_ += rng.uniform(1.0, 2.5) * side * gy[:, None] / (roi.width_mm / 2)
+    if spared is not None:
+        cx = (np.arange(cols_n) - pad_c + 0.5) * cell - roi.length_mm / 2
+        gx, gyy = np.meshgrid(cx, gy)
+        field_ = np.where(spared(gx.ravel(), gyy.ravel()).reshape(field_.shape), -np.inf,
+                          field_)
     inside = field_[pad_r:pad_r + nr, pad_c:pad_c + nc]
-    shadow = field_ > np.quantile(inside, 1.0 - fraction)
+    free = np.isfinite(inside)
+    share = min(1.0, fraction * inside.size / max(1, int(free.sum())))
+    shadow = field_ > np.quantile(inside[free], 1.0 - share) if free.any() else field_ > np.inf
     rows = np.floor((roi.width_mm / 2 - y) / cell).astype(np.intp) + pad_r
     cols = np.floor((x + roi.length_mm / 2) / cell).astype(np.intp) + pad_c
-    return shadow[np.clip(rows, 0, rows_n - 1), np.clip(cols, 0, cols_n - 1)]
+    return shadow[np.clip(rows, 0, rows_n - 1), np.clip(cols, 0, cols_n - 1)], float(side)
 
 
 def _add_noise_and_outliers(pts: F64, scanner: ScannerModel, rng: np.random.Generator) -> int:
@@ -491,13 +539,14 @@ def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
         if vary.bead_mm is not None:
             shape = replace(shape, width_mm=vary.bead_mm[0], height_mm=vary.bead_mm[1])
         shape = replace(shape.with_layout(vary.layout), cap_exponent=vary.cap_exponent,
+                        top_exponent=vary.top_exponent,
                         ripple_amp_mm=shape.ripple_amp_mm * vary.ripple_scale,
                         crater_depth_mm=shape.crater_depth_mm * vary.crater_scale)
         scanner = scanner.model_copy(update={"noise_mm": vary.noise_mm,
                                              "outlier_fraction": vary.outlier_fraction})
         pitch = math.sqrt(vary.pitch_mm[0] * vary.pitch_mm[1])
         aspect, shadow_side = vary.pitch_mm[0] / vary.pitch_mm[1], vary.shadow_side
-    x, y = _sample_grid(extent, pitch, r_grid, aspect)
+    x, y, grid = _sample_grid(extent, pitch, r_grid, aspect)
     z, keep = shape.surface(x, y)
     if edit is not None:
         z_new, keep_new = edit(x, y, z)
@@ -505,13 +554,20 @@ def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
         keep = shape.emitted(x, y, z) & np.asarray(keep_new, dtype=bool)
     lo, hi = profile.geometry.shadow_fraction
     shadow_fraction = float(r_shadow.uniform(lo, hi))
-    keep &= ~_shadow_mask(x, y, shadow_fraction, extent, profile, r_shadow, shadow_side)
+    # the blobs fall on the plates and the bead's flanks (a fixture's or the part's
+    # shadow), not on its convex crest, which a camera over it always sees; what the bead
+    # itself hides is the occlusion's
+    blobs, side = _shadow_mask(x, y, shadow_fraction, extent, profile, r_shadow, shadow_side,
+                               spared=shape.crest)
+    camera_deg = float(r_shadow.uniform(*CAMERA_DEG))
+    keep &= ~blobs & ~_occluded(y, z, grid, -side, camera_deg)
 
     pts = pose.to_scanner(np.column_stack((x[keep], y[keep], z[keep])))
     k = _add_noise_and_outliers(pts, scanner, r_noise)
 
     ident = identity if identity is not None else default_identity(weld_type, seed)
     params = {"pitch_mm": pitch, "samples": float(x.size), "shadow_fraction": shadow_fraction,
+              "camera_deg": camera_deg,
               "outlier_count": float(k), "outer_tilt_deg": shape.outer_tilt_deg,
               "step_mm": shape.step_mm, "keep_south_mm": shape.keep_mm[0],
               "keep_north_mm": shape.keep_mm[1]}

@@ -114,6 +114,7 @@ class Variation:
     settings: dict[str, str]
     layout: Layout
     cap_exponent: float
+    top_exponent: float             # 2: rounded; up to 6: flat-topped (simulator.WeldShape)
     ripple_scale: float
     crater_scale: float
     pitch_mm: tuple[float, float]   # along X (the weld), across Y
@@ -144,10 +145,13 @@ def _realise(profile: WeldTypeProfile, s: dict[str, str], rng: np.random.Generat
     layout = Layout(step_mm=step, outer_tilt_deg=tilt, keep_mm=keep)
 
     bead = s["bead"]
-    # the cap h * (1 - rho^2) ** e: e = 1 parabolic, 0.5 elliptical (flat-topped, meeting
+    # the cap h * (1 - rho^2) ** e: e = 1 parabolic, 0.5 elliptical (meeting
     # the plate square); lower exponents would stand as walls at the toes, which no wetting
     # bead does
     cap = float(rng.uniform(0.5, 0.65)) if bead == "flat" else float(rng.uniform(0.8, 1.0))
+    # flat-topped reaches a super-ellipse's top, h * (1 - |rho| ** n) ** e with n up to 6: a
+    # wide flat crest and steep flanks (n = 2 is the ellipse; the nets had never seen more)
+    top = float(rng.uniform(2.0, 6.0)) if bead == "flat" else 2.0
     rough = 0.0 if bead == "smooth" else float(rng.uniform(0.5, 1.5))
     # end craters as the simulator draws them (0.25-0.4 mm deep) or none: a deeper dip at
     # the bead's end is a pit, and the norm judges it so
@@ -169,7 +173,8 @@ def _realise(profile: WeldTypeProfile, s: dict[str, str], rng: np.random.Generat
         p = float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
         pitch = (p, p)
     noise = float(rng.uniform(0.01, 0.025) if s["noise"] == "low" else rng.uniform(0.025, 0.05))
-    return Variation(settings=dict(s), layout=layout, cap_exponent=cap, ripple_scale=rough,
+    return Variation(settings=dict(s), layout=layout, cap_exponent=cap, top_exponent=top,
+                     ripple_scale=rough,
                      crater_scale=crater, pitch_mm=pitch, bead_mm=bead_mm, noise_mm=noise,
                      outlier_fraction=float(rng.uniform(0.0, 0.03)),
                      shadow_side=1.0 if s["shadow"] == "north" else -1.0)

@@ -253,3 +253,34 @@ def test_cli_preview_shows_the_shadows(tmp_path):
     assert img.shape[1] > 1.5 * img.shape[0]                      # the weld runs along X
     assert 0.15 < float((img == 0).mean()) < 0.6                  # shadows (+ rotated corners)
     assert not list((tmp_path / "scans").glob("*.png"))           # previews stay out of the spool
+
+
+def test_a_wall_hides_the_strip_behind_it_from_the_camera():
+    """Occlusion: a 2 mm wall (y < 0) hides y in [0, 2 tan 30 deg) from a camera 30 deg off
+    vertical on its side (south), and nothing from one on the other side."""
+    from point_cloud.simulator import _occluded
+
+    ny = 400
+    y = np.tile(np.linspace(-5.0, 5.0, ny), 3)
+    z = np.where(y < 0, 2.0, 0.0)
+    hidden = _occluded(y, z, (3, ny), -1.0, 30.0)
+    shade = y[hidden & (y >= 0)]
+    assert shade.min() < 0.03
+    assert shade.max() == pytest.approx(2 * math.tan(math.radians(30)), abs=0.05)
+    assert not hidden[y < 0].any()
+    assert not _occluded(y, z, (3, ny), 1.0, 30.0).any()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_no_shadow_falls_on_the_beads_crest(seed: int):
+    """Type 5 loses 20-40 % of its ROI to shadows, but never its bead's crest: a camera over
+    the bead sees its convex top. An empty patch there is a pore, not a shadow."""
+    from point_cloud.pipeline import scan_to_heightmap
+
+    scan = simulate_weld(5, seed, points=400_000)
+    hm = scan_to_heightmap(scan.cloud, scan.profile)
+    x, y = hm.xy_of(*np.indices(hm.shape))
+    g = scan.profile.geometry
+    crest = (np.abs(y) < 0.25 * g.bead_width_mm) & (np.abs(x) < 0.5 * g.bead_length_mm - 4)
+    assert missing_roi_fraction(scan) > 0.19
+    assert hm.valid[crest].mean() > 0.99
