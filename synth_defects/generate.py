@@ -37,7 +37,7 @@ from synth_defects.frame import BeadFrame, Edited, bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import Source, SourceError, file_sources, load_source, simulated_sources
 
-GENERATOR_VERSION = "synth-defects/1.4"
+GENERATOR_VERSION = "synth-defects/1.5"
 SELECTABLE = tuple(c for c in ALL_CLASSES if c != "none")
 MAP_FACTS = ("plate_step_mm",)
 """Source-map meta kept in every sample's sidecar (read back by the gauge's bead analysis)."""

@@ -90,6 +90,25 @@ def test_hole_has_the_requested_diameter(sim_good, weld_type):
         assert b.diameter_mm == pytest.approx(d, abs=0.2)
 
 
+@pytest.mark.parametrize("weld_type", [3, 7, 8])
+def test_a_hole_may_hide_its_bottom(sim_good, weld_type):
+    """A hole whose bottom the scanner did not see: no points deeper than ``unseen_below``,
+    the rim measured, and every lost cell in the defect's mask; about a third of drawn
+    holes are so."""
+    fr = _frame(sim_good, weld_type)
+    e = hole.apply(fr, _mid_s(fr), 0.0, 2.0, 1.0, unseen_below_mm=0.2)
+    lost = fr.hm.valid & ~e.hm.valid
+    assert lost.sum() * fr.hm.mm_per_px ** 2 > 0.5 * np.pi * 0.8 ** 2   # most of the bowl
+    assert (lost <= e.mask).all()
+    x, y = fr.hm.xy_of(*np.indices(fr.hm.shape))
+    r = np.hypot(x - e.params["x_mm"], y - e.params["y_mm"])
+    assert e.hm.valid[(r > 1.1) & (r < 1.5) & fr.hm.valid].mean() > 0.95        # its rim
+    rng = np.random.default_rng(weld_type)
+    unseen = [hole.make(fr, rng, ranges_for(fr.profile)).params["unseen_below_mm"] > 0
+              for _ in range(30)]
+    assert 4 <= sum(unseen) <= 17
+
+
 @pytest.mark.parametrize(("weld_type", "offsets"), [
     (3, (2.0, -3.0)), (4, (2.0, -3.0)), (7, (2.0, -3.0)), (11, (2.0, -3.0)),
     (9, (2.0, 3.0)),  # lap weld: no data south of the bead (lower plate not scanned)
