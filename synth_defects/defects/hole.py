@@ -9,7 +9,6 @@ from synth_defects.defects.ball import lump
 from synth_defects.frame import BeadFrame, Edited, apply_surface
 from synth_defects.params import DefectRanges
 
-
 UNSEEN_SHARE = 1.0 / 3.0
 """This share of holes hides its bottom from the scanner (a narrow deep pore: the camera's
 line of sight does not reach it): its cells deeper than ``UNSEEN_BELOW_MM`` give no points."""
