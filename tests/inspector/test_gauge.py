@@ -26,11 +26,12 @@ from synth_defects.frame import bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import load_source, simulate_map, simulated_sources
 
-# defect class -> (parameter drawn by the generator, tolerance of the measurement in mm);
+# defect class -> (parameter drawn by the generator, tolerance of the measurement in mm: a
+# hole's is the gauge's own uncertainty, two cells; bench/gauge_accuracy.py holds the bar);
 # a deviation's parameter is its offset at the bead's very tip, which the end cap hides
 CASES = {"cut": ("length_mm", 0.3), "deviation": ("offset_mm", 0.4),
          "excess": ("imbalance_mm", 0.15), "lack": ("length_mm", 1.5),
-         "hole": ("diameter_mm", 0.3), "ball": ("diameter_mm", 0.3)}
+         "hole": ("diameter_mm", 0.4), "ball": ("diameter_mm", 0.3)}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -138,10 +139,13 @@ def test_an_acceptable_cut_at_a_square_beads_start_is_no_pit() -> None:
     assert max(holes) < prof.limits.hole_reject_diameter_mm, holes
 
 
-def test_a_hole_on_a_square_bead_is_read_whole_where_cells_of_it_were_not_seen() -> None:
+def test_a_hole_on_a_square_bead_is_read_whole_where_cells_of_it_were_not_seen(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     # holes the generator made on type 7 varied welds (sources of the test set's seed 2):
     # where the bead's band was sampled between a seen and an unseen pixel, whole columns of
-    # the hole read "unseen" and split it; 1.7-2.6 mm holes read 0-1.4 mm
+    # the hole read "unseen" and split it; 1.7-2.6 mm holes read 0-1.4 mm. (Holes whose
+    # bottom was not seen are another matter: test_a_pore_whose_bottom_was_not_seen...)
+    monkeypatch.setattr(hole, "UNSEEN_SHARE", 0.0)
     prof = weld_type_profile(7)
     srcs = simulated_sources([7], 60, 2)
     read = {}
@@ -304,3 +308,23 @@ def test_every_defect_class_with_a_norm_limit_has_one_gauge_and_one_generator() 
     limits = Limits()
     assert {g.defect: getattr(limits, str(g.spec.limit)) for g in GAUGES} == {
         "cut": 2.0, "hole": 1.0, "ball": 1.5, "deviation": 1.5, "excess": 0.6, "lack": 3.0}
+
+
+@pytest.mark.parametrize(("weld_type", "seed"), [(3, 1), (4, 2), (8, 3)])
+def test_a_pore_whose_bottom_was_not_seen_is_measured(weld_type: int, seed: int) -> None:
+    """An empty round patch wholly on the bead's crest is a pore (no shadow falls there):
+    read at its rim's diameter within the gauge's uncertainty. Before, an empty patch
+    without a seen wall was no pit, and analytic holes drawn with an unseen bottom read 0."""
+    prof = weld_type_profile(weld_type)
+    good = simulate_map(weld_type, seed, 300_000, prof)
+    frame = bead_frame(good, prof)
+    start, end = frame.bead_span()
+    for d in (1.6, 2.4):
+        made = hole.apply(frame, 0.5 * (start + end), 0.0, d, 1.0, unseen_below_mm=0.01)
+        f = gauge_weld(made.hm, prof).findings["hole"]
+        assert f.exceeds, (d, f)
+        assert f.value_mm == pytest.approx(d, abs=f.uncertainty_mm), (d, f)
+    # the scanner's scattered lost cells on a good crest are no pore
+    rng = np.random.default_rng(seed)
+    speckled = good.with_z(good.z, good.valid & (rng.random(good.shape) > 0.03))
+    assert gauge_weld(speckled, prof).findings["hole"].value_mm < 0.8
