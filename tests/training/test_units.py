@@ -13,6 +13,7 @@ from inspector.decision.committee import combine, member_probability, siamese_di
 from inspector.decision.model_input import input_spec_for, model_input, normalise_reference
 from point_cloud.errors import ScanShapeError
 from point_cloud.types import HeightMap
+from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
 from training.calibrate import (
     best_weights,
     calibrate_committee,
@@ -119,12 +120,13 @@ def test_shadows_fall_in_blobs_on_good_maps_only() -> None:
 
 
 def test_class_weights_balance_good_and_bad() -> None:
-    cls = np.array([0] * 90 + [3] * 5 + [4] * 5)   # 90 "none", two defect classes
+    a, b = (ALL_CLASSES.index(c) for c in BAD_CLASSES[:2])
+    cls = np.array([0] * 90 + [a] * 5 + [b] * 5)   # 90 "none", two defect classes
     w = class_weights(cls).numpy()
     per_sample = w[cls]
     assert per_sample.mean() == pytest.approx(1.0)
     assert per_sample[:90].sum() == pytest.approx(per_sample[90:].sum())
-    assert w[1] == 0.0                               # absent class
+    assert w[ALL_CLASSES.index("cut_ok")] == 0.0     # absent class
 
 
 def test_metrics_on_known_scores() -> None:
