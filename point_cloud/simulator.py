@@ -290,10 +290,7 @@ class WeldShape:
 
     def rippled_cap(self, across: F64, along: F64, rho2: F64) -> F64:
         """Rounded cap with ripples; ``across`` = signed distance from the centreline."""
-        inside = np.clip(1.0 - rho2, 0.0, None)
-        if self.top_exponent != 2.0:     # flat-topped: rho ** n, rho2 = rho ** 2
-            inside = np.clip(1.0 - np.clip(rho2, 0.0, None) ** (0.5 * self.top_exponent),
-                             0.0, None)
+        inside = np.clip(1.0 - rho2 ** (0.5 * self.top_exponent), 0.0, None)  # rho ** n
         cap = self.height_mm * inside**self.cap_exponent
         phase = 2 * np.pi * (along + self.ripple_bend * across**2) / self.ripple_pitch_mm
         return cap + self.ripple_amp_mm * np.cos(phase + self.ripple_phase) * inside
@@ -386,11 +383,11 @@ def scan_extent(profile: WeldTypeProfile, scanner: ScannerModel) -> Extent:
     return (-mx, mx, -my, my)
 
 
-def _sample_grid(extent: Extent, pitch: float, rng: np.random.Generator,
-                 aspect: float = 1.0) -> tuple[F64, F64, tuple[int, int]]:
-    """Jittered grid points, X-major (sample ``i`` is column ``i // ny``, row ``i % ny``),
-    and the grid's (nx, ny); ``aspect``: spacing along X over spacing across (the pitch is
-    their geometric mean)."""
+def _sample_grid(extent: Extent, pitch: float,
+                 rng: np.random.Generator, aspect: float = 1.0) -> tuple[F64, F64]:
+    """Jittered grid points, X-major (sample ``i`` is column ``i // ny``, row ``i % ny``,
+    as :func:`_occluded` takes them); ``aspect``: spacing along X over spacing across (the
+    pitch is their geometric mean)."""
     x0, x1, y0, y1 = extent
     px, py = pitch * math.sqrt(aspect), pitch / math.sqrt(aspect)
     nx = max(2, math.ceil((x1 - x0) / px))
@@ -399,7 +396,7 @@ def _sample_grid(extent: Extent, pitch: float, rng: np.random.Generator,
     gy = y0 + (np.arange(ny) + 0.5) * (y1 - y0) / ny
     x = np.repeat(gx, ny) + rng.uniform(-JITTER, JITTER, nx * ny) * px
     y = np.tile(gy, nx) + rng.uniform(-JITTER, JITTER, nx * ny) * py
-    return x, y, (nx, ny)
+    return x, y
 
 
 def _occluded(y: F64, z: F64, grid: tuple[int, int], camera_side: float,
@@ -424,17 +421,15 @@ def _occluded(y: F64, z: F64, grid: tuple[int, int], camera_side: float,
 def _shadow_mask(x: F64, y: F64, fraction: float, extent: Extent,
                  profile: WeldTypeProfile, rng: np.random.Generator,
                  side_of: float | None = None,
-                 spared: Callable[[F64, F64], BoolArr] | None = None) -> tuple[BoolArr, float]:
-    """True where a point is shadowed: ``fraction`` of the ROI area, biased to one side;
-    and that side (+1 north), drawn unless ``side_of`` is given.
+                 spared: Callable[[F64, F64], BoolArr] | None = None) -> BoolArr:
+    """True where a point is shadowed: ``fraction`` of the ROI area, biased to one side.
 
     The shadow is decided per cell of the ROI's pixel grid (``roi.mm_per_px``, edges on the
     ROI's edges), so ``fraction`` of the ROI's pixels lose all their points, less those
     whose centre ``spared(x, y)`` holds (the bead's crest: see the caller).
     """
     if fraction <= 0:
-        return np.zeros(x.shape, dtype=bool), (side_of if side_of is not None
-                                               else float(rng.choice([-1.0, 1.0])))
+        return np.zeros(x.shape, dtype=bool)
     roi = profile.roi
     cell = roi.mm_per_px
     nr, nc = roi.shape_px
@@ -457,7 +452,7 @@ def _shadow_mask(x: F64, y: F64, fraction: float, extent: Extent,
         shadow &= ~spared(gx.ravel(), gyy.ravel()).reshape(shadow.shape)
     rows = np.floor((roi.width_mm / 2 - y) / cell).astype(np.intp) + pad_r
     cols = np.floor((x + roi.length_mm / 2) / cell).astype(np.intp) + pad_c
-    return shadow[np.clip(rows, 0, rows_n - 1), np.clip(cols, 0, cols_n - 1)], float(side)
+    return shadow[np.clip(rows, 0, rows_n - 1), np.clip(cols, 0, cols_n - 1)]
 
 
 def _add_noise_and_outliers(pts: F64, scanner: ScannerModel, rng: np.random.Generator) -> int:
@@ -539,7 +534,7 @@ def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
                                              "outlier_fraction": vary.outlier_fraction})
         pitch = math.sqrt(vary.pitch_mm[0] * vary.pitch_mm[1])
         aspect, shadow_side = vary.pitch_mm[0] / vary.pitch_mm[1], vary.shadow_side
-    x, y, _grid = _sample_grid(extent, pitch, r_grid, aspect)
+    x, y = _sample_grid(extent, pitch, r_grid, aspect)
     z, keep = shape.surface(x, y)
     if edit is not None:
         z_new, keep_new = edit(x, y, z)
@@ -551,8 +546,8 @@ def simulate_weld(weld_type: int, seed: int, *, points: int | None = None,
     # shadow), not on its convex crest, which a camera over it always sees. (A camera's
     # occlusion, _occluded, is not drawn yet: with it, a small flat-topped lap bead is
     # not found, e.g. type 9 seed 2 on the whole variation space)
-    blobs, _side = _shadow_mask(x, y, shadow_fraction, extent, profile, r_shadow, shadow_side,
-                               spared=shape.crest)
+    blobs = _shadow_mask(x, y, shadow_fraction, extent, profile, r_shadow, shadow_side,
+                         spared=shape.crest)
     keep &= ~blobs
 
     pts = pose.to_scanner(np.column_stack((x[keep], y[keep], z[keep])))

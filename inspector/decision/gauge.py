@@ -357,12 +357,12 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         g = ctx.geom
         on_bead = ((ref.z - g.base) > 0.5 * g.median_top_mm) if g.present.any() else ref.valid
         enclosed = _enclosed_gaps(hm)
-        gone = enclosed & ((ref.valid & inner & on_bead) | caps)
+        upper = (ref.valid & inner & on_bead) | caps
+        gone = enclosed & upper
         unseen = cv2.morphologyEx(gone.astype(np.uint8), cv2.MORPH_OPEN,
                                   cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))) > 0
         rows = _crest_rows(ctx, PORE_CREST_SHARE)
-        crest = ((ref.valid & inner & on_bead) | caps) & (
-            rows[:, None] if rows is not None else False)
+        crest = upper & (rows[:, None] if rows is not None else False)
         pores = _unseen_pores(enclosed, crest, ctx.px) & unseen
     # a patch counts when some of it is seen to stand out (an empty patch alone may be a
     # dropout on a shiny bead: it extends a pit whose wall was seen, it is none by itself)
