@@ -127,12 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             from training import distributed
             from training.config import load_train_config
-            from training.train import train_type
+            from training.train import train_types
 
             cfg = load_train_config(args.config)
             distributed.init()
-            for t in types:
-                bundle = train_type(ds, t, cfg, args.out)
+            for bundle in train_types(ds, types, cfg, args.out):
                 if distributed.is_main():
                     print(bundle)
             distributed.shutdown()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from point_cloud.config import Strict, config_dir, load_yaml_model
 
@@ -79,6 +79,24 @@ class ExportCfg(Strict):
                                     "float32 (training.fp16); calibrated on the stored files")
 
 
+class AcceleratorCfg(Strict):
+    """How training uses a GPU when it runs on one; the CPU path ignores every key."""
+
+    batch_factor: int = Field(
+        default=4, ge=1, description="on a GPU each member's batch is this many times its "
+        "configured batch_size, and its learning rate is scaled by lr_rule")
+    lr_rule: Literal["sqrt", "linear", "none"] = Field(
+        default="sqrt", description="learning-rate scale for the larger batch: "
+        "sqrt(batch_factor), batch_factor or 1")
+    bf16: bool = Field(default=True, description="bf16 autocast (fp16 with a grad scaler "
+                                                 "where the GPU lacks bf16)")
+    channels_last: bool = Field(default=True, description="NHWC weights and activations")
+    data_on_device: bool = Field(default=True, description="the training maps and their "
+                                 "augmentation live on the GPU (no copy per step)")
+    compile: bool = Field(default=False, description="torch.compile the members (pays only "
+                          "for runs much longer than its compile time)")
+
+
 class TrainConfig(Strict):
     seed: int = 0
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
@@ -96,6 +114,34 @@ class TrainConfig(Strict):
     siamese: SiameseCfg = SiameseCfg()
     anomaly: AnomalyCfg = AnomalyCfg()
     export: ExportCfg = ExportCfg()
+    accelerator: AcceleratorCfg = AcceleratorCfg()
+    type_overrides: dict[int, dict[str, Any]] = Field(
+        default_factory=dict, description="per weld type, the keys that differ from the rest, "
+        "e.g. the square kind's relief input: {7: {input: {base_window_mm: 9.0}}}; several "
+        "types then train in one run (weld-train train --types all)")
+
+    @model_validator(mode="after")
+    def _overrides_are_valid(self) -> TrainConfig:
+        for t in self.type_overrides:     # a wrong key is an error when the file is read
+            self.for_type(t)
+        return self
+
+    def for_type(self, weld_type: int) -> TrainConfig:
+        """This config with ``weld_type``'s overrides merged in (checked like the rest)."""
+        over = self.type_overrides.get(weld_type)
+        if not over:
+            return self
+        merged = _merge(self.model_dump(mode="json"), over)
+        merged["type_overrides"] = {}
+        return TrainConfig.model_validate(merged)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over``'s keys replaced, nested mappings merged key by key."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
 
 
 def load_train_config(path: str | Path | None = None) -> TrainConfig:

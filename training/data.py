@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,8 @@ from synth_defects.classes import ALL_CLASSES, BAD_CLASSES, GOOD_CLASSES
 from training.config import AugmentCfg
 
 DATASET_FORMAT = "weld-dataset/1"
+LOAD_THREADS = 16
+"""Threads that read a dataset's maps (at most one per core)."""
 RECORD_FIELDS = ("id", "path", "mask", "weld_type", "label", "defect", "source", "split_key")
 
 
@@ -173,7 +177,8 @@ def load_maps(ds: Dataset, records: list[dict[str, Any]], weld_type: int,
     z = np.zeros((n, *shape), np.float32)
     valid = np.zeros((n, *shape), bool)
     masks = np.zeros((n, *shape), bool) if with_masks else None
-    for i, rec in enumerate(tqdm(records, desc=f"t{weld_type} {desc}", leave=False)):
+    def read(i: int) -> None:
+        rec = records[i]
         png = ds.root / rec["path"]
         hm = read_heightmap(png)
         if hm.shape != shape or abs(hm.mm_per_px - prof.roi.mm_per_px) > 1e-9:
@@ -183,6 +188,10 @@ def load_maps(ds: Dataset, records: list[dict[str, Any]], weld_type: int,
         if masks is not None:
             m = cv2.imread(str(ds.root / rec["mask"]), cv2.IMREAD_UNCHANGED)
             masks[i] = m > 0 if m is not None and m.shape == shape else False
+
+    # PNG decoding releases the GIL: threads read the maps on every core.
+    with ThreadPoolExecutor(max_workers=min(LOAD_THREADS, os.cpu_count() or 1)) as pool:
+        list(tqdm(pool.map(read, range(n)), total=n, desc=f"t{weld_type} {desc}", leave=False))
     bad = np.array([r["label"] == "bad" for r in records], np.int64)
     cls = np.array([ALL_CLASSES.index(r["defect"]) for r in records], np.int64)
     return MapSet(z, valid, bad, cls, [str(r["id"]) for r in records], masks, list(records))
@@ -211,31 +220,39 @@ the simulator's shadows), upsampled and thresholded."""
 
 def shadow_keep(shape: torch.Size, cfg: AugmentCfg, gen: torch.Generator,
                 good: torch.Tensor) -> torch.Tensor:
-    """(B,1,H,W) 1/0 mask: cells kept; ``cfg.shadows`` of the ``good`` maps lose a share
-    drawn in (0, ``cfg.shadow_max``) of their cells in blobs."""
+    """(B,1,H,W) 1/0 mask on ``gen``'s device: cells kept; ``cfg.shadows`` of the ``good``
+    maps lose a share drawn in (0, ``cfg.shadow_max``) of their cells in blobs."""
     b, _, h, w = shape
+    dev = gen.device
     coarse = torch.randn(b, 1, max(2, h // SHADOW_CELL_PX), max(2, w // SHADOW_CELL_PX),
-                         generator=gen)
+                         generator=gen, device=dev)
     field = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bicubic",
                                             align_corners=False)
     field = (field - field.mean(dim=(2, 3), keepdim=True)) / (
         field.std(dim=(2, 3), keepdim=True) + 1e-6)
-    share = torch.rand(b, 1, 1, 1, generator=gen) * cfg.shadow_max
+    share = torch.rand(b, 1, 1, 1, generator=gen, device=dev) * cfg.shadow_max
     level = math.sqrt(2.0) * torch.erfinv(1.0 - 2.0 * share.clamp(min=1e-4))
-    hit = (torch.rand(b, 1, 1, 1, generator=gen) < cfg.shadows) & good.view(b, 1, 1, 1).cpu()
+    hit = ((torch.rand(b, 1, 1, 1, generator=gen, device=dev) < cfg.shadows)
+           & good.view(b, 1, 1, 1).to(dev))
     return (~((field > level) & hit)).float()
 
 
 def augment(z: torch.Tensor, valid: torch.Tensor, cfg: AugmentCfg,
-            gen: torch.Generator, good: torch.Tensor | None = None
-            ) -> tuple[torch.Tensor, torch.Tensor]:
+            gen: torch.Generator, good: torch.Tensor | None = None,
+            host_gen: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Physical augmentations of a (B,1,H,W) batch: flips, shifts, gain, noise, dropout (mm),
-    and shadows on the maps flagged ``good`` (B,) (none when not given)."""
+    and shadows on the maps flagged ``good`` (B,) (none when not given).
+
+    Per-map draws come from ``gen`` on its own device (the maps' on a GPU: nothing crosses
+    per step); the batch's shift, a host integer, from ``host_gen`` (default ``gen``)."""
     b = z.shape[0]
     dev = z.device
 
+    def draw(*shape: int) -> torch.Tensor:
+        return torch.rand(*shape, generator=gen, device=gen.device).to(dev)
+
     def coin() -> torch.Tensor:
-        return (torch.rand(b, 1, 1, 1, generator=gen) < 0.5).to(dev)
+        return draw(b, 1, 1, 1) < 0.5
 
     if cfg.flip_x:
         f = coin()
@@ -244,17 +261,16 @@ def augment(z: torch.Tensor, valid: torch.Tensor, cfg: AugmentCfg,
         f = coin()
         z, valid = torch.where(f, z.flip(-2), z), torch.where(f, valid.flip(-2), valid)
     if cfg.shift_px:
-        shift = torch.randint(-cfg.shift_px, cfg.shift_px + 1, (2,), generator=gen)
+        shift = torch.randint(-cfg.shift_px, cfg.shift_px + 1, (2,),
+                              generator=host_gen or gen, device=(host_gen or gen).device)
         dy, dx = int(shift[0]), int(shift[1])
         z, valid = torch.roll(z, (dy, dx), (-2, -1)), torch.roll(valid, (dy, dx), (-2, -1))
     if cfg.gain:
-        g = 1.0 + (torch.rand(b, 1, 1, 1, generator=gen) * 2 - 1) * cfg.gain
-        z = z * g.to(dev)
+        z = z * (1.0 + (draw(b, 1, 1, 1) * 2 - 1) * cfg.gain)
     if cfg.noise_mm:
-        z = z + torch.randn(z.shape, generator=gen).to(dev) * cfg.noise_mm
+        z = z + torch.randn(z.shape, generator=gen, device=gen.device).to(dev) * cfg.noise_mm
     if cfg.dropout:
-        keep = (torch.rand(z.shape, generator=gen) >= cfg.dropout).to(dev)
-        valid = valid * keep
+        valid = valid * (draw(*z.shape) >= cfg.dropout)
     if cfg.shadows and good is not None:
         valid = valid * shadow_keep(z.shape, cfg, gen, good).to(dev)
     return z * valid, valid

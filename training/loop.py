@@ -12,6 +12,7 @@ from torch import nn
 from tqdm import tqdm
 
 from training import distributed
+from training.accel import Accel
 from training.config import AugmentCfg, OptimCfg
 from training.data import MapSet, augment
 from training.metrics import auroc, far_at_frr
@@ -58,61 +59,70 @@ class _Objective(nn.Module):
 
 
 def fit(model: nn.Module, train: MapSet, val: MapSet, loss_fn: LossFn, score_fn: ScoreFn,
-        optim: OptimCfg, aug: AugmentCfg, seed: int, name: str) -> dict[str, float]:
+        optim: OptimCfg, aug: AugmentCfg, seed: int, name: str,
+        accel: Accel | None = None) -> dict[str, float]:
     """Train ``model`` in place; keep the epoch with the lowest validation false-accept.
 
     Selection metric: false-accept rate at 1 % false-reject on the validation split (ties:
     higher AUROC, then the later, more converged epoch). Returns the chosen epoch's figures.
+    ``accel`` (default: the CPU path on the model's device) sets the batch, the learning
+    rate, autocast and where the maps are augmented; a step never waits on the host.
     Under torchrun every rank takes its share of each batch and DDP averages the gradients;
     rank 0 alone validates and picks the epoch (its model is the one exported).
     """
-    dev = next(model.parameters()).device
+    dev = device_of(model)
+    accel = accel or Accel(dev)
+    optim = accel.optim(optim)
+    accel.prepare(model)
     rank, size = distributed.world()
     objective = distributed.wrap(_Objective(model, loss_fn))
     gen = torch.Generator().manual_seed(seed)  # batch order: the same on every rank
-    aug_gen = gen if size == 1 else torch.Generator().manual_seed(seed + 1 + rank)
+    aug_gen = (gen if size == 1 and not accel.data_on_device
+               else accel.generator(seed + 1 + rank))
     z_all, v_all = train.tensors()
     good_all = torch.from_numpy(train.bad == 0)
+    if accel.data_on_device:
+        z_all, v_all, good_all = z_all.to(dev), v_all.to(dev), good_all.to(dev)
     n = len(train)
     steps = max(1, n // optim.batch_size)
     opt = torch.optim.AdamW(model.parameters(), lr=optim.lr, weight_decay=optim.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=optim.lr,
                                                 total_steps=steps * optim.epochs)
-    amp = dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=amp)
+    scaler = torch.amp.GradScaler(dev.type, enabled=accel.grad_scaler)
     best: tuple[float, float] = (np.inf, -np.inf)
     best_state = copy.deepcopy(model.state_dict())
     best_info: dict[str, float] = {}
     bar = tqdm(range(optim.epochs), desc=f"{name}", leave=False, disable=rank != 0)
     for epoch in bar:
         model.train()
-        perm = torch.randperm(n, generator=gen)
-        total = 0.0
+        perm = torch.randperm(n, generator=gen).to(z_all.device)
+        total = torch.zeros((), device=dev)
         for s in range(steps):
             idx = distributed.shard(perm[s * optim.batch_size:(s + 1) * optim.batch_size])
             z, v = augment(z_all[idx].to(dev), v_all[idx].to(dev), aug, aug_gen,
-                           good=good_all[idx])
-            with torch.autocast(dev.type, enabled=amp):
+                           good=good_all[idx], host_gen=gen)
+            with accel.autocast():
                 loss = objective(z, v, idx)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
             scaler.update()
             sched.step()
-            total += float(loss.detach())
+            total += loss.detach().float()
         model.eval()
         if rank != 0:
             continue
+        mean_loss = float(total) / steps
         scores = score_fn(model, val)
         far1, auc = far_at_frr(scores, val.bad, 0.01), auroc(scores, val.bad)
-        bar.set_postfix(loss=total / steps, far1=far1, auroc=auc)
+        bar.set_postfix(loss=mean_loss, far1=far1, auroc=auc)
         log.debug("%s epoch %d loss %.4f val FAR@1%%FRR %.4f AUROC %.4f", name, epoch,
-                 total / steps, far1, auc)
+                  mean_loss, far1, auc)
         if (far1, -auc) <= (best[0], -best[1]):
             best = (far1, auc)
             best_state = copy.deepcopy(model.state_dict())
             best_info = {"epoch": float(epoch), "val_far_at_frr_1pct": far1, "val_auroc": auc,
-                         "train_loss": total / steps}
+                         "train_loss": mean_loss}
     if rank == 0:
         model.load_state_dict(best_state)
     model.eval()

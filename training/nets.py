@@ -58,6 +58,13 @@ class Preprocess(nn.Module):
             self.register_buffer("band_kernel", k, persistent=False)
 
     def forward(self, z: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        dev = z.device.type
+        if torch.amp.is_autocast_available(dev) and torch.is_autocast_enabled(dev):
+            with torch.autocast(dev, enabled=False):  # training under bf16: heights in fp32
+                return self._maps(z.float(), valid.float())
+        return self._maps(z, valid)
+
+    def _maps(self, z: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         s = self.spec
         h = torch.clamp(z / s.z_ref_mm, s.z_clip_lo, s.z_clip_hi) * valid
         num = nnf.avg_pool2d(h, 3, 1, 1, count_include_pad=True) * 9.0

@@ -12,6 +12,9 @@ import importlib.metadata as md
 import json
 import logging
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,7 @@ from point_cloud.config import WeldTypeProfile, weld_type_profile
 from point_cloud.project import project
 from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
 from training import distributed
+from training.accel import Accel
 from training.calibrate import calibrate_committee, calibrate_member
 from training.config import TrainConfig
 from training.data import (
@@ -110,31 +114,69 @@ def sources_digest(records: list[dict[str, Any]]) -> str:
     return hashlib.sha256("\n".join(keys).encode()).hexdigest()
 
 
-def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) -> Path:
-    """Train, export and calibrate the committee of ``weld_type``; return the bundle folder."""
+@dataclass(frozen=True)
+class TypeMaps:
+    """One type's training and validation maps, split by source weld."""
+
+    weld_type: int
+    train_records: list[dict[str, Any]]
+    val_records: list[dict[str, Any]]
+    train: MapSet
+    val: MapSet
+
+
+def load_type(ds: Dataset, weld_type: int, cfg: TrainConfig) -> TypeMaps:
+    """Split ``weld_type``'s records and read their maps."""
+    train_r, val_r = split_type(ds, weld_type, cfg)
+    return TypeMaps(weld_type, train_r, val_r,
+                    load_maps(ds, train_r, weld_type, desc="train maps"),
+                    load_maps(ds, val_r, weld_type, desc="val maps"))
+
+
+def train_types(ds: Dataset, types: list[int], cfg: TrainConfig,
+                out_root: Path) -> Iterator[Path]:
+    """Train the types one after the other in this process, each bundle as it is written.
+
+    The next type's maps are read while the current one trains, so the device does not
+    wait on the disk between types."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = [pool.submit(load_type, ds, types[0], cfg)] if types else []
+        for i in range(len(types)):
+            maps = pending.pop().result()
+            if i + 1 < len(types):
+                pending.append(pool.submit(load_type, ds, types[i + 1], cfg))
+            yield train_type(ds, maps.weld_type, cfg, out_root, maps)
+
+
+def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path,
+               maps: TypeMaps | None = None) -> Path:
+    """Train, export and calibrate the committee of ``weld_type``; return the bundle folder.
+    ``maps``: the type's maps when already read (else read here)."""
     t0 = time.perf_counter()
+    cfg = cfg.for_type(weld_type)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     spec = type_spec(weld_type, cfg)
-    train_r, val_r = split_type(ds, weld_type, cfg)
-    train = load_maps(ds, train_r, weld_type, desc="train maps")
-    val = load_maps(ds, val_r, weld_type, desc="val maps")
+    maps = maps or load_type(ds, weld_type, cfg)
+    train_r, val_r, train, val = maps.train_records, maps.val_records, maps.train, maps.val
     device = distributed.local_device()
+    accel = Accel.for_device(device, cfg.accelerator)
     log.info("type %d: %d train / %d val maps on %s, net input %s", weld_type, len(train),
              len(val), device, spec.net_shape)
     clf, clf_info = train_classifier(spec, cfg.classifier, cfg.augment, train, val, cfg.seed,
-                                     device)
+                                     accel)
     sia, gallery, sia_info = train_siamese(spec, cfg.siamese, cfg.augment, train, val, cfg.seed,
-                                           device)
+                                           accel)
     out = out_root / f"type{weld_type}"
     if not distributed.is_main():
         return out  # under torchrun: rank 0 fits the anomaly bank and writes the bundle
     goods = train.subset(np.flatnonzero(train.bad == 0))
     source = clf if cfg.anomaly.features == "classifier" else sia
     ano = fit_anomaly(spec, cfg.anomaly, goods, cfg.seed, source.encoder)
+    t_fit = time.perf_counter() - t0
 
     out.mkdir(parents=True, exist_ok=True)
-    models = {"classifier": clf, "siamese": sia, "anomaly": ano}
+    models = {"classifier": clf.cpu(), "siamese": sia.cpu(), "anomaly": ano.cpu()}
     files = {n: export_member(m, n, spec, out / f"{n}.onnx") for n, m in models.items()}
     if cfg.export.weights == "fp16":
         for f in files.values():
@@ -164,7 +206,9 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path) ->
                   "n_val_sources": len({r["split_key"] for r in val_r}),
                   "sources_sha256": sources_digest(train_r + val_r),
                   "device": str(device), "world_size": distributed.world()[1],
+                  "accelerator": accel.as_dict(),
                   "seconds": round(time.perf_counter() - t0, 1),
+                  "seconds_fitting": round(t_fit, 1),
                   "config": cfg.model_dump(mode="json")},
         versions=package_versions())
     (out / CARD_NAME).write_text(json.dumps(card.model_dump(mode="json"), indent=1))
@@ -222,6 +266,7 @@ def calibrate_type(ds: Dataset, weld_type: int, cfg: TrainConfig, models_root: P
     again from the same source welds (same sources, seed and ``val_fraction``: the same
     split, so no training weld can leak into it); the card's test figures are dropped, as
     they belong to the old operating point."""
+    cfg = cfg.for_type(weld_type)
     out = models_root / f"type{weld_type}"
     card = load_bundle(out)
     tr = card.training

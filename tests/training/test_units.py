@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from pydantic import ValidationError
 
 from inspector.decision.bundle import ModelCard
 from inspector.decision.committee import combine, member_probability, siamese_distance
@@ -265,3 +266,19 @@ def test_best_weights_prefers_the_member_that_separates_the_tail() -> None:
     X = np.stack([good_tail, rng.normal(0, 1, 2000)], 1)
     w = best_weights(X, bad, 0.01)
     assert w[0] >= 0.9
+
+
+def test_a_type_override_changes_that_type_alone() -> None:
+    cfg = TrainConfig.model_validate({
+        "classifier": {"optim": {"epochs": 5}},
+        "type_overrides": {7: {"input": {"base_window_mm": 9.0},
+                               "classifier": {"optim": {"lr": 0.01}}}}})
+    seven, three = cfg.for_type(7), cfg.for_type(3)
+    assert seven.input.base_window_mm == 9.0
+    assert three.input.base_window_mm == 0.0
+    assert seven.classifier.optim.lr == 0.01
+    assert seven.classifier.optim.epochs == 5
+    assert three == cfg
+    assert seven.type_overrides == {}
+    with pytest.raises(ValidationError, match="base_window"):
+        TrainConfig.model_validate({"type_overrides": {7: {"input": {"base_window": 9}}}})

@@ -42,11 +42,12 @@ class PatchFeatures(nn.Module):
 
     def __init__(self, spec: InputSpec, cfg: AnomalyCfg, encoder: nn.Module) -> None:
         super().__init__()
-        self.encoder = copy.deepcopy(encoder).cpu().eval()
+        self.encoder = copy.deepcopy(encoder).eval()
         for p in self.encoder.parameters():
             p.requires_grad_(False)
         with torch.inference_mode():
-            probe = self.raw(torch.zeros(1, IN_CHANS, spec.net_rows, spec.net_cols))
+            probe = self.raw(torch.zeros(1, IN_CHANS, spec.net_rows, spec.net_cols,
+                                         device=device_of(self.encoder)))
         n_feat, fr, fc = probe.shape[1:]
         self.fsize = (fr, fc)
         # Patch centres in mm relative to the map centre (y up), times the position weight.
@@ -131,15 +132,18 @@ class AnomalyNet(nn.Module):
 def fit_anomaly(spec: InputSpec, cfg: AnomalyCfg, goods: MapSet, seed: int,
                 encoder: nn.Module) -> AnomalyNet:
     """Standardise the patch features of ``encoder`` (a trained member's encoder, copied and
-    frozen) and build the memory bank from good maps only."""
+    frozen) and build the memory bank from good maps only, on the encoder's device (where
+    the model stays)."""
     if int(goods.bad.sum()) != 0:
         raise ValueError("fit_anomaly: expected good maps only")
-    model = AnomalyNet(spec, cfg, encoder).eval()
+    dev = device_of(encoder)
+    model = AnomalyNet(spec, cfg, encoder).to(dev).eval()
     z, v = goods.tensors()
     raws = []
     with torch.inference_mode():
         for i in tqdm(range(0, len(goods), 128), desc="anomaly features", leave=False):
-            raws.append(model.features.raw(model.pre(z[i:i + 128], v[i:i + 128])))
+            zb, vb = z[i:i + 128].to(dev), v[i:i + 128].to(dev)
+            raws.append(model.features.raw(model.pre(zb, vb)))
         raw = torch.cat(raws)                                   # (N, D0, fr, fc)
         model.features.mean.copy_(raw.mean((0, 2, 3), keepdim=True))
         model.features.std.copy_(raw.std((0, 2, 3), keepdim=True).clamp_min(1e-2))
@@ -148,14 +152,14 @@ def fit_anomaly(spec: InputSpec, cfg: AnomalyCfg, goods: MapSet, seed: int,
         flat = f.permute(0, 2, 3, 1).reshape(-1, f.shape[1])
         gen = torch.Generator().manual_seed(seed)
         if flat.shape[0] > cfg.max_patches:
-            flat = flat[torch.randperm(flat.shape[0], generator=gen)[:cfg.max_patches]]
+            flat = flat[torch.randperm(flat.shape[0], generator=gen)[:cfg.max_patches].to(dev)]
         idx = greedy_coreset(flat, cfg.bank_size, seed)
         model.set_bank(flat[idx])
         # Unit scale: the median score of the good maps themselves (values of order 1), over
         # at most SCALE_MAPS of them evenly spread (the nearest-neighbour search is the
         # costly part of fitting; the median of a few hundred maps is as good).
         pick = torch.linspace(0, len(goods) - 1, min(len(goods), SCALE_MAPS)).round().long()
-        zs, vs = z[pick], v[pick]
+        zs, vs = z[pick].to(dev), v[pick].to(dev)
         scores = torch.cat([model(zs[i:i + 128], vs[i:i + 128])[0]
                             for i in range(0, len(pick), 128)])
         model.scale.copy_(scores.median().clamp_min(1e-6))

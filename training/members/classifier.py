@@ -13,6 +13,7 @@ from torch import nn
 
 from inspector.decision.model_input import InputSpec
 from synth_defects.classes import ALL_CLASSES, GOOD_CLASSES
+from training.accel import Accel
 from training.config import AugmentCfg, ClassifierCfg
 from training.data import MapSet, class_weights
 from training.loop import batched_scores, device_of, fit
@@ -43,8 +44,10 @@ def bad_logits(model: nn.Module, ms: MapSet) -> np.ndarray:
 
 def train_classifier(spec: InputSpec, cfg: ClassifierCfg, aug: AugmentCfg, train: MapSet,
                      val: MapSet, seed: int,
-                     device: torch.device) -> tuple[ClassifierNet, dict[str, float]]:
-    """Class-balanced cross-entropy over all classes; best epoch by validation false-accept."""
+                     accel: Accel) -> tuple[ClassifierNet, dict[str, float]]:
+    """Class-balanced cross-entropy over all classes; best epoch by validation false-accept.
+    The model stays on ``accel``'s device."""
+    device = accel.device
     torch.manual_seed(seed)
     model = ClassifierNet(spec, cfg).to(device)
     weights = class_weights(train.cls).to(device)
@@ -54,5 +57,5 @@ def train_classifier(spec: InputSpec, cfg: ClassifierCfg, aug: AugmentCfg, train
         logits = model.logits(z, v).float()
         return nnf.cross_entropy(logits, targets[idx.to(device)], weight=weights)
 
-    info = fit(model, train, val, loss_fn, bad_logits, cfg.optim, aug, seed, "classifier")
-    return model.cpu(), info
+    info = fit(model, train, val, loss_fn, bad_logits, cfg.optim, aug, seed, "classifier", accel)
+    return model, info

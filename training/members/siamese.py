@@ -15,6 +15,7 @@ from torch import nn
 
 from inspector.decision.committee import siamese_distance
 from inspector.decision.model_input import InputSpec
+from training.accel import Accel
 from training.config import AugmentCfg, SiameseCfg
 from training.coreset import greedy_coreset
 from training.data import MapSet
@@ -37,11 +38,11 @@ def contrastive_loss(emb: torch.Tensor, group: torch.Tensor, margin: float) -> t
     d = torch.cdist(emb, emb)
     same = group[:, None] == group[None, :]
     eye = torch.eye(len(group), dtype=torch.bool, device=emb.device)
-    pos = same & ~eye
-    neg = ~same
-    zero = emb.sum() * 0.0
-    lp = (d[pos] ** 2).mean() if pos.any() else zero
-    ln = (nnf.relu(margin - d[neg]) ** 2).mean() if neg.any() else zero
+    pos = (same & ~eye).float()
+    neg = (~same).float()
+    # Masked means (0 where a batch has no such pair), with no host sync: no boolean indexing.
+    lp = (d ** 2 * pos).sum() / pos.sum().clamp(min=1.0)
+    ln = (nnf.relu(margin - d) ** 2 * neg).sum() / neg.sum().clamp(min=1.0)
     return lp + ln
 
 
@@ -50,9 +51,11 @@ def embed(model: nn.Module, ms: MapSet) -> np.ndarray:
 
 
 def train_siamese(spec: InputSpec, cfg: SiameseCfg, aug: AugmentCfg, train: MapSet, val: MapSet,
-                  seed: int, device: torch.device
+                  seed: int, accel: Accel
                   ) -> tuple[SiameseNet, np.ndarray, dict[str, float]]:
-    """Train the encoder; return it, the gallery (G, D) of good references, and val figures."""
+    """Train the encoder; return it (on ``accel``'s device), the gallery (G, D) of good
+    references, and val figures."""
+    device = accel.device
     torch.manual_seed(seed)
     model = SiameseNet(spec, cfg).to(device)
     group = torch.from_numpy(np.where(train.bad == 1, train.cls, -1)).to(device)
@@ -65,8 +68,7 @@ def train_siamese(spec: InputSpec, cfg: SiameseCfg, aug: AugmentCfg, train: MapS
         g = make_gallery(embed(m, goods), cfg.gallery_size, seed)
         return siamese_distance(embed(m, ms), g, cfg.k)
 
-    info = fit(model, train, val, loss_fn, score_fn, cfg.optim, aug, seed, "siamese")
-    model = model.cpu()
+    info = fit(model, train, val, loss_fn, score_fn, cfg.optim, aug, seed, "siamese", accel)
     gallery = make_gallery(embed(model, goods), cfg.gallery_size, seed)
     return model, gallery, info
 
