@@ -93,8 +93,6 @@ class AcceleratorCfg(Strict):
     channels_last: bool = Field(default=True, description="NHWC weights and activations")
     data_on_device: bool = Field(default=True, description="the training maps and their "
                                  "augmentation live on the GPU (no copy per step)")
-    compile: bool = Field(default=False, description="torch.compile the members (pays only "
-                          "for runs much longer than its compile time)")
 
 
 class TrainConfig(Strict):
