@@ -75,7 +75,10 @@ whose bottom was not seen (:func:`_unseen_pores`; synthetic good welds leave non
 0.8 mm there, analytic ones none at all)."""
 UNSEEN_PORE_ROUNDNESS = 0.3   # ... filling this share of the disc of its longest side
 PORE_CREST_SHARE = 0.7        # ... within this share of the half width of the centre
+PORE_ON_CREST = 0.8           # ... this share of it at least (a large pore's rim may not be)
 BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far (its rim)
+PIT_RIM_REACH_MM = 0.6    # ... a pit's rim at most this far out from where it stands out
+PIT_DEEP_SHARE = 0.5      # ... (when joined to ripple) standing out over this share of it
 MIN_UNCERTAINTY_MM = 0.05
 BALL_HEIGHT_UNCERTAINTY_MM = 0.2
 """A ball's height over the bead's crest: balls drawn on the crest read -0.04 to +0.19 mm off
@@ -359,11 +362,13 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         enclosed = _enclosed_gaps(hm)
         upper = (ref.valid & inner & on_bead) | caps
         gone = enclosed & upper
-        unseen = cv2.morphologyEx(gone.astype(np.uint8), cv2.MORPH_OPEN,
-                                  cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))) > 0
+        dot = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        unseen = cv2.morphologyEx(gone.astype(np.uint8), cv2.MORPH_OPEN, dot) > 0
         rows = _crest_rows(ctx, PORE_CREST_SHARE)
         crest = upper & (rows[:, None] if rows is not None else False)
-        pores = _unseen_pores(enclosed, crest, ctx.px) & unseen
+        # a pore is judged without the one-cell chains of sparse sampling joined to it
+        bulk = cv2.morphologyEx(enclosed.astype(np.uint8), cv2.MORPH_OPEN, dot) > 0
+        pores = _unseen_pores(bulk, crest, ctx.px) & unseen
     # a patch counts when some of it is seen to stand out (an empty patch alone may be a
     # dropout on a shiny bead: it extends a pit whose wall was seen, it is none by itself)
     core = delta > BLOB_CORE_MM + slack
@@ -372,6 +377,12 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         core &= ~ends | (delta > CRATER_PIT_CORE_MM + slack)
     edge = np.where(caps, delta > CAP_EDGE_MM + 0.25 * slack,
                     delta > BLOB_EDGE_MM + 0.25 * slack) | unseen
+    whole = edge
+    if sign < 0:
+        # a pit's rim lies within PIT_RIM_REACH_MM of where it stands out; beyond, the edge
+        # level meets the ripple of sparse sampling, a strip that, joined to a pit, makes
+        # it look long, not round, and wider than it is
+        edge = edge & _near(core | unseen, PIT_RIM_REACH_MM, ctx.px)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(edge.astype(np.uint8),
                                                            connectivity=8)
     if n <= 1:
@@ -393,10 +404,13 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     has_core[0] = False
     if not has_core.any():
         return None
-    # round enough: area over the bounding box's inscribed ellipse (a strip along a toe,
-    # left by sparse sampling on a steep flank, is no pit)
-    w, h = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
-    round_ = stats[:, cv2.CC_STAT_AREA] >= MIN_ROUNDNESS * np.pi / 4 * np.maximum(w, h) ** 2
+    round_ = _round(stats)
+    if sign < 0:
+        # a pit cut from a long strip counts when it stands out over most of it (a strip
+        # along a toe that stands out here and there is none)
+        deep = np.bincount(labels[(core | unseen) & edge], minlength=n)
+        round_ &= _round_parents(whole, labels, n) | (deep >= PIT_DEEP_SHARE
+                                                     * stats[:, cv2.CC_STAT_AREA])
     areas = np.where(has_core & round_, stats[:, cv2.CC_STAT_AREA], 0)
     if not areas.any():
         return None
@@ -424,9 +438,35 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
 
 
+def _near(cells: B, reach_mm: float, px: float) -> B:
+    """Cells within ``reach_mm`` of ``cells`` (a disc's dilation)."""
+    k = 2 * math.ceil(reach_mm / px) + 1
+    return np.asarray(cv2.dilate(cells.astype(np.uint8),
+                                 cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))) > 0)
+
+
+def _round_parents(whole: B, labels: npt.NDArray[np.int32], n: int) -> B:
+    """Per label of ``labels`` (parts of ``whole``'s components): whether the component of
+    ``whole`` it was cut from is round (:data:`MIN_ROUNDNESS`)."""
+    _, parents, stats, _ = cv2.connectedComponentsWithStats(whole.astype(np.uint8),
+                                                            connectivity=8)
+    parent = np.zeros(n, np.int64)
+    parent[labels] = parents         # every cell of a part lies in one component of whole
+    return np.asarray(_round(stats)[parent])
+
+
+def _round(stats: npt.NDArray[Any]) -> B:
+    """Per component: round enough, its area over the inscribed ellipse of its bounding
+    square (:data:`MIN_ROUNDNESS`; a strip along a toe, left by sparse sampling on a steep
+    flank, is no pit)."""
+    side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    return np.asarray(stats[:, cv2.CC_STAT_AREA] >= MIN_ROUNDNESS * np.pi / 4 * side ** 2)
+
+
 def _unseen_pores(enclosed: B, crest: B, px: float) -> B:
     """Cells of the ``enclosed`` empty patches that are pores whose bottom the scanner did
-    not see: wholly on a line bead's crest (``crest``: its upper half, near its centre), round
+    not see: on a line bead's crest (``crest``: its upper half, near its centre; at least
+    :data:`PORE_ON_CREST` of its cells), round
     (:data:`UNSEEN_PORE_ROUNDNESS`) and :data:`UNSEEN_PORE_MIN_MM` across or more. A camera
     over the bead sees its convex top, so no shadow empties it there; sparse sampling leaves
     smaller gaps. (Not around type 7's loop: a raised patch may hide its crest.)"""
@@ -436,9 +476,10 @@ def _unseen_pores(enclosed: B, crest: B, px: float) -> B:
         return np.zeros_like(enclosed)
     area = stats[:, cv2.CC_STAT_AREA] * px * px
     side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH]) * px
+    on_crest = np.bincount(labels[crest & enclosed], minlength=n)
     keep = ((area >= np.pi / 4 * UNSEEN_PORE_MIN_MM ** 2)
             & (area >= UNSEEN_PORE_ROUNDNESS * np.pi / 4 * side ** 2)
-            & ~labels_holding(labels, n, enclosed & ~crest))
+            & (on_crest >= PORE_ON_CREST * stats[:, cv2.CC_STAT_AREA]))
     keep[0] = False
     return np.asarray(keep[labels])
 
