@@ -74,8 +74,10 @@ gen() {  # types sources per_good seed out
     --seed "$4" --vary --out "$5" --workers "$(nproc)" >/dev/null
 }
 train() {  # data config out types [log]
-  local log=${5:-$3.log}
-  timeout "$(left)" "$PY" -m training.cli train --data "$1" --types "$4" --out "$3" \
+  local log=${5:-$3.log} t
+  t=$(left)
+  (( t > 0 )) || { echo "gpu_check: no time left to train $4 (DEADLINE)" >&2; return 1; }
+  timeout "$t" "$PY" -m training.cli train --data "$1" --types "$4" --out "$3" \
     --config "$2" >"$log" 2>&1 || { echo "gpu_check: training $4 stopped (rc $?)" >&2;
                                       tail -20 "$log" >&2; return 1; }
 }

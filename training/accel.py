@@ -40,9 +40,12 @@ class Accel:
     @classmethod
     def forced(cls, device: torch.device, cfg: AcceleratorCfg) -> Accel:
         """``cfg``'s options on ``device``, whatever it is."""
-        bf16_ok = device.type != "cuda" or torch.cuda.is_bf16_supported()
-        amp = torch.bfloat16 if cfg.bf16 and bf16_ok else (
-            torch.float16 if device.type == "cuda" else None)
+        gpu = device.type == "cuda"
+        amp: torch.dtype | None = None                 # no fp16 autocast off a GPU
+        if cfg.bf16 and (not gpu or torch.cuda.is_bf16_supported()):
+            amp = torch.bfloat16
+        elif gpu:
+            amp = torch.float16                        # with a grad scaler
         scale = {"sqrt": math.sqrt(cfg.batch_factor), "linear": float(cfg.batch_factor),
                  "none": 1.0}[cfg.lr_rule]
         return cls(device, cfg.data_on_device, amp, cfg.channels_last, cfg.batch_factor, scale)

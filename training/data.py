@@ -247,6 +247,7 @@ def augment(z: torch.Tensor, valid: torch.Tensor, cfg: AugmentCfg,
     per step); the batch's shift, a host integer, from ``host_gen`` (default ``gen``)."""
     b = z.shape[0]
     dev = z.device
+    host_gen = host_gen or gen
 
     def draw(*shape: int) -> torch.Tensor:
         return torch.rand(*shape, generator=gen, device=gen.device).to(dev)
@@ -261,8 +262,8 @@ def augment(z: torch.Tensor, valid: torch.Tensor, cfg: AugmentCfg,
         f = coin()
         z, valid = torch.where(f, z.flip(-2), z), torch.where(f, valid.flip(-2), valid)
     if cfg.shift_px:
-        shift = torch.randint(-cfg.shift_px, cfg.shift_px + 1, (2,),
-                              generator=host_gen or gen, device=(host_gen or gen).device)
+        shift = torch.randint(-cfg.shift_px, cfg.shift_px + 1, (2,), generator=host_gen,
+                              device=host_gen.device)
         dy, dx = int(shift[0]), int(shift[1])
         z, valid = torch.roll(z, (dy, dx), (-2, -1)), torch.roll(valid, (dy, dx), (-2, -1))
     if cfg.gain:

@@ -455,12 +455,11 @@ def _round_parents(whole: B, labels: npt.NDArray[np.int32], n: int) -> B:
     return np.asarray(_round(stats)[parent])
 
 
-def _round(stats: npt.NDArray[Any]) -> B:
-    """Per component: round enough, its area over the inscribed ellipse of its bounding
-    square (:data:`MIN_ROUNDNESS`; a strip along a toe, left by sparse sampling on a steep
-    flank, is no pit)."""
+def _round(stats: npt.NDArray[Any], share: float = MIN_ROUNDNESS) -> B:
+    """Per component: round enough, filling ``share`` of the disc inscribed in its bounding
+    square (a strip along a toe, left by sparse sampling on a steep flank, is no pit)."""
     side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    return np.asarray(stats[:, cv2.CC_STAT_AREA] >= MIN_ROUNDNESS * np.pi / 4 * side ** 2)
+    return np.asarray(stats[:, cv2.CC_STAT_AREA] >= share * np.pi / 4 * side ** 2)
 
 
 def _unseen_pores(enclosed: B, crest: B, px: float) -> B:
@@ -475,10 +474,8 @@ def _unseen_pores(enclosed: B, crest: B, px: float) -> B:
     if n <= 1:
         return np.zeros_like(enclosed)
     area = stats[:, cv2.CC_STAT_AREA] * px * px
-    side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT], stats[:, cv2.CC_STAT_WIDTH]) * px
     on_crest = np.bincount(labels[crest & enclosed], minlength=n)
-    keep = ((area >= np.pi / 4 * UNSEEN_PORE_MIN_MM ** 2)
-            & (area >= UNSEEN_PORE_ROUNDNESS * np.pi / 4 * side ** 2)
+    keep = ((area >= np.pi / 4 * UNSEEN_PORE_MIN_MM ** 2) & _round(stats, UNSEEN_PORE_ROUNDNESS)
             & (on_crest >= PORE_ON_CREST * stats[:, cv2.CC_STAT_AREA]))
     keep[0] = False
     return np.asarray(keep[labels])
