@@ -29,6 +29,7 @@ from inspector.decision.unrolled import (
     Unrolled,
     labels_holding,
     largest_unrolled_blob,
+    open_onto_plate,
     unroll,
 )
 from inspector.verdict import Measurement, Verdict
@@ -241,7 +242,21 @@ class _Context:
         """The bead in its own frame (square paths' pits and lumps), following its long
         bends (:func:`_long_bends`), made once."""
         bend = np.where(self.bends, np.nan_to_num(self.residuals[0]), 0.0)
-        return unroll(self.geom, self.hm, REFERENCE_WINDOW_MM, bend)
+        return unroll(self.geom, self.hm, REFERENCE_WINDOW_MM, bend, self.beyond)
+
+    @cached_property
+    def enclosed(self) -> B:
+        """Empty cells ringed by measured ones (:func:`_enclosed_gaps`)."""
+        return _enclosed_gaps(self.hm.valid, self.px)
+
+    @cached_property
+    def beyond(self) -> B:
+        """Empty cells not ringed by measured ones, one-cell lines of them left out (a toe's
+        last row): nothing measured there (a removed plate, a shadow reaching the map's
+        edge)."""
+        dot = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+        solid = cv2.morphologyEx(self.hm.valid.astype(np.uint8), cv2.MORPH_OPEN, dot) > 0
+        return np.asarray(~self.hm.valid & ~_enclosed_gaps(solid, self.px))
 
     @cached_property
     def lap(self) -> LapSections | None:
@@ -249,6 +264,11 @@ class _Context:
         if not nominal_step_mm(self.profile) or self.geom.path.closed:
             return None
         return lap_sections(self.hm, self.profile, self.geom)
+
+    @cached_property
+    def retreats(self) -> Retreats | None:
+        """Where a toe stops short of its line (:func:`toe_retreats`), found once."""
+        return toe_retreats(self)
 
     @cached_property
     def gaps(self) -> list[Gap]:
@@ -359,16 +379,10 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         # on the bead's upper half: an empty patch on a flank is as likely a shadow
         g = ctx.geom
         on_bead = ((ref.z - g.base) > 0.5 * g.median_top_mm) if g.present.any() else ref.valid
-        enclosed = _enclosed_gaps(hm)
         upper = (ref.valid & inner & on_bead) | caps
-        gone = enclosed & upper
-        dot = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
-        unseen = cv2.morphologyEx(gone.astype(np.uint8), cv2.MORPH_OPEN, dot) > 0
         rows = _crest_rows(ctx, PORE_CREST_SHARE)
-        crest = upper & (rows[:, None] if rows is not None else False)
-        # a pore is judged without the one-cell chains of sparse sampling joined to it
-        bulk = cv2.morphologyEx(enclosed.astype(np.uint8), cv2.MORPH_OPEN, dot) > 0
-        pores = _unseen_pores(bulk, crest, ctx.px) & unseen
+        unseen, pores = _unseen_cells(ctx, upper, upper & (rows[:, None] if rows is not None
+                                                          else False))
     # a patch counts when some of it is seen to stand out (an empty patch alone may be a
     # dropout on a shiny bead: it extends a pit whose wall was seen, it is none by itself)
     core = delta > BLOB_CORE_MM + slack
@@ -411,6 +425,9 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         deep = np.bincount(labels[(core | unseen) & edge], minlength=n)
         round_ &= _round_parents(whole, labels, n) | (deep >= PIT_DEEP_SHARE
                                                      * stats[:, cv2.CC_STAT_AREA])
+        level = np.where(hm.valid, ctx.geom.excess, np.where(ctx.beyond, 0.0, np.nan))
+        has_core &= ~open_onto_plate(level.astype(np.float64), labels, stats,
+                                     has_core & round_)
     areas = np.where(has_core & round_, stats[:, cv2.CC_STAT_AREA], 0)
     if not areas.any():
         return None
@@ -460,6 +477,45 @@ def _round(stats: npt.NDArray[Any], share: float = MIN_ROUNDNESS) -> B:
     square (a strip along a toe, left by sparse sampling on a steep flank, is no pit)."""
     side = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     return np.asarray(stats[:, cv2.CC_STAT_AREA] >= share * np.pi / 4 * side ** 2)
+
+
+def _unseen_cells(ctx: _Context, upper: B, crest: B) -> tuple[B, B]:
+    """Empty cells ringed by measured ones (``ctx.enclosed``) on the bead's ``upper`` part
+    (without sparse sampling's lone ones), and those of them that are pores whose bottom
+    the scanner did not see (:func:`_unseen_pores` on the ``crest``)."""
+    enclosed = ctx.enclosed
+    dot = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    unseen = cv2.morphologyEx((enclosed & upper).astype(np.uint8), cv2.MORPH_OPEN, dot) > 0
+    # a pore is judged without the one-cell chains of sparse sampling joined to it
+    bulk = cv2.morphologyEx(enclosed.astype(np.uint8), cv2.MORPH_OPEN, dot) > 0
+    return unseen, _unseen_pores(bulk, crest, ctx.px) & unseen
+
+
+def _ring_pore(ctx: _Context) -> Patch | None:
+    """The largest pore whose bottom the scanner did not see on a closed path's bead: an
+    empty patch on its crest (within :data:`PORE_CREST_SHARE` of its half width of the
+    centreline), where the band in the bead's frame, which leaves corners out, may not
+    reach it."""
+    g, hm = ctx.geom, ctx.hm
+    if not g.present.any():
+        return None
+    centre = g.centre_xy[np.isfinite(g.offset_mm)]
+    r, c = hm.rc_of(centre[:, 0], centre[:, 1])
+    line = np.full(hm.shape, 255, np.uint8)
+    pts = np.round(np.stack([c, r], 1)).astype(np.int32)
+    cv2.polylines(line, [pts], True, 0)
+    dist = cv2.distanceTransform(line, cv2.DIST_L2, 3) * hm.mm_per_px
+    upper = (g.excess > 0.5 * g.median_top_mm) & (dist <= 0.5 * g.median_width_mm)
+    _, pores = _unseen_cells(ctx, upper, dist <= PORE_CREST_SHARE * 0.5 * g.median_width_mm)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(pores.astype(np.uint8),
+                                                           connectivity=8)
+    if n <= 1:
+        return None
+    k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    rr, cc = np.nonzero(labels == k)
+    x, y = hm.xy_of(rr.mean(), cc.mean())
+    d = 2 * np.sqrt(stats[k, cv2.CC_STAT_AREA] / np.pi) * hm.mm_per_px
+    return Patch(float(d + hm.mm_per_px), 0.0, (float(x), float(y)))
 
 
 def _unseen_pores(enclosed: B, crest: B, px: float) -> B:
@@ -594,16 +650,17 @@ def _crater_columns(ctx: _Context) -> B:
     return np.broadcast_to(((d >= 0) & (d < CRATER_BAND_MM))[None, :], ctx.hm.shape)
 
 
-def _enclosed_gaps(hm: HeightMap) -> B:
-    """Empty cells in patches ringed by measured ones: a shadow or a removed plate reaches
-    the map's edge or a large empty area, a pit whose bottom was not seen does not."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats((~hm.valid).astype(np.uint8),
+def _enclosed_gaps(valid: B, px: float) -> B:
+    """Empty cells (not ``valid``) in patches ringed by measured ones: a shadow or a removed
+    plate reaches the map's edge or a large empty area, a pit whose bottom was not seen does
+    not (``px``: mm per cell)."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats((~valid).astype(np.uint8),
                                                            connectivity=4)
-    h, w = hm.shape
+    h, w = valid.shape
     x, y = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
     bw, bh = stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]
     inside = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
-    small = stats[:, cv2.CC_STAT_AREA] * hm.mm_per_px ** 2 <= MAX_UNSEEN_PIT_MM2
+    small = stats[:, cv2.CC_STAT_AREA] * px ** 2 <= MAX_UNSEEN_PIT_MM2
     keep = inside & small
     keep[0] = False                              # label 0: the measured cells
     return keep[labels]
@@ -651,8 +708,11 @@ def _patch(ctx: _Context, sign: int) -> Patch | None:
                                      MIN_ROUNDNESS)
     # the loop's crater may lie anywhere along it: a pit dips CRATER_PIT_CORE_MM, or
     # BLOB_CORE_MM where a wall of it is steep (dug, not settled)
-    return largest_unrolled_blob(ctx.unrolled, -1, CRATER_PIT_CORE_MM, BLOB_EDGE_MM,
-                                 MIN_ROUNDNESS, _gap_samples(ctx), walled_core_mm=BLOB_CORE_MM)
+    pit = largest_unrolled_blob(ctx.unrolled, -1, CRATER_PIT_CORE_MM, BLOB_EDGE_MM,
+                                MIN_ROUNDNESS, _gap_samples(ctx), walled_core_mm=BLOB_CORE_MM)
+    pore = _ring_pore(ctx)
+    return max((p for p in (pit, pore) if p is not None), key=lambda p: p.diameter_mm,
+               default=None)
 
 
 def _hole(ctx: _Context) -> Reading | None:
@@ -977,6 +1037,10 @@ def _excess(ctx: _Context) -> Reading:
             d = d - np.nanmedian(d)
     else:
         d = _imbalance(g, ctx.residuals[0], ctx.bends, ctx.lap)
+    if ctx.retreats is not None:
+        # where a toe stops short of its plate the bead lacks material there: the lack
+        # gauge's, no imbalance (its quarter point on that side falls where the bead is not)
+        d = np.where(ctx.retreats.north | ctx.retreats.south, np.nan, d)
     ok = np.isfinite(d)
     n = max(1, round(lim.excess_reject_length_mm / g.path.step_mm))
     dz = np.where(ok, d, 0.0)
@@ -1020,14 +1084,23 @@ def _toe_seen(g: BeadGeometry, toe: F64, sign: int, plate_beside: bool | None = 
     return g.present & np.isfinite(toe) & ~(near & (g.seen_profiles < 0.99)).any(axis=1)
 
 
-def _lack(ctx: _Context) -> Reading:
-    """The longest stretch over which one toe stops short of its median line by more than
-    :data:`LACK_RETREAT_MM` while the other does not, and the bead is narrower by most of
-    that: a bend moves both toes (no width lost), an end cap pulls in both. Each toe is
-    read where it was seen (:func:`_toe_seen`); across a stretch where it was not, up to
-    :data:`LACK_BRIDGE_MM` long, it is its nearest seen one off the end caps."""
+class Retreats(NamedTuple):
+    """Per path sample: where the north and the south toe stop short of their lines (a lack
+    of material, :func:`toe_retreats`), and where each toe was seen."""
+
+    north: B
+    south: B
+    seen_north: B
+    seen_south: B
+
+
+def toe_retreats(ctx: _Context) -> Retreats | None:
+    """Where one toe stops short of its median line by more than :data:`LACK_RETREAT_MM`
+    while the other does not, and the bead is narrower by most of that: a bend moves both
+    toes (no width lost), an end cap pulls in both. Each toe is read where it was seen
+    (:func:`_toe_seen`); across a stretch where it was not, up to :data:`LACK_BRIDGE_MM`
+    long, it is its nearest seen one off the end caps. None: a toe seen too little."""
     g = ctx.geom
-    lim = ctx.limits.lack_reject_length_mm
     caps_off = off_end_caps(g)
     k = max(3, round(TOE_SMOOTH_MM / g.path.step_mm) | 1)
     longest = round(LACK_BRIDGE_MM / g.path.step_mm)
@@ -1045,7 +1118,7 @@ def _lack(ctx: _Context) -> Reading:
             seen = _toe_seen(g, toe, sign, plate_beside=False)
         core = seen & caps_off
         if core.sum() < 8:
-            return Reading(0.0, lim)
+            return None
         # an unseen stretch takes its nearest toe off the end caps (an end cap's is pulled
         # in: carried into a shadow it would read as a retreat); a long one is not judged
         judged = seen.copy()
@@ -1060,15 +1133,25 @@ def _lack(ctx: _Context) -> Reading:
     either = seen_n | seen_s
     span = np.zeros(len(g.s_mm), bool)
     span[np.argmax(either): len(either) - np.argmax(either[::-1])] = True
+    flags = [np.nan_to_num((mine > LACK_RETREAT_MM) & (other < 0.5 * mine)
+                           & (narrower > 0.7 * LACK_RETREAT_MM) & span & judged).astype(bool)
+             for mine, other, judged in ((north, south, judged_n), (south, north, judged_s))]
+    return Retreats(flags[0], flags[1], seen_n, seen_s)
+
+
+def _lack(ctx: _Context) -> Reading:
+    """The longest stretch over which a toe stops short of its line (:func:`toe_retreats`)."""
+    g = ctx.geom
+    found = ctx.retreats
+    if found is None:
+        return Reading(0.0, ctx.limits.lack_reject_length_mm)
     best = (0, 0, 0)
-    for mine, other, judged in ((north, south, judged_n), (south, north, judged_s)):
-        flags = ((mine > LACK_RETREAT_MM) & (other < 0.5 * mine)
-                 & (narrower > 0.7 * LACK_RETREAT_MM) & span & judged)
-        for a, e in runs(np.nan_to_num(flags).astype(bool)):
+    for flags in (found.north, found.south):
+        for a, e in runs(flags):
             best = max(best, (e - a, a, e))
     n, a, e = best
     where = ctx.xy_at((a + e) // 2) if n else None
-    coverage = min(seen_n.sum(), seen_s.sum()) / max(1, g.present.sum())
+    coverage = min(found.seen_north.sum(), found.seen_south.sum()) / max(1, g.present.sum())
     u = (g.path.step_mm + ctx.px) / max(coverage, 0.25)
     return Reading(n * g.path.step_mm, float(u), where)
 

@@ -32,6 +32,13 @@ LUMP_MASK_MM = 0.2
 WALL_SPAN = 2
 """Cells a wall's slope is read across."""
 PIT_UNSEEN_CELLS = 2
+OPEN_LEVEL_MM = 0.15
+"""A pit's cells and the cells around it this close to the plate level under the bead ..."""
+OPEN_SHARE = 0.2
+"""... at this share of the cells around it: a toe retreated onto its plate (a lack of
+material), not a pit, which bead rings."""
+OPEN_RING_CELLS = 2
+"""How far out the cells around a pit are taken."""
 """A pit grows over unseen cells this many cells deep (a hole's bottom the scanner did not
 see; where the band's sampling falls between a seen and an unseen pixel, whole columns)."""
 
@@ -54,17 +61,22 @@ class Unrolled:
     t_mm: F64
     prof: F64
     ref: F64
+    excess: F64
+    """The bead's height above the plate level under it (``geom.excess`` sampled alike; 0
+    where nothing was measured beyond the bead, NaN where a cell was not seen)."""
     path: BeadPath
     """The path the band was sampled across: ``geom``'s, moved along its normals where the
     bead bends off it."""
 
 
 def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float,
-           bend_mm: F64 | None = None) -> Unrolled | None:
+           bend_mm: F64 | None = None, beyond: B | None = None) -> Unrolled | None:
     """The band of ``hm`` (where ``geom`` was found) from toe to toe and a mm either side,
     a column per pixel, corners left out; None when the band is too narrow to look into.
     ``bend_mm``: per path sample, how far the bead bends off its path there (the band
-    follows it, so a bent stretch's flanks stay flanks and read as neither pit nor lump)."""
+    follows it, so a bent stretch's flanks stay flanks and read as neither pit nor lump).
+    ``beyond``: the map's cells where nothing was measured beyond the bead (a removed
+    plate), which count as the plate's level in ``excess``."""
     t_all = geom.profile_t_mm
     lo = np.nanpercentile(geom.toe_neg_mm, 5) - 1.0
     hi = np.nanpercentile(geom.toe_pos_mm, 95) + 1.0
@@ -74,13 +86,17 @@ def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float,
     path = geom.path
     if bend_mm is not None and np.any(bend_mm):
         path = replace(path, xy=path.xy + np.nan_to_num(bend_mm)[:, None] * path.normal)
-    surface, valid = sample_across_each(hm, [hm.z, hm.valid.astype(np.float32)], path,
-                                        t_all[cols])
+    open_ = np.zeros(hm.shape, np.float32) if beyond is None else beyond.astype(np.float32)
+    surface, valid, excess, away = sample_across_each(
+        hm, [hm.z, hm.valid.astype(np.float32), geom.excess, open_], path, t_all[cols])
     prof = np.where(valid >= 0.99, surface, np.nan).astype(np.float64)
-    prof[~(off_end_caps(geom) & geom.present)] = np.nan
+    judged = off_end_caps(geom) & geom.present
+    prof[~judged] = np.nan
     k = max(3, round(window_mm / geom.path.step_mm) | 1)
     ref = _bare_reference(prof, k)
-    return Unrolled(geom, t_all[cols], prof, ref, path)
+    level = np.where(np.isfinite(prof), excess, np.where(away >= 0.99, 0.0, np.nan))
+    level[~judged] = np.nan
+    return Unrolled(geom, t_all[cols], prof, ref, level.astype(np.float64), path)
 
 
 def _bare_reference(prof: F64, k: int) -> F64:
@@ -161,6 +177,8 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT] * step, stats[:, cv2.CC_STAT_WIDTH] * dt)
     area = stats[:, cv2.CC_STAT_AREA] * step * dt
     round_ = area >= min_roundness * np.pi / 4 * side ** 2
+    if sign < 0:
+        has_core &= ~open_onto_plate(u.excess, labels, stats, has_core & round_)
     areas = np.where(has_core & round_, area, 0.0)
     if not areas.any():
         return None
@@ -182,6 +200,36 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
         if seen.any():
             peak = min(peak, float(above[seen].max()))
     return Patch(float(2 * np.sqrt(areas[k] / np.pi)), peak, (float(xy[0]), float(xy[1])))
+
+
+def open_onto_plate(excess: F64, labels: npt.NDArray[Any], stats: npt.NDArray[Any],
+                    candidates: B) -> B:
+    """Per label (of the ``candidates``): whether the pit opens onto the plate level under
+    the bead (``excess``: 0 where nothing was measured beyond the bead, NaN where a cell was
+    not seen), :data:`OPEN_SHARE` of the cells around it (:data:`OPEN_RING_CELLS` out) that
+    low, and reaches it (its lowest cell, or one around it beyond the bead): the bead is
+    missing down to its plate at a toe (a lack of material; the lack gauge measures it),
+    not pitted."""
+    out = np.zeros(len(candidates), bool)
+    r = OPEN_RING_CELLS
+    box = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
+    h, w = labels.shape
+    for k in np.flatnonzero(candidates):
+        x0, y0 = stats[k, cv2.CC_STAT_LEFT] - r, stats[k, cv2.CC_STAT_TOP] - r
+        x1 = x0 + stats[k, cv2.CC_STAT_WIDTH] + 2 * r
+        y1 = y0 + stats[k, cv2.CC_STAT_HEIGHT] + 2 * r
+        win = (slice(max(y0, 0), min(y1, h)), slice(max(x0, 0), min(x1, w)))
+        comp = labels[win] == k
+        e = excess[win]
+        ring = (cv2.dilate(comp.astype(np.uint8), box) > 0) & ~comp & np.isfinite(e)
+        inside = comp & np.isfinite(e)
+        if not ring.any():
+            continue
+        low = e[ring] <= OPEN_LEVEL_MM
+        bottom = e[inside].min() if inside.any() else np.inf
+        reaches = bottom <= OPEN_LEVEL_MM or bool((e[ring] == 0.0).any())
+        out[k] = reaches and float(np.mean(low)) >= OPEN_SHARE
+    return out
 
 
 def labels_holding(labels: npt.NDArray[Any], n: int, cells: B) -> B:
