@@ -32,9 +32,9 @@ MAX_FALSE_REJECTS = 1
 # plate level; holes whose bottom the scanner never saw are read as dropouts), lap fillets
 # for cuts, and the ring for none yet.
 MIN_WITHIN = {
-    "line": {"cut": 23, "hole": 18, "ball": 20, "deviation": 22, "excess": 21},
-    "lap": {"cut": 22, "hole": 21, "ball": 20, "deviation": 20, "excess": 21},
-    "ring": {"cut": 20, "hole": 15, "ball": 23, "deviation": 22, "excess": 20},
+    "line": {"cut": 24, "hole": 23, "ball": 20, "deviation": 23, "excess": 24},
+    "lap": {"cut": 22, "hole": 22, "ball": 20, "deviation": 20, "excess": 21},
+    "ring": {"cut": 20, "hole": 19, "ball": 23, "deviation": 22, "excess": 20},
 }
 
 
