@@ -425,6 +425,7 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         deep = np.bincount(labels[(core | unseen) & edge], minlength=n)
         round_ &= _round_parents(whole, labels, n) | (deep >= PIT_DEEP_SHARE
                                                      * stats[:, cv2.CC_STAT_AREA])
+        # a dip open onto the plate beside the bead is a toe stopped short of it (a lack)
         level = np.where(hm.valid, ctx.geom.excess, np.where(ctx.beyond, 0.0, np.nan))
         has_core &= ~open_onto_plate(level.astype(np.float64), labels, stats,
                                      has_core & round_)

@@ -32,15 +32,16 @@ LUMP_MASK_MM = 0.2
 WALL_SPAN = 2
 """Cells a wall's slope is read across."""
 PIT_UNSEEN_CELLS = 2
-OPEN_LEVEL_MM = 0.15
-"""A pit's cells and the cells around it this close to the plate level under the bead ..."""
-OPEN_SHARE = 0.2
-"""... at this share of the cells around it: a toe retreated onto its plate (a lack of
-material), not a pit, which bead rings."""
-OPEN_RING_CELLS = 2
-"""How far out the cells around a pit are taken."""
 """A pit grows over unseen cells this many cells deep (a hole's bottom the scanner did not
 see; where the band's sampling falls between a seen and an unseen pixel, whole columns)."""
+OPEN_LEVEL_MM = 0.15
+"""A pit reaching the plate level under the bead within this, with cells around it as low
+..."""
+OPEN_SHARE = 0.2
+"""... at this share of them, is a toe stopped short of its plate (a lack of material), not
+a pit, which bead rings."""
+OPEN_RING_CELLS = 2
+"""How far out the cells around a pit are taken."""
 
 
 @dataclass(frozen=True)
@@ -205,11 +206,12 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
 def open_onto_plate(excess: F64, labels: npt.NDArray[Any], stats: npt.NDArray[Any],
                     candidates: B) -> B:
     """Per label (of the ``candidates``): whether the pit opens onto the plate level under
-    the bead (``excess``: 0 where nothing was measured beyond the bead, NaN where a cell was
-    not seen), :data:`OPEN_SHARE` of the cells around it (:data:`OPEN_RING_CELLS` out) that
-    low, and reaches it (its lowest cell, or one around it beyond the bead): the bead is
-    missing down to its plate at a toe (a lack of material; the lack gauge measures it),
-    not pitted."""
+    the bead (``excess``, the height above it: 0 at or below it and where nothing was
+    measured beyond the bead, NaN where a cell was not seen). :data:`OPEN_SHARE` of the
+    cells around it (:data:`OPEN_RING_CELLS` out) lie within :data:`OPEN_LEVEL_MM` of that
+    level, and the pit reaches it (its lowest cell within :data:`OPEN_LEVEL_MM`, or a cell
+    around it at the level): the bead is missing down to its plate at a toe (a lack of
+    material; the lack gauge measures it), not pitted."""
     out = np.zeros(len(candidates), bool)
     r = OPEN_RING_CELLS
     box = np.ones((2 * r + 1, 2 * r + 1), np.uint8)
