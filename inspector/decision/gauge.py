@@ -30,6 +30,7 @@ from inspector.decision.unrolled import (
     labels_holding,
     largest_unrolled_blob,
     open_onto_plate,
+    plate_height,
     unroll,
 )
 from inspector.verdict import Measurement, Verdict
@@ -426,9 +427,8 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         round_ &= _round_parents(whole, labels, n) | (deep >= PIT_DEEP_SHARE
                                                      * stats[:, cv2.CC_STAT_AREA])
         # a dip open onto the plate beside the bead is a toe stopped short of it (a lack)
-        level = np.where(hm.valid, ctx.geom.excess, np.where(ctx.beyond, 0.0, np.nan))
-        has_core &= ~open_onto_plate(level.astype(np.float64), labels, stats,
-                                     has_core & round_)
+        has_core &= ~open_onto_plate(plate_height(ctx.geom.excess, hm.valid, ctx.beyond),
+                                     labels, stats, has_core & round_)
     areas = np.where(has_core & round_, stats[:, cv2.CC_STAT_AREA], 0)
     if not areas.any():
         return None

@@ -95,9 +95,16 @@ def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float,
     prof[~judged] = np.nan
     k = max(3, round(window_mm / geom.path.step_mm) | 1)
     ref = _bare_reference(prof, k)
-    level = np.where(np.isfinite(prof), excess, np.where(away >= 0.99, 0.0, np.nan))
+    level = plate_height(excess, np.isfinite(prof), away >= 0.99)
     level[~judged] = np.nan
-    return Unrolled(geom, t_all[cols], prof, ref, level.astype(np.float64), path)
+    return Unrolled(geom, t_all[cols], prof, ref, level, path)
+
+
+def plate_height(excess: npt.NDArray[np.floating], seen: B, beyond: B) -> F64:
+    """The height above the plate level under the bead (``excess``) where ``seen``; 0 where
+    nothing was measured ``beyond`` the bead (a removed plate), NaN elsewhere unseen: what
+    :func:`open_onto_plate` reads."""
+    return np.where(seen, excess, np.where(beyond, 0.0, np.nan)).astype(np.float64)
 
 
 def _bare_reference(prof: F64, k: int) -> F64:
