@@ -199,7 +199,8 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     if sign > 0:
         # the norm limits a lump's height above the bead's local top, not above the surface
         # under it: a lump on a flank stands higher over the flank than over the crest
-        on_bead = np.abs(t_mm - np.nanmedian(geom.offset_mm)) <= 0.5 * geom.median_width_mm
+        across = np.abs(t_mm - np.nanmedian(geom.offset_mm))
+        on_bead = across <= max(0.5 * geom.median_width_mm, float(across.min()))  # >= 1 column
         with np.errstate(all="ignore"):     # the plates beside it may stand as high
             crest = np.nanmax(np.where(np.isnan(ref[:, on_bead]), -np.inf, ref[:, on_bead]),
                               axis=1)

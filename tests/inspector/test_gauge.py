@@ -3,6 +3,8 @@ its vote in the committee's verdict."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -17,7 +19,7 @@ from inspector.decision.gauge import (
     vote,
 )
 from inspector.verdict import Verdict
-from point_cloud.bead_geometry import analyse_bead
+from point_cloud.bead_geometry import analyse_bead, find_bead
 from point_cloud.config import weld_type_profile
 from point_cloud.variation import VariationRule
 from synth_defects.defects import MAKERS, ball, excess, hole, lack
@@ -347,3 +349,19 @@ def test_a_short_lack_is_neither_a_pit_nor_an_imbalance(weld_type: int, seed: in
     assert report.findings["lack"].value_mm < prof.limits.lack_reject_length_mm
     assert report.findings["hole"].value_mm < prof.limits.hole_reject_diameter_mm
     assert report.exceeding == []
+
+
+@pytest.mark.parametrize("weld_type", [4, 7])
+def test_a_lump_on_a_bead_read_zero_wide_is_still_measured(weld_type: int) -> None:
+    # a no_weld map of type 7 (a sliver of bead, 0.1 mm wide) made the ball gauge reduce
+    # over no column of the bead's crest and raise: a bead narrower than a cell of the
+    # unrolled grid still has the column nearest its centreline
+    prof = weld_type_profile(weld_type)
+    good = simulate_map(weld_type, 0, 300_000, prof)
+    made = MAKERS["ball"](bead_frame(good, prof), np.random.default_rng(0), ranges_for(prof))
+    bead = find_bead(made.hm, prof)
+    assert bead is not None
+    sliver = dataclasses.replace(bead, width_mm=np.where(np.isfinite(bead.width_mm), 0.0,
+                                                         np.nan))
+    ball_mm = gauge_weld(made.hm, prof, sliver).findings["ball"].value_mm
+    assert ball_mm > prof.limits.ball_reject_diameter_mm      # False for NaN too
