@@ -1135,11 +1135,11 @@ def toe_retreats(ctx: _Context) -> Retreats | None:
     sides = []
     for (toe, sign), seen, seen_here, seen_there in zip(toes, seens, share, share[::-1],
                                                           strict=True):
-        if (g.path.closed and seen_here < LACK_PLATE_SEEN_SHARE
-                and seen_there >= LACK_OTHER_SEEN_SHARE):
-            # around a loop, next to no plate measured beyond one toe while the other toe
-            # is mostly seen: that side's plate was removed (type 7's outer plate cropped
-            # away), and its toe is where the bead's cloud ends
+        if seen_here < LACK_PLATE_SEEN_SHARE and seen_there >= LACK_OTHER_SEEN_SHARE:
+            # next to no plate measured beyond one toe while the other toe is mostly seen:
+            # that side's plate was removed or shadowed all along (type 7's outer plate
+            # cropped away, type 5's lower plate in the shadow), and its toe is where the
+            # bead's cloud ends
             seen = _toe_seen(g, toe, sign, plate_beside=False)
         core = seen & caps_off
         if core.sum() < 8:
