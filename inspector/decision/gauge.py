@@ -106,6 +106,7 @@ MAX_LINE_SLOPE = math.tan(math.radians(3.0))   # a straight stretch's tilt on th
 GROOVE_ASPECT = 1.5       # a pit near an end this many times longer across than along is a cut
 MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
 STEADY_WIDTH_MM = 0.3     # a section this close to the bead's width: its toes moved together
+STEADY_SHIFT_MM = 0.1     # ... off the line its middle follows by more than this: a bend
 MID_WINDOW_MM = 1.0       # the imbalance's middle: the toes' midpoints smoothed over this
 RING_MID_WINDOW_MM = 10.0
 """Where a plate beside type 7's loop was not seen, the toes' midpoints are smoothed over this
@@ -1003,7 +1004,7 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
     # its toes' own
     steady = _steady_middle(g, core, k) if lap is None and not g.path.closed else None
     if steady is not None:     # the middle the toes carry together, where they do
-        mid = steady
+        mid = _off_its_line(g.s_mm, steady, core)
     elif ok.sum() >= 8 and not g.path.closed:
         _, on_line = _straight_line(g.s_mm[ok], local[ok])
         if on_line.sum() >= 2:
@@ -1041,6 +1042,21 @@ def _steady_middle(g: BeadGeometry, core: B, k: int) -> F64 | None:
         return None
     mid = running_median(0.5 * (toe_n + toe_s)[steady], k)
     return np.interp(g.s_mm, g.s_mm[steady], mid)
+
+
+def _off_its_line(s: F64, mid: F64, core: B) -> F64:
+    """``mid`` where it leaves the straight line most of it follows (over ``core``) by more
+    than :data:`STEADY_SHIFT_MM`, that line elsewhere: excess material shifts both toes a
+    little its way (a raised flank crosses the toe level further out, a lowered one further
+    in), which would take a tenth of a large imbalance off; a bend moves them further."""
+    if core.sum() < 8:
+        return mid
+    _, on_line = _straight_line(s[core], mid[core])
+    if on_line.sum() < 2:
+        return mid
+    a, b = np.polyfit(s[core][on_line], mid[core][on_line], 1)
+    line = a * s + b
+    return np.where(np.abs(mid - line) > STEADY_SHIFT_MM, mid, line)
 
 
 def _excess(ctx: _Context) -> Reading:
