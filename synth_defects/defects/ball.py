@@ -36,18 +36,28 @@ def apply(frame: BeadFrame, s_mm: float, t_mm: float, diameter_mm: float,
     the bead's local top (the norm's figure): over its crest, wherever the ball sits (on a
     lap joint the plate under a toe lies lower than under the crest)."""
     x, y = frame.xy_at(s_mm, t_mm)
-    ri, ci = _cell(frame, x, y)
     ri_c, ci_c = _cell(frame, *frame.xy_at(s_mm, 0.0))
     _, top = frame.local(s_mm)
-    base = frame.geom.base
-    under = float(base[ri, ci] + frame.geom.excess[ri, ci])
-    crest = float(base[ri_c, ci_c]) + top
-    peak = height_mm + max(0.0, crest - under)
-    z_new = frame.z_fill + lump(frame, x, y, diameter_mm, peak)
+    crest = float(frame.geom.base[ri_c, ci_c]) + top
+    shape = lump(frame, x, y, diameter_mm, 1.0)
+    peak = _peak_over(frame.z_fill, shape, crest + height_mm)
+    z_new = frame.z_fill + peak * shape
     return apply_surface(frame, z_new.astype(np.float32), {
         "diameter_mm": diameter_mm, "height_mm": height_mm, "peak_mm": peak,
         "x_mm": x, "y_mm": y, "t_mm": t_mm,
     })
+
+
+def _peak_over(z: np.ndarray, shape: np.ndarray, apex_mm: float) -> float:
+    """The peak of a lump of ``shape`` (1 at its centre) whose highest point on the surface
+    ``z`` stands at ``apex_mm``: on a rising flank the lump drapes over the slope, and its
+    highest point lies inward of its centre, higher than surface + peak there (a 0.3 mm ball
+    on a flank stood 0.9 mm over the crest). Each footprint cell asks for the peak that puts
+    it at ``apex_mm``; the smallest leaves every cell at or below."""
+    foot = shape > 0.0
+    need = (apex_mm - z[foot]) / shape[foot]
+    need = need[need > 0.0]       # a cell already higher (a plate's edge) sets no peak
+    return float(need.min()) if need.size else 0.0
 
 
 def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:
