@@ -80,6 +80,7 @@ PORE_CREST_SHARE = 0.7        # ... within this share of the half width of the c
 PORE_ON_CREST = 0.8           # ... this share of it at least (a large pore's rim may not be)
 BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far (its rim)
 PIT_RIM_REACH_MM = 0.6    # ... a pit's rim at most this far out from where it stands out
+LUMP_RIM_REACH_MM = 1.0   # ... a lump's, where its skirt joins ripple into a long patch
 PIT_DEEP_SHARE = 0.5      # ... (when joined to ripple) standing out over this share of it
 MIN_UNCERTAINTY_MM = 0.05
 BALL_HEIGHT_UNCERTAINTY_MM = 0.2
@@ -432,6 +433,14 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         has_core &= ~open_onto_plate(plate_height(ctx.geom.excess, hm.valid, ctx.beyond),
                                      labels, stats, has_core & round_)
     areas = np.where(has_core & round_, stats[:, cv2.CC_STAT_AREA], 0)
+    if not areas.any() and sign > 0:
+        # a lump whose skirt joins the ripple or noise across the bead makes one long
+        # patch, not a round one: the lump is its cells near where it stands out
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(
+            (edge & _near(core, LUMP_RIM_REACH_MM, ctx.px)).astype(np.uint8), connectivity=8)
+        has_core = labels_holding(labels, n, core)
+        has_core[0] = False
+        areas = np.where(has_core & _round(stats), stats[:, cv2.CC_STAT_AREA], 0)
     if not areas.any():
         return None
     k = int(np.argmax(areas))
