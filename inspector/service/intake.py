@@ -147,13 +147,20 @@ class Spool:
         return [self.root / n for _, n in sorted(found)]
 
     def in_work(self) -> list[Path]:
-        """Entries claimed before a crash (to re-queue at start-up)."""
-        found = []
+        """Entries claimed before a crash (to re-queue at start-up). A crash between moving
+        a finished entry out and removing its marks leaves the marks alone in ``work/``;
+        they are removed here."""
         with os.scandir(self.root / WORK) as it:
-            for e in it:
-                st = _lstat(Path(e.path))
-                if st is not None and not e.name.endswith(".json"):
-                    found.append((st.st_mtime_ns, e.name))
+            names = [e.name for e in it]
+        found = []
+        for name in names:
+            path = self.root / WORK / name
+            st = _lstat(path)
+            mark = next((s for s in (TRIGGER_SUFFIX, INFLIGHT_SUFFIX) if name.endswith(s)), None)
+            if mark is not None and name.removesuffix(mark) not in names:
+                path.unlink(missing_ok=True)
+            elif st is not None and not name.endswith(".json"):
+                found.append((st.st_mtime_ns, name))
         return [self.root / WORK / n for _, n in sorted(found)]
 
     # ------------------------------------------------------------------ claims

@@ -63,6 +63,21 @@ def test_trigger_identity_survives_a_crash_and_changes_the_key(spool: Spool) -> 
     assert other.inspection_id != job.inspection_id
 
 
+def test_marks_a_crash_left_behind_a_finished_scan_are_removed_at_start(spool: Spool) -> None:
+    # killed between moving a finished scan to done/ and removing its marks: the in-flight
+    # count stayed alone in work/ for ever (seen once in test_daemon_process's SIGKILL run)
+    work = spool.root / "work"
+    live = work / "c_W1_t3.npy"
+    live.write_bytes(b"y")
+    (work / "c_W1_t3.npy.inflight.json").write_text("1")
+    (work / "c_W1_t3.json").write_text("{}")                    # a live scan's sidecar
+    (work / "d_W1_t3.npy.inflight.json").write_text("1")        # its scan already done
+    (work / "e_W1_t3.npy.trigger.json").write_text("{}")
+    assert spool.in_work() == [live]
+    assert sorted(p.name for p in work.iterdir()) == [
+        "c_W1_t3.json", "c_W1_t3.npy", "c_W1_t3.npy.inflight.json"]
+
+
 def test_quarantine_writes_a_reason_file(spool: Spool) -> None:
     scan = spool.root / "bad_W1_t3.npy"
     scan.write_bytes(b"\x00")
