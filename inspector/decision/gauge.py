@@ -1013,13 +1013,19 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
     # its toes' own
     steady = _steady_middle(g, core, k) if lap is None and not g.path.closed else None
     if steady is not None:     # the middle the toes carry together, where they do
-        mid = _off_its_line(g.s_mm, steady, core)
-    elif ok.sum() >= 8 and not g.path.closed:
-        _, on_line = _straight_line(g.s_mm[ok], local[ok])
-        if on_line.sum() >= 2:
-            a, b = np.polyfit(g.s_mm[ok][on_line], local[ok][on_line], 1)
+        # excess material shifts both toes a little its way (a raised flank crosses the toe
+        # level further out, a lowered one further in), which would take a tenth off a
+        # large imbalance: within STEADY_SHIFT_MM of its straight line the middle keeps to it
+        line = _line_of(g.s_mm, steady, core)
+        if line is not None:
+            mid = np.where(np.abs(steady - line) > STEADY_SHIFT_MM, steady, line)
+        else:
+            mid = steady
+    elif not g.path.closed:
+        line = _line_of(g.s_mm, local, ok)
+        if line is not None:
             bent = bends & (np.abs(np.nan_to_num(residuals)) >= 0.5)
-            mid = np.where(bent, local, a * g.s_mm + b)
+            mid = np.where(bent, local, line)
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
     if lap is None:
@@ -1053,19 +1059,17 @@ def _steady_middle(g: BeadGeometry, core: B, k: int) -> F64 | None:
     return np.interp(g.s_mm, g.s_mm[steady], mid)
 
 
-def _off_its_line(s: F64, mid: F64, core: B) -> F64:
-    """``mid`` where it leaves the straight line most of it follows (over ``core``) by more
-    than :data:`STEADY_SHIFT_MM`, that line elsewhere: excess material shifts both toes a
-    little its way (a raised flank crosses the toe level further out, a lowered one further
-    in), which would take a tenth of a large imbalance off; a bend moves them further."""
-    if core.sum() < 8:
-        return mid
-    _, on_line = _straight_line(s[core], mid[core])
+def _line_of(s: F64, values: F64, ok: B) -> F64 | None:
+    """At every ``s``, the straight line most of ``values`` follow where ``ok``
+    (:func:`_straight_line`, refitted on its inliers); None with fewer than 8 samples or 2
+    inliers."""
+    if ok.sum() < 8:
+        return None
+    _, on_line = _straight_line(s[ok], values[ok])
     if on_line.sum() < 2:
-        return mid
-    a, b = np.polyfit(s[core][on_line], mid[core][on_line], 1)
-    line = a * s + b
-    return np.where(np.abs(mid - line) > STEADY_SHIFT_MM, mid, line)
+        return None
+    a, b = np.polyfit(s[ok][on_line], values[ok][on_line], 1)
+    return np.asarray(a * s + b)
 
 
 def _excess(ctx: _Context) -> Reading:

@@ -151,7 +151,7 @@ class Spool:
         a finished entry out and removing its marks leaves the marks alone in ``work/``;
         they are removed here."""
         with os.scandir(self.root / WORK) as it:
-            names = [e.name for e in it]
+            names = {e.name for e in it}
         found = []
         for name in names:
             path = self.root / WORK / name
