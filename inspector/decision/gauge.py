@@ -31,6 +31,7 @@ from inspector.decision.unrolled import (
     largest_unrolled_blob,
     open_onto_plate,
     plate_height,
+    steep_walled,
     unroll,
 )
 from inspector.verdict import Measurement, Verdict
@@ -80,6 +81,8 @@ PORE_CREST_SHARE = 0.7        # ... within this share of the half width of the c
 PORE_ON_CREST = 0.8           # ... this share of it at least (a large pore's rim may not be)
 BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far (its rim)
 PIT_RIM_REACH_MM = 0.6    # ... a pit's rim at most this far out from where it stands out
+NOTCH_SHARE = 0.3         # ... and none with this share of it where a lack's toe was
+NOTCH_REACH_MM = 0.4      # ... reaching this close to the toe's line
 LUMP_RIM_REACH_MM = 1.0   # ... a lump's, where its skirt joins ripple into a long patch
 PIT_DEEP_SHARE = 0.5      # ... (when joined to ripple) standing out over this share of it
 MIN_UNCERTAINTY_MM = 0.05
@@ -114,6 +117,8 @@ RING_MID_WINDOW_MM = 10.0
 much of the loop before the quarter points are placed (good welds of the synthetic
 calibration set: largest imbalance read 0.33 mm with it, 0.87 mm without)."""
 LACK_RETREAT_MM = 1.0     # a toe this far short of its line: the bead misses the plate
+LACK_NOTCH_END_MM = 1.0   # ... its notch's sloping ends reach this far beyond
+LACK_BREAK_MM = 1.0       # ... and breaks this short in it, half as far back, the same
 LACK_TOE_SEEN_MM = 0.4
 """A toe is read where the map was measured this far either side of it (two cells; only
 inside it where the plate was removed): next to an empty cell a shadow or a dropout may
@@ -391,7 +396,11 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     # dropout on a shiny bead: it extends a pit whose wall was seen, it is none by itself)
     core = delta > BLOB_CORE_MM + slack
     ends = (caps | _crater_columns(ctx)) if sign < 0 else caps   # where a crater may dip
+    dug = np.zeros_like(core)
     if sign < 0:
+        # an end crater is a gentle dip: there a pit stands out CRATER_PIT_CORE_MM, or
+        # BLOB_CORE_MM where a wall of it is steep (dug, not settled; unrolled.steep_walled)
+        dug = core & ends & ~caps
         core &= ~ends | (delta > CRATER_PIT_CORE_MM + slack)
     edge = np.where(caps, delta > CAP_EDGE_MM + 0.25 * slack,
                     delta > BLOB_EDGE_MM + 0.25 * slack) | unseen
@@ -400,15 +409,19 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         # a pit's rim lies within PIT_RIM_REACH_MM of where it stands out; beyond, the edge
         # level meets the ripple of sparse sampling, a strip that, joined to a pit, makes
         # it look long, not round, and wider than it is
-        edge = edge & _near(core | unseen, PIT_RIM_REACH_MM, ctx.px)
+        edge = edge & _near(core | unseen | dug, PIT_RIM_REACH_MM, ctx.px)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(edge.astype(np.uint8),
                                                            connectivity=8)
     if n <= 1:
         return None
     has_core = labels_holding(labels, n, core)
+    if dug.any():
+        has_core |= labels_holding(labels, n, dug) & steep_walled(
+            np.where(both | caps, delta, np.nan), labels, n, ctx.px, ctx.px)
     if sign < 0 and unseen.any():
         # an empty patch ringed by ripple troughs is no pit: one whose bottom was not seen
-        # shows its wall dropping deeper than any ripple
+        # shows its wall dropping deeper than any ripple (a steep wall is no sign: a
+        # shadow's edge on a flank drops as steeply)
         walled = labels_holding(labels, n, delta > UNSEEN_PIT_CORE_MM + slack)
         walled |= labels_holding(labels, n, pores)
         has_core &= ~labels_holding(labels, n, unseen) | walled
@@ -432,6 +445,13 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         # a dip open onto the plate beside the bead is a toe stopped short of it (a lack)
         has_core &= ~open_onto_plate(plate_height(ctx.geom.excess, hm.valid, ctx.beyond),
                                      labels, stats, has_core & round_)
+        # ... and so is one that lies, mostly, where a toe stops short of its line, out to
+        # the line (a pit inside the bead may pull a toe in beside it; one at the toe that
+        # does is read as this lack's notch: 1 of 224 analytic holes)
+        band, line = _beside_retreats(ctx)
+        notch = np.bincount(labels[edge & band], minlength=n) >= NOTCH_SHARE * stats[
+            :, cv2.CC_STAT_AREA]
+        has_core &= ~(notch & labels_holding(labels, n, edge & line))
     areas = np.where(has_core & round_, stats[:, cv2.CC_STAT_AREA], 0)
     if not areas.any() and sign > 0:
         # a lump whose skirt joins the ripple or noise across the bead makes one long
@@ -465,6 +485,43 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     # each cell holds the highest point that fell in it: a pit's rim cells read as rim,
     # so a pit looks one cell narrower than it is
     return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
+
+
+def _beside_retreats(ctx: _Context) -> tuple[B, B]:
+    """Where a line bead's toe stops short of its line (:func:`toe_retreats`), along the
+    stretch where it does and :data:`PIT_RIM_REACH_MM` beyond: the cells of the outer
+    :data:`LACK_RETREAT_MM` of that side, out to :data:`PIT_RIM_REACH_MM` beyond the toe's
+    line, and those within :data:`NOTCH_REACH_MM` of the line. A dip lying there is the
+    bead missing at that toe (the lack gauge's), not a pit."""
+    g, hm = ctx.geom, ctx.hm
+    found = ctx.retreats
+    band, line = np.zeros(hm.shape, bool), np.zeros(hm.shape, bool)
+    if found is None or g.path.closed or not (found.north.any() or found.south.any()):
+        return band, line
+    x, _ = hm.xy_of(0, np.arange(hm.shape[1]))
+    _, y = hm.xy_of(np.arange(hm.shape[0]), 0)
+    i = np.clip(np.searchsorted(g.s_mm, x - g.path.xy[0, 0]), 0, len(g.s_mm) - 1)
+    path, normal = g.path.xy[i], g.path.normal[i]     # toes are offsets from the path
+    across = ((x[None, :] - path[None, :, 0]) * normal[None, :, 0]
+              + (y[:, None] - path[None, :, 1]) * normal[None, :, 1])
+    for stretch, sign, level in zip(_retreat_stretches(found, g.path.step_mm, PIT_RIM_REACH_MM),
+                                   (1, -1), (found.north_line_mm, found.south_line_mm),
+                                   strict=True):
+        out_by = (across - level) * sign          # > 0: beyond the toe's line
+        here = stretch[i][None, :] & (out_by <= PIT_RIM_REACH_MM)
+        band |= here & (out_by >= -LACK_RETREAT_MM)
+        line |= here & (out_by >= -NOTCH_REACH_MM)
+    return band, line
+
+
+def _retreat_stretches(found: Retreats, step_mm: float, reach_mm: float) -> tuple[B, B]:
+    """The path samples where the north and the south toe stop short of their lines,
+    each stretch widened by ``reach_mm`` both ways (the notch's sloping ends)."""
+    k = 2 * round(reach_mm / step_mm) + 1
+    box = np.ones((1, k), np.uint8)
+    north, south = (cv2.dilate(f.astype(np.uint8)[None, :], box)[0] > 0
+                    for f in (found.north, found.south))
+    return north, south
 
 
 def _near(cells: B, reach_mm: float, px: float) -> B:
@@ -1094,7 +1151,8 @@ def _excess(ctx: _Context) -> Reading:
     if ctx.retreats is not None:
         # where a toe stops short of its plate the bead lacks material there: the lack
         # gauge's, no imbalance (its quarter point on that side falls where the bead is not)
-        d = np.where(ctx.retreats.north | ctx.retreats.south, np.nan, d)
+        north, south = _retreat_stretches(ctx.retreats, g.path.step_mm, LACK_NOTCH_END_MM)
+        d = np.where(north | south, np.nan, d)
     ok = np.isfinite(d)
     n = max(1, round(lim.excess_reject_length_mm / g.path.step_mm))
     dz = np.where(ok, d, 0.0)
@@ -1146,6 +1204,8 @@ class Retreats(NamedTuple):
     south: B
     seen_north: B
     seen_south: B
+    north_line_mm: float      # the offset each toe's line keeps
+    south_line_mm: float
 
 
 def toe_retreats(ctx: _Context) -> Retreats | None:
@@ -1171,17 +1231,30 @@ def toe_retreats(ctx: _Context) -> Retreats | None:
             # bead's cloud ends
             seen = _toe_seen(g, toe, sign, plate_beside=False)
         core = seen & caps_off
+        found = np.isfinite(toe) & caps_off
         if core.sum() < 8:
-            return None
+            if found.sum() < 8:
+                return None
+            # a toe seen too little is not judged; where it was found it still tells
+            # whether the other one's retreat narrows the bead (a lap's toe at its upper
+            # plate's edge, in the step's shadow all along)
+            sides.append((running_median(_filled(toe, found), k),
+                          float(np.median(toe[found])), np.zeros_like(seen), seen))
+            continue
         # an unseen stretch takes its nearest toe off the end caps (an end cap's is pulled
         # in: carried into a shadow it would read as a retreat); a long one is not judged
         judged = seen.copy()
         for a, e in runs(~seen):
             judged[a:e] = e - a <= longest
-        level = float(np.median(toe[core]))
+        # its line: where it was seen; when that is under half the bead (a shadow or a
+        # crop beside most of it, where a notch may be what was seen), where it was found
+        level = float(np.median(toe[core] if 2 * core.sum() >= caps_off.sum()
+                                else toe[found]))
         sides.append((running_median(np.where(seen, toe, _filled(toe, core)), k), level,
                       judged, seen))
     (pos, pos_line, judged_n, seen_n), (neg, neg_line, judged_s, seen_s) = sides
+    if not (judged_n.any() or judged_s.any()):
+        return None
     north, south = pos_line - pos, neg - neg_line
     narrower = g.median_width_mm - (pos - neg)
     either = seen_n | seen_s
@@ -1190,7 +1263,15 @@ def toe_retreats(ctx: _Context) -> Retreats | None:
     flags = [np.nan_to_num((mine > LACK_RETREAT_MM) & (other < 0.5 * mine)
                            & (narrower > 0.7 * LACK_RETREAT_MM) & span & judged).astype(bool)
              for mine, other, judged in ((north, south, judged_n), (south, north, judged_s))]
-    return Retreats(flags[0], flags[1], seen_n, seen_s)
+    # a toe retreating near the threshold flickers across it: a break of up to
+    # LACK_BREAK_MM where it stays over half of it back is the same lack (one 13 mm long
+    # read 2.2 mm)
+    for f, mine in zip(flags, (north, south), strict=True):
+        for a, e in runs(~f):
+            if (a > 0 and e < len(f) and (e - a) * g.path.step_mm <= LACK_BREAK_MM
+                    and bool(np.all(np.nan_to_num(mine[a:e]) > 0.5 * LACK_RETREAT_MM))):
+                f[a:e] = True
+    return Retreats(flags[0], flags[1], seen_n, seen_s, pos_line, neg_line)
 
 
 def _lack(ctx: _Context) -> Reading:

@@ -179,7 +179,7 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
         return None
     has_core = labels_holding(labels, n, core)
     if walled_core_mm is not None:
-        has_core |= _walled(raw, labels, n, step, dt) & labels_holding(
+        has_core |= steep_walled(raw, labels, n, step, dt) & labels_holding(
             labels, n, delta > walled_core_mm + slack)
     has_core[0] = False
     side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT] * step, stats[:, cv2.CC_STAT_WIDTH] * dt)
@@ -250,7 +250,7 @@ def labels_holding(labels: npt.NDArray[Any], n: int, cells: B) -> B:
     return out
 
 
-def _walled(raw: F64, labels: npt.NDArray[Any], n: int, step_mm: float,
+def steep_walled(raw: F64, labels: npt.NDArray[Any], n: int, step_mm: float,
             dt_mm: float) -> B:
     """Per component label, whether a wall steeper than :data:`PIT_WALL_SLOPE` bounds it:
     the rise between two seen cells :data:`WALL_SPAN` apart (the surface noise's slope

@@ -333,20 +333,26 @@ def test_a_pore_whose_bottom_was_not_seen_is_measured(weld_type: int, seed: int)
 
 
 @pytest.mark.parametrize(("weld_type", "seed", "side"), [(4, 0, 1), (4, 1, -1), (7, 0, 1),
-                                                        (7, 2, -1), (10, 3, 1)])
+                                                        (7, 2, -1), (10, 3, 1), (2, 0, -1),
+                                                        (8, 3, 1), (9, 1, -1), (9, 2, -1)])
 def test_a_short_lack_is_neither_a_pit_nor_an_imbalance(weld_type: int, seed: int,
                                                         side: int) -> None:
     # the generator's acceptable lacks (a toe off its plate over less than the norm's
     # length) failed the gauge on 26-30 of 30 maps per type as holes of 2-3.6 mm, and on
     # 13-16 as imbalances: the bead missing down to its plate is open onto it, which a pit
-    # ringed by bead is not, and where a toe stops short the imbalance is the lack's
+    # ringed by bead is not, and where a toe stops short the imbalance is the lack's. On a
+    # lap fillet (types 2, 8, 9) the notch opens onto the ramp's level, not the plate's
+    # beside it: 13 of 24 such maps still failed, as 3.0-3.3 mm holes, or as 0.8-0.9 mm
+    # imbalances where type 9's toe at its upper plate's edge was never seen and no lack
+    # was read. A dip lying where a toe stops short is the lack's; a toe seen too little
+    # still tells whether the other one's retreat narrows the bead
     prof = weld_type_profile(weld_type)
     good = simulate_map(weld_type, seed, 300_000, prof)
     frame = bead_frame(good, prof)
     lo, hi = frame.bead_span()
     made = lack.apply(frame, side, lo + 0.4 * (hi - lo), 1.5, 1.8)
     report = gauge_weld(made.hm, prof)
-    assert report.findings["lack"].value_mm < prof.limits.lack_reject_length_mm
+    assert 1.0 < report.findings["lack"].value_mm < prof.limits.lack_reject_length_mm
     assert report.findings["hole"].value_mm < prof.limits.hole_reject_diameter_mm
     assert report.exceeding == []
 

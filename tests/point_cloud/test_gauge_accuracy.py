@@ -30,10 +30,12 @@ MAX_FALSE_REJECTS = 1
 # gauge improves). The full benchmark's figures per kind are in the issue notes; lines meet
 # the 95 % bar for cuts, deviations and excess (lumps beside an isolated bead stand on the
 # plate level; holes whose bottom the scanner never saw are read as dropouts), lap fillets
-# for cuts, and the ring for none yet.
+# for cuts, and the ring for none yet. A lap's 2.7 mm hole at a toe, which pulls the toe in,
+# now reads as an acceptable lack's notch (1 of the full benchmark's 200 holes plus these
+# 24; the generator's acceptable lap lacks failing the gauge as holes went 28 -> 9 of 90).
 MIN_WITHIN = {
     "line": {"cut": 24, "hole": 23, "ball": 20, "deviation": 23, "excess": 24},
-    "lap": {"cut": 22, "hole": 22, "ball": 20, "deviation": 20, "excess": 21},
+    "lap": {"cut": 22, "hole": 21, "ball": 20, "deviation": 20, "excess": 21},
     "ring": {"cut": 20, "hole": 19, "ball": 23, "deviation": 22, "excess": 20},
 }
 
@@ -317,3 +319,23 @@ def test_gauge_passes_good_welds(
                 for r in sample_rows[1]["good"]
                 if any(f["exceeds"] for f in (r.get("findings") or {}).values())]
     assert len(rejected) <= MAX_FALSE_REJECTS, "\n".join(rejected)
+
+
+@pytest.mark.parametrize(("weld_type", "seed", "end"), [(3, 2, -1), (8, 4, 1), (4, 5, 1)])
+def test_a_dug_pit_where_a_line_beads_end_crater_may_dip_is_measured(
+        weld_type: int, seed: int, end: int) -> None:
+    """Just inside a line bead's end caps, where its end crater may still dip, a pit must
+    dip 0.5 mm, or 0.2 mm where its wall is steep (a crater's is gentle): a 1.6 mm pit
+    0.4 mm deep 4.8 mm in from an end is measured (the benchmark's 2.9 mm hole 0.44 mm deep
+    there read 0: the part outside the band looked like a groove across the bead, a cut)."""
+    from inspector.decision.gauge import gauge_weld
+    from point_cloud.config import weld_type_profile
+
+    half = 0.5 * weld_type_profile(weld_type).geometry.bead_length_mm
+    hm, scan = _map("hole", weld_type, seed, size_mm=1.6,
+                    scan_overrides={**CLEAN, "noise_mm": 0.03},
+                    defect_overrides={"cone": 0.0, "unseen": 0.0, "depth_mm": 0.4, "flat": 0.0,
+                                      "x_mm": end * (half - 4.8), "y_mm": 0.3})
+    found = gauge_weld(hm, scan.profile).findings["hole"]
+    assert found.value_mm == pytest.approx(1.6, abs=TOLERANCE_MM["hole"]), found
+    assert found.exceeds
