@@ -84,6 +84,7 @@ PIT_RIM_REACH_MM = 0.6    # ... a pit's rim at most this far out from where it s
 NOTCH_SHARE = 0.3         # ... and none with this share of it where a lack's toe was
 NOTCH_REACH_MM = 0.4      # ... reaching this close to the toe's line
 LUMP_RIM_REACH_MM = 1.0   # ... a lump's, where its skirt joins ripple into a long patch
+UNSEEN_EDGE_SHARE = 0.25  # ... one with this share of its rim unseen runs into a shadow
 PIT_DEEP_SHARE = 0.5      # ... (when joined to ripple) standing out over this share of it
 MIN_UNCERTAINTY_MM = 0.05
 BALL_HEIGHT_UNCERTAINTY_MM = 0.2
@@ -482,9 +483,20 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         a2 = float((comp & (delta > 2 * BLOB_EDGE_MM + 0.25 * slack)).sum())
         a0 = min(max(2 * a1 - a2, a1), 1.5 * a1)
     d = 2 * np.sqrt(a0 / np.pi) * ctx.px
+    if sign > 0 and _runs_into_unseen(comp, hm.valid):
+        # a lump running into a shadow shows part of itself: at least its longest chord
+        d = max(d, float(max(stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]))
+                * ctx.px)
     # each cell holds the highest point that fell in it: a pit's rim cells read as rim,
     # so a pit looks one cell narrower than it is
     return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
+
+
+def _runs_into_unseen(comp: B, valid: B) -> bool:
+    """Whether :data:`UNSEEN_EDGE_SHARE` of the cells just around ``comp`` were not
+    measured: it goes on where the scanner did not see (a shadow's edge cuts it)."""
+    ring = _near(comp, 1.0, 1.0) & ~comp      # the cells just around it
+    return bool(ring.any()) and float((~valid[ring]).mean()) >= UNSEEN_EDGE_SHARE
 
 
 def _beside_retreats(ctx: _Context) -> tuple[B, B]:

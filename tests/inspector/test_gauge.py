@@ -428,3 +428,21 @@ def test_a_ball_at_a_toe_whose_skirt_joins_the_ripple_is_found() -> None:
     found = gauge_weld(made.hm, prof).findings["ball"]
     assert found.value_mm > prof.limits.ball_reject_diameter_mm
     assert found.exceeds
+
+
+def test_a_ball_running_into_a_shadow_is_read_at_least_its_chord() -> None:
+    # the demo's one escape (scan D00000021, type 5): a 3.0 mm ball 1.4 mm high on the
+    # north toe, whose shadow (39 % of the cloud) hides its outer half; the gauge read the
+    # half it saw as a 1.6 mm lump, inside the uncertainty band. A lump with a quarter of
+    # its rim unseen is at least as wide as its longest chord (2.4-2.8 mm here)
+    from point_cloud.pipeline import scan_to_heightmap
+    from point_cloud.simulator import simulate_weld
+    from synth_defects.scan_defects import defect_edit
+
+    prof = weld_type_profile(5)
+    edit, drawn = defect_edit(5, 21, "ball", 200_000, prof)
+    hm = scan_to_heightmap(simulate_weld(5, 21, points=200_000, profile=prof,
+                                         edit=edit).cloud, prof)
+    found = gauge_weld(hm, prof).findings["ball"]
+    assert found.value_mm == pytest.approx(drawn["diameter_mm"], abs=0.6), found
+    assert found.exceeds
