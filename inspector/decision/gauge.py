@@ -483,20 +483,26 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         a2 = float((comp & (delta > 2 * BLOB_EDGE_MM + 0.25 * slack)).sum())
         a0 = min(max(2 * a1 - a2, a1), 1.5 * a1)
     d = 2 * np.sqrt(a0 / np.pi) * ctx.px
-    if sign > 0 and _runs_into_unseen(comp, hm.valid):
+    if sign > 0 and _runs_into_unseen(comp, hm.valid, delta):
         # a lump running into a shadow shows part of itself: at least its longest chord
-        d = max(d, float(max(stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT]))
-                * ctx.px)
+        # (up to twice what its area says)
+        chord = float(max(stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT])) * ctx.px
+        d = min(max(d, chord), 2 * d)
     # each cell holds the highest point that fell in it: a pit's rim cells read as rim,
     # so a pit looks one cell narrower than it is
     return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
 
 
-def _runs_into_unseen(comp: B, valid: B) -> bool:
-    """Whether :data:`UNSEEN_EDGE_SHARE` of the cells just around ``comp`` were not
-    measured: it goes on where the scanner did not see (a shadow's edge cuts it)."""
+def _runs_into_unseen(comp: B, valid: B, delta: F64) -> bool:
+    """Whether ``comp`` goes on where the scanner did not see (a shadow's edge cuts it):
+    :data:`UNSEEN_EDGE_SHARE` of the cells just around it were not measured, and its
+    highest cell is one of theirs' neighbours (it rises into the shadow; a lump whose top
+    was seen, beside a removed plate's empty space, is whole)."""
     ring = _near(comp, 1.0, 1.0) & ~comp      # the cells just around it
-    return bool(ring.any()) and float((~valid[ring]).mean()) >= UNSEEN_EDGE_SHARE
+    if not ring.any() or float((~valid[ring]).mean()) < UNSEEN_EDGE_SHARE:
+        return False
+    r, c = np.unravel_index(int(np.argmax(np.where(comp, delta, -np.inf))), comp.shape)
+    return bool((~valid[max(r - 1, 0):r + 2, max(c - 1, 0):c + 2]).any())
 
 
 def _beside_retreats(ctx: _Context) -> tuple[B, B]:
