@@ -443,16 +443,7 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         deep = np.bincount(labels[(core | unseen) & edge], minlength=n)
         round_ &= _round_parents(whole, labels, n) | (deep >= PIT_DEEP_SHARE
                                                      * stats[:, cv2.CC_STAT_AREA])
-        # a dip open onto the plate beside the bead is a toe stopped short of it (a lack)
-        has_core &= ~open_onto_plate(plate_height(ctx.geom.excess, hm.valid, ctx.beyond),
-                                     labels, stats, has_core & round_)
-        # ... and so is one that lies, mostly, where a toe stops short of its line, out to
-        # the line (a pit inside the bead may pull a toe in beside it; one at the toe that
-        # does is read as this lack's notch: 1 of 224 analytic holes)
-        band, line = _beside_retreats(ctx)
-        notch = np.bincount(labels[edge & band], minlength=n) >= NOTCH_SHARE * stats[
-            :, cv2.CC_STAT_AREA]
-        has_core &= ~(notch & labels_holding(labels, n, edge & line))
+        has_core &= ~_lack_notches(ctx, labels, stats, edge, has_core & round_)
     areas = np.where(has_core & round_, stats[:, cv2.CC_STAT_AREA], 0)
     if not areas.any() and sign > 0:
         # a lump whose skirt joins the ripple or noise across the bead makes one long
@@ -493,12 +484,32 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
 
 
+def _lack_notches(ctx: _Context, labels: npt.NDArray[np.int32], stats: npt.NDArray[Any],
+                  edge: B, candidates: B) -> B:
+    """Per label (of the ``candidates``): whether the dip is where the bead misses its
+    plate at a toe (a lack, the lack gauge's), not a pit. It opens onto the plate level
+    beside the bead (:func:`unrolled.open_onto_plate`), or, where that level is not the
+    plate's beside it (a lap's ramp), it lies mostly where a toe stops short of its line,
+    out to the line (:func:`_beside_retreats`; a pit inside the bead may pull a toe in
+    beside it, and one at the toe that does is read as the notch: 1 of 224 analytic
+    holes)."""
+    n = len(candidates)
+    opened = open_onto_plate(plate_height(ctx.geom.excess, ctx.hm.valid, ctx.beyond),
+                             labels, stats, candidates)
+    band, line = _beside_retreats(ctx)
+    mostly = np.bincount(labels[edge & band], minlength=n) >= NOTCH_SHARE * stats[
+        :, cv2.CC_STAT_AREA]
+    return np.asarray(opened | (mostly & labels_holding(labels, n, edge & line)))
+
+
 def _runs_into_unseen(comp: B, valid: B, delta: F64) -> bool:
     """Whether ``comp`` goes on where the scanner did not see (a shadow's edge cuts it):
     :data:`UNSEEN_EDGE_SHARE` of the cells just around it were not measured, and its
     highest cell is one of theirs' neighbours (it rises into the shadow; a lump whose top
     was seen, beside a removed plate's empty space, is whole)."""
-    ring = _near(comp, 1.0, 1.0) & ~comp      # the cells just around it
+    around = cv2.dilate(comp.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_CROSS,
+                                                                          (3, 3)))
+    ring = (around > 0) & ~comp
     if not ring.any() or float((~valid[ring]).mean()) < UNSEEN_EDGE_SHARE:
         return False
     r, c = np.unravel_index(int(np.argmax(np.where(comp, delta, -np.inf))), comp.shape)
@@ -518,10 +529,8 @@ def _beside_retreats(ctx: _Context) -> tuple[B, B]:
         return band, line
     x, _ = hm.xy_of(0, np.arange(hm.shape[1]))
     _, y = hm.xy_of(np.arange(hm.shape[0]), 0)
-    i = np.clip(np.searchsorted(g.s_mm, x - g.path.xy[0, 0]), 0, len(g.s_mm) - 1)
-    path, normal = g.path.xy[i], g.path.normal[i]     # toes are offsets from the path
-    across = ((x[None, :] - path[None, :, 0]) * normal[None, :, 0]
-              + (y[:, None] - path[None, :, 1]) * normal[None, :, 1])
+    s, across, _, _ = g.path.frame_of(*np.broadcast_arrays(x[None, :], y[:, None]))
+    i = np.clip(np.searchsorted(g.s_mm, s[0]), 0, len(g.s_mm) - 1)   # per column
     for stretch, sign, level in zip(_retreat_stretches(found, g.path.step_mm, PIT_RIM_REACH_MM),
                                    (1, -1), (found.north_line_mm, found.south_line_mm),
                                    strict=True):
