@@ -144,6 +144,16 @@ DROPOUT_MM = 0.6
 PLATE_RUN_MM = 0.6
 """A lap fillet's section has reached a plate where it stays within LAP_TOE_MM of the
 plate's level this far (three cells)."""
+VALLEY_RISE_MM = 0.1
+"""Going out from a lap fillet's crest, a section that comes down this much lower than its
+plate and rises again this much before settling on it ends in a valley: the bead bent
+away from the upper plate bared what lies in front of its edge (the ramp it stood on, or
+the lower plate), and its toe is where it comes down to the valley's floor."""
+VALLEY_NARROWING_MM = 0.5
+"""... where the section, toe to toe, is as wide as the bead within this (lacks stop one toe
+1 mm or more short) ..."""
+VALLEY_SHIFT_MM = 0.3
+"""... and its toe lies this much or more inside the line that toe keeps along the bead."""
 EDGE_PERCENTILE = 10.0
 """An upper plate not seen (removed) and not measured by prepare: its level is read from
 this percentile of the heights where the bead's measured cells end beside it (its lowest
@@ -962,6 +972,13 @@ class LapSections:
     """Samples clear of the bead's rounded ends by half its width (toe to toe, here)."""
     width_mm: float
     """The median width toe to toe there."""
+    north_floor_mm: F64
+    """Per sample, the level the north toe stands on: the upper plate's, or the floor of a
+    valley in front of it (:func:`_valley_toes`)."""
+    south_floor_mm: F64
+    """The same for the south toe."""
+    moved: B
+    """Per sample, a toe in a valley: the bead moved off the joint there (a bend)."""
 
     def _index(self, geom: BeadGeometry, t: F64) -> tuple[npt.NDArray[np.intp], F64]:
         t0, dt = geom.profile_t_mm[0], geom.profile_t_mm[1] - geom.profile_t_mm[0]
@@ -1036,7 +1053,7 @@ def lap_sections(hm: HeightMap, profile: WeldTypeProfile, g: BeadGeometry) -> La
     rows = np.arange(len(z))
     core = g.present & off_end_caps(g)
     run = max(2, round(PLATE_RUN_MM / dt))
-    toes = []
+    toes, valleys = [], []
     for sign, plate_seen in ((1, levels.seen[1]), (-1, levels.seen[0])):
         level = north if sign > 0 else south
         ahead = (jj - crest[:, None]) * sign > 0
@@ -1060,6 +1077,8 @@ def lap_sections(hm: HeightMap, profile: WeldTypeProfile, g: BeadGeometry) -> La
             frac = np.clip((z_in - level - LAP_TOE_MM) / (z_in - z_out), 0.0, 1.0)
         toe = np.where(at_plate, t[inner] + sign * frac * dt, np.where(edge, t[inner], np.nan))
         toes.append(np.where(g.present, toe, np.nan))
+        valleys.append((*_valley_toes(z, seen, crest, np.where(found, j, -1), sign, level,
+                                      t, run), level))
     north_mm, south_mm = toes
     # the ends (where the bead analysis's own width may be a plate's strip's)
     width, lap_core = 0.0, g.present
@@ -1071,8 +1090,54 @@ def lap_sections(hm: HeightMap, profile: WeldTypeProfile, g: BeadGeometry) -> La
         width = float(np.median(w))
         lap_core = (g.present & (g.s_mm >= g.start_s_mm + 0.5 * width)
                     & (g.s_mm <= g.end_s_mm - 0.5 * width))
+    # a valley is the toe where the bead moved away whole (a bend keeps its width); where
+    # one toe alone stops short (a lack, its notch a valley too) the plate's toe stays
+    # and off the line the bead's toe keeps elsewhere (the excess material's lowered flank
+    # may dip in front of the upper plate too, where the toe stays put)
+    (n_floor, n_valley, n_level), (s_floor, s_valley, s_level) = valleys
+    n_line, s_line = (float(np.nanmedian(a[lap_core])) if np.isfinite(a[lap_core]).any()
+                      else np.nan for a in (north_mm, south_mm))
+    with np.errstate(invalid="ignore"):
+        n_ok = ((n_valley - south_mm >= width - VALLEY_NARROWING_MM)
+                & (n_line - n_valley >= VALLEY_SHIFT_MM))
+        s_ok = ((north_mm - s_valley >= width - VALLEY_NARROWING_MM)
+                & (s_valley - s_line >= VALLEY_SHIFT_MM))
+    north_mm = np.where(n_ok, n_valley, north_mm)
+    south_mm = np.where(s_ok, s_valley, south_mm)
     return LapSections(np.asarray(z, np.float64), seen, south_mm, north_mm,
-                       PlateLevels(south, north, levels.seen), step_u, lap_core, width)
+                       PlateLevels(south, north, levels.seen), step_u, lap_core, width,
+                       np.where(n_ok, n_floor, n_level), np.where(s_ok, s_floor, s_level),
+                       n_ok | s_ok)
+
+
+def _valley_toes(z: npt.NDArray[np.floating[Any]], seen: B, crest: npt.NDArray[np.intp],
+                 stop: npt.NDArray[np.intp], sign: int, level: float, t: F64,
+                 run: int) -> tuple[F64, F64]:
+    """Per section, a valley between its crest and where it settles on its plate (``stop``,
+    over ``run`` samples; -1: the section's end): the valley's floor (its lowest seen
+    height before the section rises :data:`VALLEY_RISE_MM` from it, at least that much
+    under the plate's ``level``) and the toe where the section comes down to LAP_TOE_MM
+    over that floor (interpolated); NaN for both where there is none."""
+    n = z.shape[1]
+    zz, ok = (z, seen) if sign > 0 else (z[:, ::-1], seen[:, ::-1])
+    c = crest if sign > 0 else n - 1 - crest
+    e = np.where(stop < 0, n - 1, (stop if sign > 0 else n - 1 - stop) + run)
+    k = np.arange(n)[None, :]
+    span = (k > c[:, None]) & (k <= e[:, None]) & ok
+    low = np.fmin.accumulate(np.where(span, zz, np.nan), axis=1)
+    rises = span & (zz - low > VALLEY_RISE_MM) & (low < level - VALLEY_RISE_MM)
+    has = rises.any(axis=1)
+    rows = np.arange(len(zz))
+    floor = np.where(has, low[rows, np.argmax(rises, axis=1)], np.nan)
+    down = span & (zz <= floor[:, None] + LAP_TOE_MM)
+    kd = np.argmax(down, axis=1)
+    above = np.clip(kd - 1, 0, n - 1)
+    z_hi, z_lo = zz[rows, above], zz[rows, kd]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.clip((z_hi - floor - LAP_TOE_MM) / (z_hi - z_lo), 0.0, 1.0)
+    dt = float(t[1] - t[0])
+    pos = t[above] + frac * dt if sign > 0 else t[n - 1 - above] - frac * dt
+    return floor, np.where(has & down.any(axis=1) & (kd > c), pos, np.nan)
 
 
 def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
@@ -1106,9 +1171,11 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
         else:
             mid = steady
     elif not g.path.closed:
-        line = _line_of(g.s_mm, local, ok)
+        # a lap's toes in a valley moved with the bead: off the line, and the middle there
+        moved = lap.moved if lap is not None else np.zeros_like(ok)
+        line = _line_of(g.s_mm, local, ok & ~moved)
         if line is not None:
-            bent = bends & (np.abs(np.nan_to_num(residuals)) >= 0.5)
+            bent = (bends & (np.abs(np.nan_to_num(residuals)) >= 0.5)) | moved
             mid = np.where(bent, local, line)
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
@@ -1123,7 +1190,7 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
     else:
         # the quarter points lie half the ramp's rise apart on it
         d = (lap.height_at(g, north) - lap.height_at(g, south)
-             - 0.5 * (lap.levels.north - lap.levels.south))
+             - 0.5 * (lap.north_floor_mm - lap.south_floor_mm))
     return np.where(ok, d, np.nan)
 
 

@@ -20,7 +20,7 @@ from point_cloud.plates import lap_plate_levels
 from point_cloud.simulator import simulate_weld
 from point_cloud.types import HeightMap
 from point_cloud.variation import VariationRule
-from synth_defects.defects import MAKERS, lack
+from synth_defects.defects import MAKERS, deviation, lack
 from synth_defects.frame import bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import simulate_map
@@ -134,3 +134,20 @@ def test_a_long_lack_at_the_lower_plate_is_measured_whole(weld_type: int, seed: 
     found = gauge_weld(made.hm, prof).findings["lack"]
     assert found.exceeds, found
     assert found.value_mm == pytest.approx(12.0, abs=1.5)
+
+
+@pytest.mark.parametrize(("weld_type", "seed"), [(2, 1), (2, 2), (8, 1), (8, 2)])
+def test_a_bead_bent_off_the_upper_plate_is_no_imbalance(weld_type: int, seed: int) -> None:
+    # bent 0.9 mm south (the norm allows 1.5), the bead bares a strip in front of the upper
+    # plate's edge: the section comes down into a valley and rises to the plate. The toe
+    # was read at the plate, 1-2 mm out, and the middle with it: these four read an
+    # imbalance of 0.86-1.33 mm (limit 0.6) and failed the good weld
+    prof = weld_type_profile(weld_type)
+    good = simulate_map(weld_type, seed, 300_000, prof,
+                        vary=VariationRule.parse(only=("plates=whole",)))
+    frame = bead_frame(good, prof)
+    lo, hi = frame.bead_span()
+    bent = deviation.apply(frame, -0.9, "middle", 0.3 * (hi - lo))
+    report = gauge_weld(bent.hm, prof)
+    assert report.findings["excess"].value_mm < MAX_GOOD_IMBALANCE_MM
+    assert "excess" not in {f.defect for f in report.exceeding}
