@@ -20,6 +20,7 @@ square). numpy/opencv only (runtime-safe).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -260,16 +261,17 @@ def _median_along_rows(img: F32, k: int) -> F32:
     return np.median(windows, axis=2).astype(np.float32)
 
 
-def _bridge_toes(z: F32, base: F32, bead_px: float) -> tuple[F32, B]:
+def _bridge_toes(z: F32, base: F32, bead_px: float, agree: bool = True) -> tuple[F32, B]:
     """Per column, the plate under the bead as a straight line between its two toes, and
     which columns hold bead.
 
     An opening keeps plate steps, but under a lap fillet (bead on a ramp from the lower to
     the upper plate) it takes the bead's lower flank for plate. Here the toes are placed at
     least half a nominal bead width (+10 %) either side of the bead's middle and the plate
-    between them bridged; a no-op for a bead on one flat plate."""
+    between them bridged; a no-op for a bead on one flat plate. ``agree``: the bead's run
+    per column is the one the columns agree on (:func:`runs_around_peak`)."""
     excess = (z - base).T
-    run, _ = runs_around_peak(excess, BEAD_THRESHOLD_MM)
+    run, _ = runs_around_peak(excess, BEAD_THRESHOLD_MM, agree)
     has = run.any(axis=1) & (excess.max(axis=1) > 2 * BEAD_THRESHOLD_MM)
     n_rows = z.shape[0]
     rows = np.arange(n_rows)
@@ -498,7 +500,7 @@ def _bridge_along_path(frame: _PathFrame, z: F32, zs: F32, base: F32) -> F32:
     path (``zs``: the surface, sampled so), bridged there and the change mapped back onto
     the map's cells."""
     bs = frame.band(base)
-    change = (_bridge_toes(zs, bs, 0.0)[0] - bs).astype(np.float32)  # toes: the run's ends
+    change = (_bridge_toes(zs, bs, 0.0, agree=False)[0] - bs).astype(np.float32)  # run's ends
     back = cv2.remap(change, frame.back_s, frame.back_t, cv2.INTER_LINEAR,
                      borderMode=cv2.BORDER_WRAP)   # the path closes on itself along s
     return np.where(frame.inside, np.minimum(base + back, z), base).astype(np.float32)
@@ -523,14 +525,44 @@ def sample_across_each(hm: HeightMap, images: list[F32], path: BeadPath,
     return [out[..., k] for k in range(len(images))]
 
 
-def runs_around_peak(prof: F32, thr: float) -> tuple[B, npt.NDArray[np.intp]]:
-    """Per row: the contiguous run of ``prof > thr`` that holds the row's maximum."""
+def runs_around_peak(prof: F32, thr: float, agree: bool = True
+                     ) -> tuple[B, npt.NDArray[np.intp]]:
+    """Per row: the bead's contiguous run of ``prof > thr`` and the row's peak in it (the
+    row's maximum where it has no run). The bead's run is the one nearest the middle its
+    rows ``agree`` on (the median middle of each row's run with the most material): a ball
+    or spatter beside a straight bead, which may stand higher and hold more material over
+    a lap's plate than the bead over its ramp, does so in a few rows only. Else (around a
+    square, whose patch's step may stand as high as the bead) the run holding the row's
+    maximum."""
     above = prof > thr
     starts = above & ~np.pad(above, ((0, 0), (1, 0)))[:, :-1]
-    seg = np.cumsum(starts, axis=1)
-    peak = np.argmax(prof, axis=1)
-    peak_seg = seg[np.arange(len(prof)), peak]
-    return above & (seg == peak_seg[:, None]), peak
+    seg = np.where(above, np.cumsum(starts, axis=1), 0)
+    n_rows, n_seg = len(prof), int(seg.max()) + 1
+    if not agree:
+        peak = np.argmax(prof, axis=1)
+        return above & (seg == seg[np.arange(n_rows), peak][:, None]), peak
+    flat = (np.arange(n_rows)[:, None] * n_seg + seg).ravel()
+
+    def per_run(w: npt.NDArray[Any]) -> F64:
+        return np.asarray(np.bincount(flat, weights=np.asarray(w, np.float64).ravel(),
+                                      minlength=n_rows * n_seg).reshape(n_rows, n_seg),
+                          np.float64)
+
+    count = per_run(above)
+    mass = per_run(np.where(above, prof, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        middle = per_run(np.where(above, np.arange(prof.shape[1])[None, :], 0)) / count
+    count[:, 0] = mass[:, 0] = 0.0                      # segment 0: outside every run
+    has = np.asarray((count > 0).any(axis=1), bool)
+    heaviest = np.argmax(mass, axis=1)
+    agreed = float(np.median(middle[has, heaviest[has]])) if has.any() else 0.0
+    half = 0.5 * (count - 1)
+    gap = np.maximum(np.abs(middle - agreed) - half, 0.0)
+    score = np.where(count > 0, gap - 1e-9 * mass, np.inf)
+    run = above & (seg == np.argmin(score, axis=1)[:, None]) & has[:, None]
+    peak = np.where(has, np.argmax(np.where(run, prof, -np.inf), axis=1),
+                    np.argmax(prof, axis=1))
+    return run, np.asarray(peak, np.intp)
 
 
 def drop_short_runs(flags: B, min_len: int) -> B:
@@ -584,7 +616,7 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
                                f"{ref_top:.2f} mm")
     present = drop_short_runs(top > max(PRESENT_FRACTION * ref_top, 2 * BEAD_THRESHOLD_MM),
                                round(MIN_BEAD_RUN_MM / path.step_mm))
-    run, peak = runs_around_peak(prof, BEAD_THRESHOLD_MM)
+    run, peak = runs_around_peak(prof, BEAD_THRESHOLD_MM, agree=not closed)
     w = np.where(run, prof, 0.0)
     wsum = w.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
