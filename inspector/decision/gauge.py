@@ -1094,13 +1094,21 @@ def lap_sections(hm: HeightMap, profile: WeldTypeProfile, g: BeadGeometry) -> La
     # one toe alone stops short (a lack, its notch a valley too) the plate's toe stays
     # and off the line the bead's toe keeps elsewhere (the excess material's lowered flank
     # may dip in front of the upper plate too, where the toe stays put)
+    # (the bead's width and lines read where no section has a valley: a long bend's plate
+    # toes, at the ramp's top, would widen them)
     (n_floor, n_valley, n_level), (s_floor, s_valley, s_level) = valleys
-    n_line, s_line = (float(np.nanmedian(a[lap_core])) if np.isfinite(a[lap_core]).any()
+    plain = lap_core & np.isnan(n_valley) & np.isnan(s_valley)
+    plain = plain if plain.sum() >= 8 else lap_core
+    with np.errstate(invalid="ignore"):
+        w_plain = (north_mm - south_mm)[plain]
+    w_plain = w_plain[np.isfinite(w_plain)]
+    bead_width = float(np.median(w_plain)) if w_plain.size else width
+    n_line, s_line = (float(np.nanmedian(a[plain])) if np.isfinite(a[plain]).any()
                       else np.nan for a in (north_mm, south_mm))
     with np.errstate(invalid="ignore"):
-        n_ok = ((n_valley - south_mm >= width - VALLEY_NARROWING_MM)
+        n_ok = ((n_valley - south_mm >= bead_width - VALLEY_NARROWING_MM)
                 & (n_line - n_valley >= VALLEY_SHIFT_MM))
-        s_ok = ((north_mm - s_valley >= width - VALLEY_NARROWING_MM)
+        s_ok = ((north_mm - s_valley >= bead_width - VALLEY_NARROWING_MM)
                 & (s_valley - s_line >= VALLEY_SHIFT_MM))
     north_mm = np.where(n_ok, n_valley, north_mm)
     south_mm = np.where(s_ok, s_valley, south_mm)
