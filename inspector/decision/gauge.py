@@ -415,6 +415,10 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         core &= ~ends | (delta > CRATER_PIT_CORE_MM + slack)
     edge = np.where(caps, delta > CAP_EDGE_MM + 0.25 * slack,
                     delta > BLOB_EDGE_MM + 0.25 * slack) | unseen
+    # a line of empty cells across a lump (sparse sampling's aliasing with the grid) would
+    # cut it in two, each half read alone: it joins them, and is not counted in the area
+    bridge = _dropout_lines(edge, hm.valid) if sign > 0 else np.zeros_like(edge)
+    edge |= bridge
     whole = edge
     if sign < 0:
         # a pit's rim lies within PIT_RIM_REACH_MM of where it stands out; beyond, the edge
@@ -425,6 +429,7 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
                                                            connectivity=8)
     if n <= 1:
         return None
+    stats[:, cv2.CC_STAT_AREA] -= np.bincount(labels[bridge], minlength=n)
     has_core = labels_holding(labels, n, core)
     if dug.any():
         has_core |= labels_holding(labels, n, dug) & steep_walled(
@@ -492,6 +497,16 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     # each cell holds the highest point that fell in it: a pit's rim cells read as rim,
     # so a pit looks one cell narrower than it is
     return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
+
+
+def _dropout_lines(cells: B, valid: B) -> B:
+    """Cells of a line of unmeasured cells (three or more in a row or column, one cell
+    wide) with ``cells`` on both sides of them."""
+    c, e = np.pad(cells, 1), np.pad(~valid, 1, constant_values=True)
+    mid = (slice(1, -1), slice(1, -1))
+    row_line = e[1:-1, :-2] & e[1:-1, 2:] & c[:-2, 1:-1] & c[2:, 1:-1]
+    col_line = e[:-2, 1:-1] & e[2:, 1:-1] & c[1:-1, :-2] & c[1:-1, 2:]
+    return np.asarray(e[mid] & (row_line | col_line), bool)
 
 
 def _lack_notches(ctx: _Context, labels: npt.NDArray[np.int32], stats: npt.NDArray[Any],

@@ -339,3 +339,18 @@ def test_a_dug_pit_where_a_line_beads_end_crater_may_dip_is_measured(
     found = gauge_weld(hm, scan.profile).findings["hole"]
     assert found.value_mm == pytest.approx(1.6, abs=TOLERANCE_MM["hole"]), found
     assert found.exceeds
+
+
+def test_a_ball_cut_by_a_line_of_empty_cells_is_read_whole() -> None:
+    """The benchmark's 4.47 mm ball on a type-2 toe: a row of cells no point fell in (the
+    spacing's aliasing with the grid) crosses it, and each half was read alone (3.11 mm).
+    The line joins them, and is not counted in the area."""
+    from inspector.decision.gauge import gauge_weld
+
+    hm, scan = _map("ball", 2, 198)
+    r, c = hm.rc_of(scan.truth.location_mm[0], scan.truth.location_mm[1])
+    rows = slice(int(r) - 10, int(r) + 11)
+    empty_rows = (~hm.valid[rows, int(c) - 8: int(c) + 9]).all(axis=1)
+    assert empty_rows.any()                       # the line is there
+    found = gauge_weld(hm, scan.profile).findings["ball"]
+    assert found.value_mm == pytest.approx(scan.truth.size_mm, abs=TOLERANCE_MM["ball"])
