@@ -489,9 +489,10 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         a2 = float((comp & (delta > 2 * BLOB_EDGE_MM + 0.25 * slack)).sum())
         a0 = min(max(2 * a1 - a2, a1), 1.5 * a1)
     d = 2 * np.sqrt(a0 / np.pi) * ctx.px
-    if sign > 0 and _runs_into_unseen(comp, hm.valid, delta):
-        # a lump running into a shadow shows part of itself: at least its longest chord
-        # (up to twice what its area says)
+    if sign > 0 and _runs_into_unseen(comp, both | ~inner, delta):
+        # a lump running into a shadow, or beyond where the bead's reference reaches (a
+        # removed plate's edge), shows part of itself: at least its longest chord (up to
+        # twice what its area says)
         chord = float(max(stats[k, cv2.CC_STAT_WIDTH], stats[k, cv2.CC_STAT_HEIGHT])) * ctx.px
         d = min(max(d, chord), 2 * d)
     # each cell holds the highest point that fell in it: a pit's rim cells read as rim,
@@ -528,10 +529,11 @@ def _lack_notches(ctx: _Context, labels: npt.NDArray[np.int32], stats: npt.NDArr
 
 
 def _runs_into_unseen(comp: B, valid: B, delta: F64) -> bool:
-    """Whether ``comp`` goes on where the scanner did not see (a shadow's edge cuts it):
-    :data:`UNSEEN_EDGE_SHARE` of the cells just around it were not measured, and its
-    highest cell is one of theirs' neighbours (it rises into the shadow; a lump whose top
-    was seen, beside a removed plate's empty space, is whole)."""
+    """Whether ``comp`` goes on where it could not be read (a shadow's edge cuts it):
+    :data:`UNSEEN_EDGE_SHARE` of the cells just around it are not ``valid`` (not measured,
+    or with no reference to read them against), and its highest cell is one of theirs'
+    neighbours (it rises into the shadow; a lump whose top was seen, beside a removed
+    plate's empty space, is whole)."""
     around = cv2.dilate(comp.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_CROSS,
                                                                           (3, 3)))
     ring = (around > 0) & ~comp

@@ -354,3 +354,15 @@ def test_a_ball_cut_by_a_line_of_empty_cells_is_read_whole() -> None:
     assert empty_rows.any()                       # the line is there
     found = gauge_weld(hm, scan.profile).findings["ball"]
     assert found.value_mm == pytest.approx(scan.truth.size_mm, abs=TOLERANCE_MM["ball"])
+
+
+def test_a_ball_at_a_toe_beyond_the_beads_reference_is_read_at_least_its_chord() -> None:
+    """The benchmark's 4.38 mm ball on a type-9 toe over the removed lower plate: its outer
+    cells have no reference to be read against (the plate is gone), so the part read
+    stopped short of the empty space and the chord rule did not apply (3.71 mm)."""
+    from inspector.decision.gauge import gauge_weld
+
+    hm, scan = _map("ball", 9, 78)
+    assert scan.params["lower_removed"]
+    found = gauge_weld(hm, scan.profile).findings["ball"]
+    assert found.value_mm == pytest.approx(scan.truth.size_mm, abs=TOLERANCE_MM["ball"])
