@@ -108,6 +108,8 @@ CUT_WALL_MM = 1.0
 drawn): no pit is looked for there."""
 BEAD_END_SLACK_MM = 1.0   # a line's bead reaches at most this far past its nominal ends
 MAX_LINE_SLOPE = math.tan(math.radians(3.0))   # a straight stretch's tilt on the aligned map
+FLAT_LINE_SLOPE = math.tan(math.radians(1.5))  # ... its usual tilt (99 % of good maps) ...
+FLAT_SHARE = 0.8          # ... preferred when it holds this share of the best line's samples
 GROOVE_ASPECT = 1.5       # a pit near an end this many times longer across than along is a cut
 MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
 STEADY_WIDTH_MM = 0.3     # a section this close to the bead's width: its toes moved together
@@ -859,8 +861,9 @@ def _ball(ctx: _Context) -> Reading | None:
 def _straight_line(s: F64, off: F64, tol_mm: float = 0.15, candidates: int = 32
                    ) -> tuple[F64, B]:
     """Residuals of ``off`` from the line that most samples follow within ``tol_mm``
-    (lines through pairs of a coarse subsample, the best refitted on its inliers): a bend
-    of any part of the bead leaves the straight rest's line. Also the inlier mask."""
+    (lines through pairs of a coarse subsample, the best refitted on its inliers; one
+    within :data:`FLAT_LINE_SLOPE` preferred, see there): a bend of any part of the bead
+    leaves the straight rest's line. Also the inlier mask."""
     pick = np.unique(np.linspace(0, len(s) - 1, min(candidates, len(s))).astype(int))
     i, j = np.triu_indices(len(pick), 1)
     s1, s2, o1, o2 = s[pick[i]], s[pick[j]], off[pick[i]], off[pick[j]]
@@ -869,7 +872,13 @@ def _straight_line(s: F64, off: F64, tol_mm: float = 0.15, candidates: int = 32
     # the map is aligned on the bead: its straight stretch runs along the path within the
     # alignment's tolerance (two close samples of a shadowed bead can make a steep line)
     inliers = (np.abs(res) < tol_mm) & (np.abs(slope) <= MAX_LINE_SLOPE)[:, None]
-    best = inliers[int(np.argmax(inliers.sum(1)))]
+    count = inliers.sum(1)
+    # a line within the map's usual tilt is preferred when it holds nearly as many samples
+    # (a bend's ramp can line up with a steeper one)
+    flat = np.where(np.abs(slope) <= FLAT_LINE_SLOPE, count, -1)
+    line = int(np.argmax(flat)) if flat.max() >= FLAT_SHARE * count.max() else int(
+        np.argmax(count))
+    best = inliers[line]
     fit = off - np.median(off)
     for _ in range(2):                       # refit, then take the refit's own inliers
         if best.sum() < 2:
