@@ -506,10 +506,9 @@ def _dropout_lines(cells: B, valid: B) -> B:
     """Cells of a line of unmeasured cells (three or more in a row or column, one cell
     wide) with ``cells`` on both sides of them."""
     c, e = np.pad(cells, 1), np.pad(~valid, 1, constant_values=True)
-    mid = (slice(1, -1), slice(1, -1))
     row_line = e[1:-1, :-2] & e[1:-1, 2:] & c[:-2, 1:-1] & c[2:, 1:-1]
     col_line = e[:-2, 1:-1] & e[2:, 1:-1] & c[1:-1, :-2] & c[1:-1, 2:]
-    return np.asarray(e[mid] & (row_line | col_line), bool)
+    return np.asarray(~valid & (row_line | col_line), bool)
 
 
 def _lack_notches(ctx: _Context, labels: npt.NDArray[np.int32], stats: npt.NDArray[Any],
@@ -1109,28 +1108,22 @@ def lap_sections(hm: HeightMap, profile: WeldTypeProfile, g: BeadGeometry) -> La
     # the ends (where the bead analysis's own width may be a plate's strip's)
     width, lap_core = 0.0, g.present
     for _ in range(2):
-        with np.errstate(invalid="ignore"):
-            w = (north_mm - south_mm)[lap_core & np.isfinite(north_mm - south_mm)]
-        if not w.size:
+        median = _finite_median(north_mm - south_mm, lap_core)
+        if math.isnan(median):
             break
-        width = float(np.median(w))
+        width = median
         lap_core = (g.present & (g.s_mm >= g.start_s_mm + 0.5 * width)
                     & (g.s_mm <= g.end_s_mm - 0.5 * width))
-    # a valley is the toe where the bead moved away whole (a bend keeps its width); where
-    # one toe alone stops short (a lack, its notch a valley too) the plate's toe stays
-    # and off the line the bead's toe keeps elsewhere (the excess material's lowered flank
-    # may dip in front of the upper plate too, where the toe stays put)
-    # (the bead's width and lines read where no section has a valley: a long bend's plate
-    # toes, at the ramp's top, would widen them)
+    # a valley is the toe where the bead moved away whole: the section keeps the bead's
+    # width (where one toe alone stops short, a lack, its notch is a valley too) and the
+    # toe leaves the line it keeps elsewhere (an excess's lowered flank may dip in front of
+    # the upper plate, where the toe stays put). Width and lines are read where no section
+    # has a valley: a long bend's plate toes, at the ramp's top, would widen them
     (n_floor, n_valley, n_level), (s_floor, s_valley, s_level) = valleys
     plain = lap_core & np.isnan(n_valley) & np.isnan(s_valley)
     plain = plain if plain.sum() >= 8 else lap_core
-    with np.errstate(invalid="ignore"):
-        w_plain = (north_mm - south_mm)[plain]
-    w_plain = w_plain[np.isfinite(w_plain)]
-    bead_width = float(np.median(w_plain)) if w_plain.size else width
-    n_line, s_line = (float(np.nanmedian(a[plain])) if np.isfinite(a[plain]).any()
-                      else np.nan for a in (north_mm, south_mm))
+    bead_width = _finite_median(north_mm - south_mm, plain, width)
+    n_line, s_line = _finite_median(north_mm, plain), _finite_median(south_mm, plain)
     with np.errstate(invalid="ignore"):
         n_ok = ((n_valley - south_mm >= bead_width - VALLEY_NARROWING_MM)
                 & (n_line - n_valley >= VALLEY_SHIFT_MM))
@@ -1142,6 +1135,13 @@ def lap_sections(hm: HeightMap, profile: WeldTypeProfile, g: BeadGeometry) -> La
                        PlateLevels(south, north, levels.seen), step_u, lap_core, width,
                        np.where(n_ok, n_floor, n_level), np.where(s_ok, s_floor, s_level),
                        n_ok | s_ok)
+
+
+def _finite_median(a: F64, where: B, default: float = math.nan) -> float:
+    """The median of ``a``'s finite values where ``where``; ``default`` when there are
+    none."""
+    v = a[where & np.isfinite(a)]
+    return float(np.median(v)) if v.size else default
 
 
 def _valley_toes(z: npt.NDArray[np.floating[Any]], seen: B, crest: npt.NDArray[np.intp],
