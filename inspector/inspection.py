@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from inspector import quality_gate
-from inspector.decision.gauge import gauge_weld, vote
+from inspector.decision.gauge import GaugeReport, gauge_weld, vote
 from inspector.verdict import Verdict
 from point_cloud.bead_geometry import find_bead
 from point_cloud.config import WeldTypeProfile, weld_type_profile
@@ -28,9 +28,10 @@ from point_cloud.types import Cloud, HeightMap, ScanIdentity
 
 @runtime_checkable
 class Decider(Protocol):
-    """Decides one weld type: a height map in, a verdict out."""
+    """Decides one weld type: a height map (and the norm gauge's report of it) in, a verdict
+    out."""
 
-    def decide(self, hm: HeightMap) -> Verdict: ...
+    def decide(self, hm: HeightMap, report: GaugeReport | None = None) -> Verdict: ...
 
 
 Deciders = Mapping[int, Decider]
@@ -125,9 +126,8 @@ def inspect_scan(path: str | Path, deciders: Deciders, identity: ScanIdentity | 
         gate = quality_gate.check(hm, profile, bead)
     if gate is not None:
         return InspectionResult(ident, hm, gate, watch.total())
-    with watch.stage("decide"):
-        verdict = deciders[ident.weld_type].decide(hm)
     with watch.stage("gauge"):
         report = gauge_weld(hm, profile, bead)
-        verdict = vote(verdict, report)
+    with watch.stage("decide"):
+        verdict = vote(deciders[ident.weld_type].decide(hm, report), report)
     return InspectionResult(ident, hm, verdict, watch.total(), report.values())

@@ -57,7 +57,7 @@ def fit_logistic(X: np.ndarray, y: np.ndarray, l2: float = 1.0,
     return theta[:-1], float(theta[-1])
 
 
-def calibrate_member(raw: np.ndarray, bad: np.ndarray, target_far: float, file: str,
+def calibrate_member(raw: np.ndarray, bad: np.ndarray, target_far: float, file: str | None,
                      raw_score: str, extra: dict[str, object] | None = None,
                      transform: str = "identity", fr_budget: float = 0.0) -> MemberCard:
     """Transform, standardise, Platt-scale and set the member's own operating point."""

@@ -105,6 +105,9 @@ class TrainConfig(Strict):
     calibrate_with_gauge: bool = Field(
         default=True, description="set the committee's weights and operating point on the "
         "line's decision: validation maps the norm gauge fails count as failed")
+    gauge_member: bool = Field(
+        default=True, description="the norm gauge's margin (its largest measured exceedance, "
+        "(value - limit) / limit) is a committee member beside the networks")
     threads: int = Field(default=0, ge=0, description="torch CPU threads; 0 = torch default")
     input: InputCfg = InputCfg()
     augment: AugmentCfg = AugmentCfg()

@@ -29,14 +29,13 @@ from inspector.decision.committee import Committee, member_probability
 from point_cloud.config import weld_type_profile
 from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
 from training.data import Dataset, MapSet, load_maps
-from training.line_vote import gauge_votes, with_votes
+from training.line_vote import gauge_readings, with_votes
 from training.metrics import summary
 
 # Best published validation error per type (WELDS.md, after cleaning; ResNet18), in %.
 STUDY_ERROR_PCT = {2: 0.0, 3: 0.10, 4: 0.30, 5: 0.20, 7: 0.89, 8: 0.40, 9: 0.0, 10: 0.0, 11: 0.0}
 STUDY_TYPE7 = {"committee (ResNet34+50+101)": 0.285, "siamese (30 epochs)": 0.4,
                "autoencoder": 48.0}
-MEMBERS = ("classifier", "siamese", "anomaly")
 
 
 @dataclass
@@ -51,12 +50,17 @@ class TypeResult:
     amap: np.ndarray             # (N, H, W)
 
 
-def score_type(com: Committee, ms: MapSet, batch: int = 64) -> TypeResult:
+def score_type(com: Committee, ms: MapSet, margins: np.ndarray | None = None,
+               batch: int = 64) -> TypeResult:
+    """The bundle's scores of every map (``margins``: each map's gauge margin, which a
+    committee with the gauge member needs)."""
     parts = []
     for i in tqdm(range(0, len(ms), batch), desc=f"t{com.card.weld_type} scoring", leave=False):
         parts.append(com.score_arrays(ms.z[i:i + batch, None],
-                                      ms.valid[i:i + batch, None].astype(np.float32)))
-    raw = {n: np.concatenate([p.raw[n] for p in parts]) for n in MEMBERS}
+                                      ms.valid[i:i + batch, None].astype(np.float32),
+                                      None if margins is None else margins[i:i + batch]))
+    names = com.card.committee.members
+    raw = {n: np.concatenate([p.raw[n] for p in parts]) for n in names}
     score = np.concatenate([p.score for p in parts])
     probs = np.concatenate([p.class_probs for p in parts])
     thr = com.card.committee.threshold
@@ -66,8 +70,8 @@ def score_type(com: Committee, ms: MapSet, batch: int = 64) -> TypeResult:
     as_now = np.array([ALL_CLASSES.index(c) for c in bad])
     guess = np.where(score >= thr, as_now[np.argmax(probs[:, cols], 1)], -1)
     return TypeResult(com.card.weld_type, ms,
-                      {n: member_probability(com.card, n, raw[n]) for n in MEMBERS},
-                      {n: com.card.members[n].threshold for n in MEMBERS}, score, thr, guess,
+                      {n: member_probability(com.card, n, raw[n]) for n in names},
+                      {n: com.card.members[n].threshold for n in names}, score, thr, guess,
                       np.concatenate([p.anomaly_map for p in parts]))
 
 
@@ -104,7 +108,7 @@ def per_class(res: TypeResult) -> dict[str, dict[str, float]]:
         sel = res.ms.cls == ci
         row = {"n": int(sel.sum()),
                "committee_fail": float((res.score[sel] >= res.threshold).mean())}
-        for n in MEMBERS:
+        for n in res.member_p:
             row[f"{n}_fail"] = float((res.member_p[n][sel] >= res.member_thr[n]).mean())
         rows[ALL_CLASSES[ci]] = row
     return rows
@@ -177,10 +181,9 @@ def record_test_metrics(bundle: Path, ds: Dataset, figures: dict[str, Any]) -> N
     path.write_text(json.dumps(card, indent=1))
 
 
-def with_gauge(ds: Dataset, res: TypeResult) -> TypeResult:
+def with_gauge(res: TypeResult, votes: np.ndarray) -> TypeResult:
     """The line's decision: the committee's score, raised above any threshold where the
-    gauge fails the map (:mod:`training.line_vote`)."""
-    votes = gauge_votes(ds.root, res.ms.records, res.weld_type)
+    gauge fails the map (``votes``, :mod:`training.line_vote`)."""
     return replace(res, score=with_votes(res.score, votes))
 
 
@@ -234,11 +237,12 @@ def evaluate(models: str | Path, ds: Dataset, types: list[int], report: str | Pa
             raise BundleError(f"{bundle}: no bundle for weld type {t} (train it first)")
         com = Committee.from_bundle(bundle)
         ms = load_maps(ds, ds.of_type(t), t, with_masks=True, desc="test maps")
-        res = score_type(com, ms)
+        readings = gauge_readings(ds.root, ms.records, t)
+        res = score_type(com, ms, readings.margins)
         y = ms.bad
-        figures = {n: summary(res.member_p[n], y, res.member_thr[n]) for n in MEMBERS}
+        figures = {n: summary(res.member_p[n], y, res.member_thr[n]) for n in res.member_p}
         figures["committee"] = summary(res.score, y, res.threshold)
-        line = with_gauge(ds, res)
+        line = with_gauge(res, readings.votes)
         figures["committee + gauge"] = summary(line.score, y, res.threshold)
         classes = per_class(res)
         loc = localisation(res)
@@ -263,12 +267,11 @@ def evaluate(models: str | Path, ds: Dataset, types: list[int], report: str | Pa
             lines.append(f"| {name} | {f['auroc']:.4f} | {_pct(f['false_accept'])} | "
                          f"{_pct(f['false_reject'])} | {_pct(f['error_rate'])} | "
                          f"{_pct(f['far_at_frr_1pct'])} |")
-        lines += ["", "| true class | n | committee failed | classifier | siamese | anomaly |",
-                  "|---|---|---|---|---|---|"]
+        lines += ["", "| true class | n | committee failed | "
+                  + " | ".join(res.member_p) + " |", "|---|---|---|" + "---|" * len(res.member_p)]
         for c, r in classes.items():
             lines.append(f"| {c} | {r['n']} | {_pct(r['committee_fail'])} | "
-                         f"{_pct(r['classifier_fail'])} | {_pct(r['siamese_fail'])} | "
-                         f"{_pct(r['anomaly_fail'])} |")
+                         + " | ".join(_pct(r[f"{n}_fail"]) for n in res.member_p) + " |")
         lines += _variation_lines(varied)
         if loc:
             lines += ["", "Anomaly-map localisation vs the generator's masks (IoU of the map "

@@ -32,6 +32,7 @@ from inspector.decision.bundle import (
     load_gallery,
 )
 from inspector.decision.committee import member_raw_scores, open_sessions
+from inspector.decision.members import GAUGE, MEMBER_SPECS
 from inspector.decision.model_input import InputSpec, input_spec_for
 from inspector.quality_gate import expected_region
 from point_cloud.config import WeldTypeProfile, weld_type_profile
@@ -52,7 +53,7 @@ from training.data import (
 )
 from training.export import export_member, parity
 from training.fp16 import store_weights_fp16
-from training.line_vote import gauge_votes
+from training.line_vote import GaugeReadings, gauge_readings
 from training.members.anomaly import fit_anomaly
 from training.members.classifier import train_classifier
 from training.members.siamese import train_siamese
@@ -60,11 +61,6 @@ from training.metrics import bad_maps_needed
 
 log = logging.getLogger(__name__)
 
-RAW_SCORES = {"classifier": "logit P(bad) from the class softmax",
-              "siamese": "mean distance to the k nearest good references",
-              "anomaly": "max patch distance to the good memory bank (unit: median good map)"}
-# Distances (>= 0, long right tail) are calibrated on a log scale; the logit as it is.
-TRANSFORMS = {"classifier": "identity", "siamese": "log", "anomaly": "log"}
 PACKAGES = ("weld-inspector", "torch", "timm", "onnx", "onnxruntime", "numpy")
 
 
@@ -190,7 +186,7 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path,
                 "anomaly": {"features": cfg.anomaly.features, "bank": ano.bank_size}}
     notes = {n: {"fit": fit_info[n], "onnx_parity_max_abs": par[n]} for n in models}
     members, committee = calibrate_members(files, gallery, cfg, val, notes,
-                                           line_votes(ds, val, weld_type, cfg))
+                                           line_readings(ds, val, weld_type, cfg))
     card = ModelCard(
         format=BUNDLE_FORMAT,
         bundle_version=bundle_version(weld_type, ds.fingerprint, cfg.model_dump(mode="json"),
@@ -217,25 +213,35 @@ def train_type(ds: Dataset, weld_type: int, cfg: TrainConfig, out_root: Path,
     return out
 
 
-def line_votes(ds: Dataset, val: MapSet, weld_type: int, cfg: TrainConfig) -> np.ndarray | None:
-    """The gauge's votes on the validation maps when the committee is calibrated on the
-    line's decision (``calibrate_with_gauge``), else None."""
-    return gauge_votes(ds.root, val.records, weld_type) if cfg.calibrate_with_gauge else None
+def line_readings(ds: Dataset, val: MapSet, weld_type: int,
+                  cfg: TrainConfig) -> GaugeReadings | None:
+    """The gauge's readings of the validation maps where calibration uses them (its vote:
+    ``calibrate_with_gauge``; its margin: ``gauge_member``), else None."""
+    if not (cfg.calibrate_with_gauge or cfg.gauge_member):
+        return None
+    return gauge_readings(ds.root, val.records, weld_type)
 
 
 def calibrate_members(files: dict[str, Path], gallery: np.ndarray, cfg: TrainConfig,
                       val: MapSet, notes: dict[str, dict[str, Any]],
-                      votes: np.ndarray | None = None
+                      readings: GaugeReadings | None = None
                       ) -> tuple[dict[str, MemberCard], CommitteeCard]:
-    """Member and committee calibration on the validation split, scored through onnxruntime
-    (the committee's on the line's decision with the gauge's ``votes``)."""
+    """Member and committee calibration on the validation split, scored through onnxruntime,
+    with the norm gauge as a member (``gauge_member``) and the committee's operating point
+    set on the line's decision (``calibrate_with_gauge``), from the gauge's ``readings``."""
     raw, _, _ = onnx_scores(files, gallery, cfg.siamese.k, val)
-    members = {n: calibrate_member(raw[n], val.bad, cfg.target_false_accept, files[n].name,
-                                   RAW_SCORES[n], {"k": cfg.siamese.k} if n == "siamese" else {},
-                                   transform=TRANSFORMS[n], fr_budget=cfg.false_reject_budget)
-               for n in files}
+    names: dict[str, str | None] = {n: f.name for n, f in files.items()}
+    if cfg.gauge_member and readings is not None:
+        raw[GAUGE], names[GAUGE] = readings.margins, None
+    members = {n: calibrate_member(raw[n], val.bad, cfg.target_false_accept, file,
+                                   MEMBER_SPECS[n].raw_score,
+                                   {"k": cfg.siamese.k} if n == "siamese" else {},
+                                   transform=MEMBER_SPECS[n].transform,
+                                   fr_budget=cfg.false_reject_budget)
+               for n, file in names.items()}
     for n, m in members.items():
         m.metrics.update(notes.get(n, {}))
+    votes = readings.votes if cfg.calibrate_with_gauge and readings is not None else None
     committee = calibrate_committee(members, raw, val.bad, cfg.target_false_accept,
                                     cfg.false_reject_budget, votes)
     n_bad, need = int(np.sum(val.bad)), bad_maps_needed(cfg.target_false_accept)
@@ -277,15 +283,16 @@ def calibrate_type(ds: Dataset, weld_type: int, cfg: TrainConfig, models_root: P
                            "on its own dataset or one generated again from its sources")
     _, val_r = split_type(ds, weld_type, cfg)
     val = load_maps(ds, val_r, weld_type, desc="val maps")
-    files = {n: out / m.file for n, m in card.members.items()}
+    files = {n: out / m.file for n, m in card.members.items() if m.file is not None}
     keep = ("fit", "onnx_parity_max_abs")
     notes = {n: {k: m.metrics[k] for k in keep if k in m.metrics}
              for n, m in card.members.items()}
     members, committee = calibrate_members(files, load_gallery(out), cfg, val, notes,
-                                           line_votes(ds, val, weld_type, cfg))
+                                           line_readings(ds, val, weld_type, cfg))
     config = {**tr.get("config", {}), "target_false_accept": cfg.target_false_accept,
               "false_reject_budget": cfg.false_reject_budget,
-              "calibrate_with_gauge": cfg.calibrate_with_gauge}
+              "calibrate_with_gauge": cfg.calibrate_with_gauge,
+              "gauge_member": cfg.gauge_member}
     version = bundle_version(weld_type, ds.fingerprint, config, committee)
     calibrated = {"dataset": str(ds.root), "fingerprint": ds.fingerprint,
                   "generator_version": ds.meta.get("generator_version")}

@@ -21,7 +21,6 @@ from point_cloud.errors import PermanentError
 BUNDLE_FORMAT = "weld-bundle/1"
 CARD_NAME = "model.json"
 GALLERY_NAME = "gallery.npy"
-MEMBERS: tuple[str, ...] = ("classifier", "siamese", "anomaly")
 
 
 class BundleError(PermanentError, ValueError):
@@ -50,7 +49,7 @@ class _Card(BaseModel):
 class MemberCard(_Card):
     """One member: its file, how its raw score is standardised, and its own figures."""
 
-    file: str
+    file: str | None = None              # its ONNX graph; None: measured at run time (gauge)
     raw_score: str                       # what the raw score is (e.g. "logit P(bad)")
     transform: Literal["identity", "log"] = "identity"   # applied to the raw score first
     mean: float                          # standardisation (of the transformed score) on val
@@ -134,7 +133,8 @@ def load_bundle(bundle: str | Path, profile: WeldTypeProfile | None = None) -> M
     diffs = card_differences(card, prof)
     if diffs:
         raise BundleMismatchError(bundle, diffs)
-    missing = [m.file for m in card.members.values() if not (bundle / m.file).is_file()]
+    missing = [m.file for m in card.members.values()
+               if m.file is not None and not (bundle / m.file).is_file()]
     if "siamese" in card.members and not (bundle / GALLERY_NAME).is_file():
         missing.append(GALLERY_NAME)
     if missing:

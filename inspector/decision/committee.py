@@ -1,8 +1,11 @@
-"""The committee: three ONNX members, a calibrated logistic combination, one operating point.
+"""The committee: ONNX members and the norm gauge, a calibrated logistic combination, one
+operating point.
 
-``Committee.from_bundle(dir).decide(hm)`` returns a :class:`~inspector.verdict.Verdict`. The
-score arithmetic (:func:`siamese_distance`, :func:`member_feature`, :func:`combine`) lives here
-and training imports it, so calibration and inference cannot drift apart.
+``Committee.from_bundle(dir).decide(hm, report)`` returns a :class:`~inspector.verdict.Verdict`.
+``report`` is the map's :func:`~inspector.decision.gauge.gauge_weld`, whose margin the gauge
+member weighs (:mod:`inspector.decision.members`); it is measured here if not given. The score
+arithmetic (:func:`siamese_distance`, :func:`member_feature`, :func:`combine`) lives here and
+training imports it, so calibration and inference cannot drift apart.
 """
 
 from __future__ import annotations
@@ -14,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from inspector.decision.bundle import ModelCard, load_bundle, load_gallery
+from inspector.decision.bundle import BundleError, ModelCard, load_bundle, load_gallery
+from inspector.decision.gauge import GaugeReport, gauge_weld
+from inspector.decision.members import GAUGE
 from inspector.decision.model_input import model_input
 from inspector.verdict import Verdict
 from point_cloud.config import WeldTypeProfile, weld_type_profile
@@ -142,33 +147,52 @@ class Committee:
         bundle = Path(bundle)
         card = load_bundle(bundle, profile)
         prof = profile if profile is not None else weld_type_profile(card.weld_type)
-        sessions = open_sessions({n: bundle / m.file for n, m in card.members.items()}, providers)
+        sessions = open_sessions({n: bundle / m.file for n, m in card.members.items()
+                                  if m.file is not None}, providers)
         used = sessions[next(iter(sessions))].get_providers()[0]
         log.info("bundle %s (type %d) on %s", bundle, card.weld_type, used)
         return cls(bundle, card, sessions, load_gallery(bundle), prof)
 
     # ------------------------------------------------------------------ scoring
-    def score_arrays(self, z: np.ndarray, valid: np.ndarray) -> BatchScores:
-        """Score a batch given as (B,1,H,W) float32 ``z`` and ``valid`` arrays."""
+    @property
+    def needs_gauge(self) -> bool:
+        """Whether the committee weighs the gauge's margin (then scoring needs it)."""
+        return GAUGE in self.card.committee.members
+
+    def score_arrays(self, z: np.ndarray, valid: np.ndarray,
+                     gauge_margin: np.ndarray | None = None) -> BatchScores:
+        """Score a batch given as (B,1,H,W) float32 ``z`` and ``valid`` arrays, with each
+        map's :attr:`GaugeReport.margin` (B,) where :attr:`needs_gauge`."""
         k = int(self.card.members["siamese"].extra.get("k", 1))
         raw, class_probs, amap = member_raw_scores(self.sessions, self.gallery, k, z, valid)
+        if self.needs_gauge:
+            if gauge_margin is None:
+                raise BundleError(f"{self.bundle}: its committee weighs the norm gauge: "
+                                  "score the maps with their gauge reports")
+            raw[GAUGE] = np.asarray(gauge_margin, np.float64).reshape(len(z))
         return BatchScores(raw=raw, score=combine(self.card, raw), class_probs=class_probs,
                            anomaly_map=amap)
 
-    def score_maps(self, maps: list[HeightMap]) -> BatchScores:
+    def score_maps(self, maps: list[HeightMap],
+                   reports: list[GaugeReport] | None = None) -> BatchScores:
         feed = model_input(maps, self.spec)
-        return self.score_arrays(feed["z"], feed["valid"])
+        margin = None if reports is None else np.array([r.margin for r in reports])
+        return self.score_arrays(feed["z"], feed["valid"], margin)
 
     # ------------------------------------------------------------------ decision
-    def decide(self, hm: HeightMap) -> Verdict:
-        """PASS/FAIL for one map with member scores, defect guess, anomaly map and location.
+    def decide(self, hm: HeightMap, report: GaugeReport | None = None) -> Verdict:
+        """PASS/FAIL for one map with member scores, defect guess, anomaly map and location
+        (``report``: the map's gauge report where made already; measured here when the
+        committee weighs it and none is given).
 
         Whole-map capture checks (too little valid data -> ERROR "capture_failure", no bead ->
         "no_weld") live in one place only, :func:`inspector.quality_gate.check`, which the
         pipeline runs before the committee; this method never returns ERROR.
         """
         thr = self.card.committee.threshold
-        s = self.score_maps([hm])
+        if report is None and self.needs_gauge:
+            report = gauge_weld(hm, self.profile)
+        s = self.score_maps([hm], None if report is None else [report])
         score = float(s.score[0])
         members = {name: float(member_probability(self.card, name, s.raw[name])[0])
                    for name in self.card.committee.members}

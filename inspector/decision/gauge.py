@@ -171,6 +171,13 @@ shadow, not at the bead's edge."""
 
 
 
+MAX_MARGIN = 2.0
+"""A finding's margin counts up to three times its limit: beyond, the gauge votes anyway,
+and a huge reading (a cut through the whole bead) would only stretch the member's scale."""
+NO_MARGIN = 0.0
+"""The gauge member's score where no bead was analysed: at the limit, neither way."""
+
+
 class Condition(NamedTuple):
     """A further figure the norm limits for a class (a ball's height beside its diameter)."""
 
@@ -213,6 +220,13 @@ class Finding:
         """(value - limit) / limit: how far beyond (> 0) or inside (< 0) the limit."""
         return (self.value_mm - self.limit_mm) / self.limit_mm if self.limit_mm else 0.0
 
+    @property
+    def norm_margin(self) -> float:
+        """The margin the norm's limits leave: :attr:`margin`, or less where a further
+        condition is further inside its limit (a wide ball that is low)."""
+        return min([self.margin, *((c.value_mm - c.limit_mm) / c.limit_mm
+                                   for c in self.also.values() if c.limit_mm)])
+
 
 @dataclass(frozen=True)
 class BeadSummary:
@@ -240,6 +254,15 @@ class GaugeReport:
         for f in self.findings.values():
             out[f"{f.quantity}_mm"] = f.value_mm
         return {k: round(float(v), 3) for k, v in out.items()}
+
+    @property
+    def margin(self) -> float:
+        """The committee's gauge member (:mod:`inspector.decision.members`): the largest
+        :attr:`Finding.norm_margin`, at most :data:`MAX_MARGIN`; :data:`NO_MARGIN` when
+        nothing was measured (no bead analysed: the gauge cannot say)."""
+        if not self.findings:
+            return NO_MARGIN
+        return min(MAX_MARGIN, max(f.norm_margin for f in self.findings.values()))
 
     @property
     def exceeding(self) -> list[Finding]:
@@ -1540,7 +1563,8 @@ def vote(verdict: Verdict, report: GaugeReport) -> Verdict:
     A finding beyond its limit by more than its uncertainty fails the weld whatever the
     learned members said, naming that defect, its size and where it is. Otherwise the
     learned members' decision stands, and a FAIL gets the size and place of the defect
-    class they named, as measured here.
+    class they named, as measured here. ``member_scores["gauge"]`` is the vote (1.0 fails
+    the weld), in place of the gauge member's P(bad) where the committee has one.
     """
     worst = report.exceeding
     verdict.member_scores["gauge"] = 1.0 if worst else 0.0

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from inspector.decision.gauge import GaugeReport
 from inspector.verdict import Verdict
 from point_cloud.types import HeightMap
 
@@ -20,7 +21,7 @@ class HeightDecider:
     def __init__(self, limit_mm: float = LIMIT_MM) -> None:
         self.limit_mm = limit_mm
 
-    def decide(self, hm: HeightMap) -> Verdict:
+    def decide(self, hm: HeightMap, report: GaugeReport | None = None) -> Verdict:
         z = np.where(hm.valid, hm.z, -np.inf)
         top = float(z.max())
         score = top / (2 * self.limit_mm)
@@ -45,7 +46,7 @@ def load_partial(cfg: Any) -> dict[int, HeightDecider]:
 
 
 class BrokenDecider:
-    def decide(self, hm: HeightMap) -> Verdict:
+    def decide(self, hm: HeightMap, report: GaugeReport | None = None) -> Verdict:
         raise RuntimeError("model exploded")
 
 
@@ -55,9 +56,9 @@ def load_broken_t10(cfg: Any) -> dict[int, Any]:
 
 
 class SlowDecider(HeightDecider):
-    def decide(self, hm: HeightMap) -> Verdict:
+    def decide(self, hm: HeightMap, report: GaugeReport | None = None) -> Verdict:
         time.sleep(SLOW_S)
-        return super().decide(hm)
+        return super().decide(hm, report)
 
 
 SLOW_S = 2.5

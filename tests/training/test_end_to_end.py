@@ -13,8 +13,10 @@ import numpy as np
 import pytest
 import yaml
 
+from inspector.decision.bundle import BundleError
 from inspector.decision.committee import Committee
-from inspector.decision.gauge import gauge_weld, vote
+from inspector.decision.gauge import GaugeReport, gauge_weld, vote
+from inspector.decision.model_input import model_input
 from point_cloud.config import weld_type_profile
 from point_cloud.heightmap_io import read_heightmap
 from tests.training.conftest import tiny_config
@@ -31,10 +33,12 @@ def test_bundle_files_and_card(bundle: Path) -> None:
     assert card["weld_type"] == 3
     assert (card["input"]["rows"], card["input"]["cols"]) == (80, 250)
     assert len(card["training"]["fingerprint"]) == 64
-    assert set(card["committee"]["members"]) == {"classifier", "siamese", "anomaly"}
-    for m in card["members"].values():
-        assert m["metrics"]["onnx_parity_max_abs"] <= 1e-4
+    assert set(card["committee"]["members"]) == {"classifier", "siamese", "anomaly", "gauge"}
+    assert card["members"]["gauge"]["file"] is None          # measured at run time
+    for name, m in card["members"].items():
         assert 0.0 <= m["metrics"]["val"]["false_accept"] <= 1.0
+        if name != "gauge":
+            assert m["metrics"]["onnx_parity_max_abs"] <= 1e-4
     # On validation the operating point lets at most the target share of bad welds pass the
     # line's decision (the committee calibrated with the norm gauge's votes, the default).
     metrics = card["committee"]["metrics"]
@@ -50,7 +54,8 @@ def test_committee_separates_held_out_welds(bundle: Path, easy_testset: Path) ->
     maps = [read_heightmap(ds.root / r["path"]) for r in ds.records]
     bad = np.array([r["label"] == "bad" for r in ds.records])
     com = Committee.from_bundle(bundle)
-    s = com.score_maps(maps)
+    prof = weld_type_profile(3)
+    s = com.score_maps(maps, [gauge_weld(m, prof) for m in maps])
     assert auroc(s.score, bad) >= 0.95
     far, frr = rates(s.score, bad, com.card.committee.threshold)
     assert far <= 0.15, (far, frr)
@@ -69,7 +74,7 @@ def test_decide_returns_full_verdict(bundle: Path, easy_testset: Path) -> None:
     assert v.decision == "FAIL"
     assert v.defect in com.card.bad_classes
     assert v.reason is None
-    assert set(v.member_scores) == {"classifier", "siamese", "anomaly"}
+    assert set(v.member_scores) == {"classifier", "siamese", "anomaly", "gauge"}
     assert all(0.0 <= p <= 1.0 for p in v.member_scores.values())
     assert abs(sum(v.defect_probs.values()) - 1.0) < 1e-4
     assert v.anomaly_map is not None
@@ -83,6 +88,28 @@ def test_decide_returns_full_verdict(bundle: Path, easy_testset: Path) -> None:
     assert v.bundle_version == com.card.bundle_version
 
 
+def test_the_gauge_member_weighs_the_maps_gauge_report(bundle: Path,
+                                                     easy_testset: Path) -> None:
+    """The committee scores the gauge's margin: the report the line passes in, or one it
+    measures itself; a batch scored without it is refused, not scored as a 0 margin."""
+    ds = read_dataset(easy_testset)
+    com = Committee.from_bundle(bundle)
+    assert com.needs_gauge
+    prof = weld_type_profile(3)
+    rec = next(r for r in ds.records if r["defect"] == "cut")
+    hm = read_heightmap(ds.root / rec["path"])
+    report = gauge_weld(hm, prof)
+    given, measured = com.decide(hm, report), com.decide(hm)
+    assert given.score == measured.score
+    # the margin moves the score: a report at the limit scores otherwise than this one
+    at_limit = GaugeReport({}, None)
+    assert at_limit.margin == 0.0 != report.margin
+    assert com.decide(hm, at_limit).score != given.score
+    feed = model_input([hm], com.spec)
+    with pytest.raises(BundleError, match="gauge"):
+        com.score_arrays(feed["z"], feed["valid"])
+
+
 def test_cli_evaluate_writes_report(easy_testset: Path, bundle: Path, tmp_path: Path) -> None:
     from training.cli import main
 
@@ -91,6 +118,7 @@ def test_cli_evaluate_writes_report(easy_testset: Path, bundle: Path, tmp_path: 
                  "--report", str(report), "--types", "all"]) == 0
     text = (report / "report.md").read_text()
     assert "| committee |" in text
+    assert "| gauge |" in text                                # the gauge member's own row
     assert "0.285" in text            # the study's figure in the comparison table
     assert list(report.glob("*.png"))
     card = json.loads((bundle / "model.json").read_text())

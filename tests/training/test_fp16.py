@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from inspector.decision.committee import Committee
+from inspector.decision.gauge import gauge_weld
+from point_cloud.config import weld_type_profile
 from point_cloud.heightmap_io import read_heightmap
 from tests.training.conftest import tiny_config
 from training.data import read_dataset
@@ -30,8 +32,9 @@ def test_fp16_bundle_is_smaller_and_scores_like_the_fp32_one(
     ds = read_dataset(easy_testset)
     maps = [read_heightmap(ds.root / r["path"]) for r in ds.records]
     bad = np.array([r["label"] == "bad" for r in ds.records])
-    full = Committee.from_bundle(bundle).score_maps(maps).score
-    small = Committee.from_bundle(half).score_maps(maps).score
+    reports = [gauge_weld(m, weld_type_profile(3)) for m in maps]
+    full = Committee.from_bundle(bundle).score_maps(maps, reports).score
+    small = Committee.from_bundle(half).score_maps(maps, reports).score
     # the same seed and data: the members train alike; only the stored weights differ
     assert auroc(small, bad) >= auroc(full, bad) - 0.02
     assert auroc(small, bad) >= 0.95

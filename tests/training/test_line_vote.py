@@ -77,10 +77,40 @@ def test_votes_on_a_process_pool_are_the_serial_ones(easy_testset: Path,
     records = ds.records
     monkeypatch.setattr(line_vote, "CHUNK", 8)
     monkeypatch.setattr(line_vote, "MIN_PARALLEL", 16)
-    serial = line_vote.gauge_votes(ds.root, records, 3, workers=1)
-    pooled = line_vote.gauge_votes(ds.root, records, 3, workers=2)
+    serial = line_vote.gauge_readings(ds.root, records, 3, workers=1)
+    pooled = line_vote.gauge_readings(ds.root, records, 3, workers=2)
     assert len(records) >= 32
-    np.testing.assert_array_equal(pooled, serial)
+    np.testing.assert_array_equal(pooled.votes, serial.votes)
+    np.testing.assert_array_equal(pooled.margins, serial.margins)
     bad = np.array([r["label"] == "bad" for r in records])
-    assert serial[bad].mean() > 0.3                 # the gauge fails a share of the bad maps
-    assert serial[~bad].mean() < 0.05               # and hardly any good one
+    assert serial.votes[bad].mean() > 0.3           # the gauge fails a share of the bad maps
+    assert serial.votes[~bad].mean() < 0.05         # and hardly any good one
+    # every map it fails is beyond its limit; the margin ranks bad above good
+    assert (serial.margins[serial.votes] > 0).all()
+    assert np.median(serial.margins[bad]) > np.median(serial.margins[~bad]) + 0.2
+
+
+def test_the_gauges_margin_as_a_member_passes_acceptable_imperfections() -> None:
+    """Acceptable imperfections (a short lack) look like bad welds to the networks; the
+    gauge measures them inside their limits, but it reads plain good welds anywhere near
+    theirs (a ripple). Together they pass most imperfections and plain welds, and no more
+    bad ones than either alone."""
+    rng = np.random.default_rng(3)
+    y = np.r_[np.zeros(1000, bool), np.ones(1000, bool)]
+    imperfect = np.zeros(2000, bool)
+    imperfect[:200] = True                                  # 20 % of the good welds
+    logit = np.where(y | imperfect, rng.normal(4.0, 1.0, 2000), rng.normal(0.0, 1.0, 2000))
+    margin = np.where(y, rng.normal(0.5, 0.2, 2000),        # near or beyond the limit
+                      np.where(imperfect, rng.normal(-0.5, 0.15, 2000),
+                               rng.normal(0.0, 0.4, 2000)))
+    members = {"classifier": _member("classifier"), "gauge": _member("gauge")}
+    raw = {"classifier": logit, "gauge": margin}
+    alone = {n: calibrate_committee({n: members[n]}, {n: raw[n]}, y, 0.001, 0.0)
+             for n in members}
+    both = calibrate_committee(members, raw, y, 0.001, 0.0)
+    assert both.members == ("classifier", "gauge")
+    assert min(both.weights) > 0                            # the committee weighs both
+    assert both.metrics["val"]["false_accept"] <= 0.001
+    fr = {n: c.metrics["val"]["false_reject"] for n, c in alone.items()}
+    assert min(fr.values()) > 0.25
+    assert both.metrics["val"]["false_reject"] < 0.75 * min(fr.values())
