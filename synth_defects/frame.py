@@ -105,6 +105,21 @@ class BeadFrame:
         sections present within :data:`LOCAL_WINDOW_MM`), those medians: a ball's apex laid
         on such a section's top stood under the bead's real crest (an acceptable lump
         labelled bad)."""
+        half, top, near = self._section(s)
+        return near if near is not None and self._short(half, top, near) else (half, top)
+
+    def is_short(self, s: float) -> bool:
+        """Whether a shadow cut the section at arc position ``s`` short (see :meth:`local`)."""
+        return self._short(*self._section(s))
+
+    @staticmethod
+    def _short(half: float, top: float, near: tuple[float, float] | None) -> bool:
+        return near is not None and (half < SHORT_SECTION_SHARE * near[0]
+                                     or top < SHORT_SECTION_SHARE * near[1])
+
+    def _section(self, s: float) -> tuple[float, float, tuple[float, float] | None]:
+        """(half width, top) of the section at ``s``, and the medians of the sections
+        within :data:`LOCAL_WINDOW_MM` (None where fewer than :data:`MIN_LOCAL_SECTIONS`)."""
         g = self.geom
         s_at = s % self.path_length_mm if self.closed else s
         s_arr = np.array([s_at])
@@ -112,12 +127,9 @@ class BeadFrame:
         top = float(g.at(s_arr, np.where(g.present, g.top_mm, np.nan))[0])
         near = (np.abs(self.arc_offset(g.s_mm, s_at)) <= LOCAL_WINDOW_MM) & g.present
         if near.sum() < MIN_LOCAL_SECTIONS:
-            return half, top
-        half_near = float(0.5 * np.median(g.width_mm[near]))
-        top_near = float(np.median(g.top_mm[near]))
-        if half < SHORT_SECTION_SHARE * half_near or top < SHORT_SECTION_SHARE * top_near:
-            return half_near, top_near
-        return half, top
+            return half, top, None
+        return half, top, (float(0.5 * np.median(g.width_mm[near])),
+                           float(np.median(g.top_mm[near])))
 
 
 def bead_frame(hm: HeightMap, profile: WeldTypeProfile,

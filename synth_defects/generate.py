@@ -37,9 +37,11 @@ from synth_defects.frame import BeadFrame, Edited, bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import Source, SourceError, file_sources, load_source, simulated_sources
 
-GENERATOR_VERSION = "synth-defects/1.6"
-"""1.6: a ball's highest point stands its label over the crest on a flank too (1.5: over its
-centre only, and a ball draped over a rising flank stood up to 0.9 mm higher)."""
+GENERATOR_VERSION = "synth-defects/1.7"
+"""1.7: a ball's height is over the crest its section shows (1.6: over the section's base plus
+the bead's top, 0.1-0.4 mm under it on laps and flat beads). 1.6: a ball's highest point
+stands its label over the crest on a flank too (1.5: over its centre only, and a ball draped
+over a rising flank stood up to 0.9 mm higher)."""
 SELECTABLE = tuple(c for c in ALL_CLASSES if c != "none")
 MAP_FACTS = ("plate_step_mm",)
 """Source-map meta kept in every sample's sidecar (read back by the gauge's bead analysis)."""

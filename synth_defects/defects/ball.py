@@ -11,6 +11,12 @@ from synth_defects.frame import BeadFrame, Edited, apply_surface
 from synth_defects.params import DefectRanges
 
 PLACES = ("top", "north_toe", "south_toe")
+CREST_STRIP_MM = 0.2
+"""The bead's crest under a ball is read on its sections this far either side of the ball's
+centre (three map cells) ..."""
+CREST_SHARE = 0.5
+"""... and this share of its half width either side of its centre (a higher plate's edge
+beside a toe is no crest)."""
 
 
 def lump(frame: BeadFrame, x_mm: float, y_mm: float, diameter_mm: float,
@@ -36,16 +42,33 @@ def apply(frame: BeadFrame, s_mm: float, t_mm: float, diameter_mm: float,
     the bead's local top (the norm's figure): over its crest, wherever the ball sits (on a
     lap joint the plate under a toe lies lower than under the crest)."""
     x, y = frame.xy_at(s_mm, t_mm)
-    ri_c, ci_c = _cell(frame, *frame.xy_at(s_mm, 0.0))
-    _, top = frame.local(s_mm)
-    crest = float(frame.geom.base[ri_c, ci_c]) + top
     shape = lump(frame, x, y, diameter_mm, 1.0)
+    crest = _crest(frame, s_mm)
     peak = _peak_over(frame.z_fill, shape, crest + height_mm)
     z_new = frame.z_fill + peak * shape
     return apply_surface(frame, z_new.astype(np.float32), {
         "diameter_mm": diameter_mm, "height_mm": height_mm, "peak_mm": peak,
         "x_mm": x, "y_mm": y, "t_mm": t_mm,
     })
+
+
+def _crest(frame: BeadFrame, s_mm: float) -> float:
+    """The bead's crest at arc position ``s_mm``: the highest point of its section there
+    (within :data:`CREST_STRIP_MM` along it, :data:`CREST_SHARE` of its half width either
+    side of its centre), as the gauge and the analytic shapes read it. The section's base
+    plus the bead's top over it (generator 1.6) put a flat or lap bead's crest up to 0.4 mm
+    under the section's highest point: balls 0.7-0.9 mm over the surface were labelled
+    1.0-1.1 mm high (bad). Where a shadow cut the section short or hides half of that
+    strip: its base under the centreline plus the local top (:meth:`BeadFrame.local`, which
+    reads a shadowed section's top from its neighbours)."""
+    strip = ((np.abs(frame.ds(s_mm)) <= CREST_STRIP_MM)
+             & (np.abs(frame.t) <= CREST_SHARE * frame.half_width))
+    seen = strip & frame.hm.valid
+    if not frame.is_short(s_mm) and seen.sum() >= 0.5 * strip.sum() > 0:
+        return float(frame.hm.z[seen].max())
+    _, top = frame.local(s_mm)
+    ri_c, ci_c = _cell(frame, *frame.xy_at(s_mm, 0.0))
+    return float(frame.geom.base[ri_c, ci_c]) + top
 
 
 def _peak_over(z: np.ndarray, shape: np.ndarray, apex_mm: float) -> float:

@@ -98,6 +98,30 @@ def test_a_ball_on_a_flank_stands_its_height_over_the_crest(sim_good, weld_type,
     assert apex - crest == pytest.approx(0.3, abs=0.12)
 
 
+@pytest.mark.parametrize("weld_type", [2, 8, 9])
+@pytest.mark.parametrize("t_frac", [0.0, 0.9], ids=["on_top", "at_toe"])
+def test_a_lap_balls_labelled_height_is_what_the_gauge_reads(sim_good, weld_type, t_frac):
+    # a lap bead's highest point lies off its base's centreline: over the section's base
+    # plus the bead's top (generator 1.6) its balls stood 0.1-0.4 mm lower than labelled,
+    # and "bad" balls of 1.0-1.1 mm were 0.7-0.9 mm over the crest the gauge (and the
+    # analytic shapes) read
+    from inspector.decision.gauge import gauge_weld
+    from point_cloud.variation import VariationRule
+    from synth_defects.sources import simulate_map
+
+    prof = weld_type_profile(weld_type)
+    flat = VariationRule.parse(only=["bead=flat", "plates=whole", "shadow=north",
+                                     "noise=low", "step=high"])
+    fr = bead_frame(simulate_map(weld_type, 5, 300_000, prof, vary=flat), prof)
+    lo, hi = fr.bead_span()
+    s0 = _mid_s(fr) - 0.12 * (hi - lo)          # off the middle, clear of the end caps
+    hw, _ = fr.local(s0)
+    for height in (0.6, 1.05):
+        e = ball.apply(fr, s0, t_frac * hw, 2.6, height)
+        f = gauge_weld(e.hm, prof).findings["ball"]
+        assert f.also["height_mm"].value_mm == pytest.approx(height, abs=0.12)
+
+
 @pytest.mark.parametrize("weld_type", ALL)
 def test_hole_has_the_requested_diameter(sim_good, weld_type):
     fr = _frame(sim_good, weld_type)
