@@ -37,8 +37,10 @@ from synth_defects.frame import BeadFrame, Edited, bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import Source, SourceError, file_sources, load_source, simulated_sources
 
-GENERATOR_VERSION = "synth-defects/1.7"
-"""1.7: a ball's height is over the crest its section shows (1.6: over the section's base plus
+GENERATOR_VERSION = "synth-defects/1.8"
+"""1.8: a ball is placed again where the surface under it stands near its apex (it added
+0.08 mm beyond a bead's end over a high plate's edge, and the map labelled bad was the good
+weld). 1.7: a ball's height is over the crest its section shows (1.6: over the section's base plus
 the bead's top, 0.1-0.4 mm under it on laps and flat beads). 1.6: a ball's highest point
 stands its label over the crest on a flank too (1.5: over its centre only, and a ball draped
 over a rising flank stood up to 0.9 mm higher)."""

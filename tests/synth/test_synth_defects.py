@@ -61,6 +61,24 @@ def test_ball_raises_a_round_patch_of_the_requested_size(sim_good, weld_type, t_
         assert b.circularity > 0.75
 
 
+def test_a_ball_where_the_surface_stands_near_its_apex_is_placed_again(sim_good):
+    # beyond a bead's end a high plate's edge can stand near a ball's apex: the lump added
+    # 0.08 mm, and the map labelled "bad ball" was the good weld (the validation map that
+    # set type 8's operating point, generator 1.7). Here slabs 1 mm over the crest lie
+    # along both toes of the bead's first half
+    fr = _frame(sim_good, 3)
+    lo, hi = fr.bead_span()
+    hw, _ = fr.local(lo + 5.0)
+    crest = float(np.max(fr.hm.z[fr.hm.valid & (np.abs(fr.t) < 1.0)]))
+    slab = (fr.s < 0.5 * (lo + hi)) & (np.abs(fr.t) > 0.6 * fr.half_width)
+    raised = bead_frame(fr.hm.with_z(np.where(slab, crest + 1.0, fr.hm.z)), fr.profile,
+                        geom=fr.geom)
+    r = ranges_for(fr.profile)
+    assert ball.apply(raised, lo + 5.0, hw, 2.5, 1.2).params["peak_mm"] < 0.3
+    peaks = [ball.make(raised, np.random.default_rng(seed), r).params for seed in range(20)]
+    assert min(p["peak_mm"] / p["height_mm"] for p in peaks) >= ball.MIN_RELIEF
+
+
 @pytest.mark.parametrize("weld_type", [4, 5])
 def test_a_ball_stands_its_height_over_the_crest_beside_a_shadow(sim_good, weld_type):
     # a shadow over the crest of a few sections left their top at a fraction of the bead's:
