@@ -103,7 +103,7 @@ def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Ed
         else:
             t = (1.0 if place == "north_toe" else -1.0) * (hw + float(rng.uniform(-0.2, 0.4)) * D)
         edited = apply(frame, s, t, D, H)
-        if edited.params["peak_mm"] >= MIN_RELIEF * H:
+        if float(edited.params["peak_mm"]) >= MIN_RELIEF * H:
             break
     return edited
 
