@@ -230,15 +230,14 @@ def calibrate_members(files: dict[str, Path], gallery: np.ndarray, cfg: TrainCon
     with the norm gauge as a member (``gauge_member``) and the committee's operating point
     set on the line's decision (``calibrate_with_gauge``), from the gauge's ``readings``."""
     raw, _, _ = onnx_scores(files, gallery, cfg.siamese.k, val)
-    names: dict[str, str | None] = {n: f.name for n, f in files.items()}
     if cfg.gauge_member and readings is not None:
-        raw[GAUGE], names[GAUGE] = readings.margins, None
-    members = {n: calibrate_member(raw[n], val.bad, cfg.target_false_accept, file,
-                                   MEMBER_SPECS[n].raw_score,
+        raw[GAUGE] = readings.margins
+    specs = {n: MEMBER_SPECS[n] for n in raw}
+    members = {n: calibrate_member(raw[n], val.bad, cfg.target_false_accept,
+                                   files[n].name if spec.network else None, spec.raw_score,
                                    {"k": cfg.siamese.k} if n == "siamese" else {},
-                                   transform=MEMBER_SPECS[n].transform,
-                                   fr_budget=cfg.false_reject_budget)
-               for n, file in names.items()}
+                                   transform=spec.transform, fr_budget=cfg.false_reject_budget)
+               for n, spec in specs.items()}
     for n, m in members.items():
         m.metrics.update(notes.get(n, {}))
     votes = readings.votes if cfg.calibrate_with_gauge and readings is not None else None

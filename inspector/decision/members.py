@@ -5,7 +5,9 @@ Three are networks, an ONNX graph each in the bundle. The fourth is the norm gau
 (value - limit) / limit, which the inspector measures anyway for its vote. As a member it
 tells an acceptable imperfection (a lack 2 mm long, limit 3 mm) from a bad one the networks
 see the same, and the committee weighs it like the others (:mod:`training.calibrate`).
-Training, calibration, evaluation and the inspector all loop over :data:`MEMBER_SPECS`.
+Training describes and calibrates each member from :data:`MEMBER_SPECS`; a bundle's card
+then lists the members its committee weighs, and evaluation and the inspector loop over the
+card (a bundle made before the gauge member has three).
 """
 
 from __future__ import annotations
@@ -36,6 +38,3 @@ MEMBER_SPECS: dict[str, MemberSpec] = {s.name: s for s in (
     MemberSpec(GAUGE, "largest measured exceedance (value - limit) / limit of the norm gauge",
                "identity", network=False),
 )}
-
-NETWORKS: tuple[str, ...] = tuple(n for n, s in MEMBER_SPECS.items() if s.network)
-"""The members that are ONNX graphs in a bundle."""
