@@ -69,7 +69,7 @@ def gauge_readings(root: Path, records: list[dict[str, Any]], weld_type: int,
                 bar.update(len(job[1]))
     bar.close()
     return GaugeReadings(np.array([v for v, _ in out], bool),
-                         np.array([m for _, m in out], np.float64).reshape(len(out)))
+                         np.array([m for _, m in out], np.float64))
 
 
 def with_votes(score: np.ndarray, votes: np.ndarray | None) -> np.ndarray:

@@ -169,8 +169,6 @@ EDGE_TOL_MM = 1.0
 """A section whose measured cells end more than this above the plate beside it ends in a
 shadow, not at the bead's edge."""
 
-
-
 MAX_MARGIN = 2.0
 """A finding's margin counts up to three times its limit: beyond, the gauge votes anyway,
 and a huge reading (a cut through the whole bead) would only stretch the member's scale."""
@@ -218,14 +216,19 @@ class Finding:
     @property
     def margin(self) -> float:
         """(value - limit) / limit: how far beyond (> 0) or inside (< 0) the limit."""
-        return (self.value_mm - self.limit_mm) / self.limit_mm if self.limit_mm else 0.0
+        return _beyond(self.value_mm, self.limit_mm)
 
     @property
     def norm_margin(self) -> float:
         """The margin the norm's limits leave: :attr:`margin`, or less where a further
         condition is further inside its limit (a wide ball that is low)."""
-        return min([self.margin, *((c.value_mm - c.limit_mm) / c.limit_mm
+        return min([self.margin, *(_beyond(c.value_mm, c.limit_mm)
                                    for c in self.also.values() if c.limit_mm)])
+
+
+def _beyond(value_mm: float, limit_mm: float) -> float:
+    """(value - limit) / limit; 0 for a zero limit."""
+    return (value_mm - limit_mm) / limit_mm if limit_mm else 0.0
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,7 @@ from synth_defects.params import DefectRanges
 
 PLACES = ("top", "north_toe", "south_toe")
 MIN_RELIEF = 0.5
-"""A ball adds at least this share of its height to the surface under its centre ..."""
-PLACE_DRAWS = 8
-"""... or is placed again, this many times at most."""
+"""A ball shows when it adds at least this share of its height to the surface under it."""
 CREST_STRIP_MM = 0.2
 """The bead's crest under a ball is read on its sections this far either side of the ball's
 centre (three map cells) ..."""
@@ -88,24 +86,24 @@ def _peak_over(z: np.ndarray, shape: np.ndarray, apex_mm: float) -> float:
 
 
 def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:
-    """A ball of drawn size, on the crest or a toe; drawn again where the surface under it
-    stands nearly as high as its apex (a plate's edge beyond the bead's end), which leaves a
-    smear under :data:`MIN_RELIEF` of its height: no ball on the map, and a "bad" label on
-    an unchanged weld."""
     D = ranges.ball_diameter_mm.draw(rng)
     H = ranges.ball_height_mm.draw(rng)
-    for _ in range(PLACE_DRAWS):
-        s = frame.draw_s(rng, D)
-        hw, _ = frame.local(s)
-        place = str(rng.choice(PLACES))
-        if place == "top":
-            t = float(rng.uniform(-0.3, 0.3)) * hw
-        else:
-            t = (1.0 if place == "north_toe" else -1.0) * (hw + float(rng.uniform(-0.2, 0.4)) * D)
-        edited = apply(frame, s, t, D, H)
-        if float(edited.params["peak_mm"]) >= MIN_RELIEF * H:
-            break
-    return edited
+    s = frame.draw_s(rng, D)
+    hw, _ = frame.local(s)
+    place = str(rng.choice(PLACES))
+    if place == "top":
+        t = float(rng.uniform(-0.3, 0.3)) * hw
+    else:
+        t = (1.0 if place == "north_toe" else -1.0) * (hw + float(rng.uniform(-0.2, 0.4)) * D)
+    return apply(frame, s, t, D, H)
+
+
+def stands_out(edited: Edited) -> bool:
+    """Whether the ball shows on the map: its lump adds :data:`MIN_RELIEF` of its height or
+    more. Where the surface under it stands nearly as high as its apex (a plate's edge
+    beyond the bead's end) it left a smear, and a "bad" label on an unchanged weld (the
+    generator draws such a sample again)."""
+    return float(edited.params["peak_mm"]) >= MIN_RELIEF * float(edited.params["height_mm"])
 
 
 def make_ok(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:

@@ -10,6 +10,7 @@ from point_cloud.config import WELD_TYPES, weld_type_profile
 from point_cloud.errors import NoBeadFoundError
 from synth_defects.defects import MAKERS, ball, capture_failure, cut, deviation, excess, hole, lack
 from synth_defects.frame import BeadFrame, bead_frame
+from synth_defects.generate import make_sample
 from synth_defects.params import BAD_MARGIN, OK_MARGIN, ranges_for
 
 LINE_TYPES = [2, 3, 4, 9, 11]  # upper plate, isolated, lower plate, short, long
@@ -73,9 +74,9 @@ def test_a_ball_where_the_surface_stands_near_its_apex_is_placed_again(sim_good)
     slab = (fr.s < 0.5 * (lo + hi)) & (np.abs(fr.t) > 0.6 * fr.half_width)
     raised = bead_frame(fr.hm.with_z(np.where(slab, crest + 1.0, fr.hm.z)), fr.profile,
                         geom=fr.geom)
-    r = ranges_for(fr.profile)
     assert ball.apply(raised, lo + 5.0, hw, 2.5, 1.2).params["peak_mm"] < 0.3
-    peaks = [ball.make(raised, np.random.default_rng(seed), r).params for seed in range(20)]
+    peaks = [make_sample(raised, "ball", np.random.default_rng(seed), False, False).params
+             for seed in range(20)]
     assert min(p["peak_mm"] / p["height_mm"] for p in peaks) >= ball.MIN_RELIEF
 
 
