@@ -32,18 +32,20 @@ from point_cloud.variation import VariationRule
 from synth_defects import dataset as ds
 from synth_defects.augment import augment
 from synth_defects.classes import ALL_CLASSES, BAD_CLASSES, GOOD_CLASSES, label_of
-from synth_defects.defects import MAKERS, ball
+from synth_defects.defects import MAKERS, ball, hole
 from synth_defects.frame import BeadFrame, Edited, bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import Source, SourceError, file_sources, load_source, simulated_sources
 
-GENERATOR_VERSION = "synth-defects/1.8"
-"""1.8: a ball is drawn again where the surface under it stands near its apex (it added
-0.08 mm beyond a bead's end over a high plate's edge, and the map labelled bad was the good
-weld). 1.7: a ball's height is over the crest its section shows (1.6: over the section's
-base plus the bead's top, 0.1-0.4 mm under it on laps and flat beads). 1.6: a ball's highest
-point stands its label over the crest on a flank too (1.5: over its centre only, and a ball
-draped over a rising flank stood up to 0.9 mm higher)."""
+GENERATOR_VERSION = "synth-defects/1.9"
+"""1.9: a hole is drawn again where less than half its disc lies in the bead (a 2.5 mm hole
+at a lap's end cap dug 1 mm of cap: the map labelled bad showed an acceptable pore). 1.8: a
+ball is drawn again where the surface under it stands near its apex (it added 0.08 mm beyond
+a bead's end over a high plate's edge, and the map labelled bad was the good weld). 1.7: a
+ball's height is over the crest its section shows (1.6: over the section's base plus the
+bead's top, 0.1-0.4 mm under it on laps and flat beads). 1.6: a ball's highest point stands
+its label over the crest on a flank too (1.5: over its centre only, and a ball draped over a
+rising flank stood up to 0.9 mm higher)."""
 SELECTABLE = tuple(c for c in ALL_CLASSES if c != "none")
 MAP_FACTS = ("plate_step_mm",)
 """Source-map meta kept in every sample's sidecar (read back by the gauge's bead analysis)."""
@@ -167,9 +169,12 @@ def sample_seed(cfg: GenerateConfig, src: Source, v: Variant) -> int:
 def shows_its_label(frame: BeadFrame, defect: str, edited: Edited) -> bool:
     """Cuts are checked by measurement: a bad cut's gap must reach the reject limit and an
     acceptable one's stay within the ok limit as seen in the map (shadows can hide part).
-    A ball must stand out of the surface under it (:func:`ball.stands_out`)."""
+    A ball must stand out of the surface under it (:func:`ball.stands_out`), and a hole lie
+    in the bead (:func:`hole.lies_on_bead`)."""
     if defect in ("ball", "ball_ok"):
         return ball.stands_out(edited)
+    if defect in ("hole", "hole_ok"):
+        return hole.lies_on_bead(edited)
     if defect not in ("cut", "cut_ok"):
         return True
     lim = frame.profile.limits

@@ -111,6 +111,7 @@ MAX_LINE_SLOPE = math.tan(math.radians(3.0))   # a straight stretch's tilt on th
 FLAT_LINE_SLOPE = math.tan(math.radians(1.5))  # ... its usual tilt (99 % of good maps) ...
 FLAT_SHARE = 0.8          # ... preferred when it holds this share of the best line's samples
 GROOVE_ASPECT = 1.5       # a pit near an end this many times longer across than along is a cut
+GROOVE_SPAN = 0.5         # ... and spanning this share of the bead's width
 MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
 STEADY_WIDTH_MM = 0.3     # a section this close to the bead's width: its toes moved together
 STEADY_SHIFT_MM = 0.1     # ... off the line its middle follows by more than this: a bend
@@ -472,10 +473,12 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         has_core |= labels_holding(labels, n, pores)
     if sign < 0:
         # a groove across an end cap or crater band is a cut too short to leave a gap (the
-        # closing and the median along the bead bridge it)
-        at_ends = labels_holding(labels, n, ends)
-        across = stats[:, cv2.CC_STAT_HEIGHT] >= GROOVE_ASPECT * stats[:, cv2.CC_STAT_WIDTH]
-        has_core &= ~(at_ends & across)
+        # closing and the median along the bead bridge it): it crosses the bead. A pore
+        # there, drawn out across by the cap's slope or a ripple at its rim, does not
+        tall = stats[:, cv2.CC_STAT_HEIGHT]
+        groove = ((tall >= GROOVE_ASPECT * stats[:, cv2.CC_STAT_WIDTH])
+                  & (tall * ctx.px >= GROOVE_SPAN * ctx.geom.median_width_mm))
+        has_core &= ~(labels_holding(labels, n, ends) & groove)
     has_core[0] = False
     if not has_core.any():
         return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -78,6 +80,22 @@ def test_a_ball_where_the_surface_stands_near_its_apex_is_placed_again(sim_good)
     peaks = [make_sample(raised, "ball", np.random.default_rng(seed), False, False).params
              for seed in range(20)]
     assert min(p["peak_mm"] / p["height_mm"] for p in peaks) >= ball.MIN_RELIEF
+
+
+def test_a_hole_where_no_bead_stands_is_placed_again(sim_good):
+    # a 2.5 mm hole drawn at a lap's end cap dug 1 mm of cap (the frame's bead reached
+    # past the cap): the map labelled "bad hole" showed an acceptable pore (the validation
+    # map that set type 8's operating point, generator 1.8). Here the frame's bead is made
+    # to start 10 mm before the real one
+    fr = _frame(sim_good, 8)
+    lo, _ = fr.bead_span()
+    assert not hole.lies_on_bead(hole.apply(fr, lo - 0.5, 0.0, 2.5, 1.0))
+    assert hole.lies_on_bead(hole.apply(fr, lo + 2.5, 0.0, 2.5, 1.0))
+    longer = bead_frame(fr.hm, fr.profile, geom=dataclasses.replace(fr.geom,
+                                                                    start_s_mm=lo - 10.0))
+    shares = [make_sample(longer, "hole", np.random.default_rng(seed), False, False).params[
+        "on_bead_frac"] for seed in range(16)]
+    assert min(shares) >= hole.MIN_ON_BEAD
 
 
 @pytest.mark.parametrize("weld_type", [4, 5])
