@@ -13,6 +13,7 @@ members decide. Adding a defect class's measurement means adding one :class:`Gau
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -122,6 +123,9 @@ much of the loop before the quarter points are placed (good welds of the synthet
 calibration set: largest imbalance read 0.33 mm with it, 0.87 mm without)."""
 LACK_RETREAT_MM = 1.0     # a toe this far short of its line: the bead misses the plate
 LACK_NOTCH_END_MM = 1.0   # ... its notch's sloping ends reach this far beyond
+SECTION_SEEN_SHARE = 0.9  # ... read where the middle half of its section was measured
+LACK_CLIFF_MM = 0.3       # a bead cut off standing this high where no plate is beside it
+LACK_DEEP_SHARE = 0.8     # ... its length: where it stays this share of its deepest back
 LACK_BREAK_MM = 1.0       # ... and breaks this short in it, half as far back, the same
 LACK_TOE_SEEN_MM = 0.4
 """A toe is read where the map was measured this far either side of it (two cells; only
@@ -318,6 +322,13 @@ class _Context:
     def retreats(self) -> Retreats | None:
         """Where a toe stops short of its line (:func:`toe_retreats`), found once."""
         return toe_retreats(self)
+
+    @cached_property
+    def bare_retreats(self) -> Retreats | None:
+        """Beside a removed plate, the retreats read where the bead was measured
+        (:func:`toe_retreats` with ``bare``): the lack gauge reads them too. None where a
+        plate is in the scan."""
+        return None if self.geom.plate_visible else toe_retreats(self, bare=True)
 
     @cached_property
     def gaps(self) -> list[Gap]:
@@ -1353,6 +1364,36 @@ def _toe_seen(g: BeadGeometry, toe: F64, sign: int, plate_beside: bool | None = 
     return g.present & np.isfinite(toe) & ~(near & (g.seen_profiles < 0.99)).any(axis=1)
 
 
+def _seen_toe(g: BeadGeometry, toe: F64, sign: int) -> F64:
+    """Per path sample, the outermost measured cell of bead on one side (``sign`` +1:
+    north) out to the toe at ``toe``. Where no plate is beside the bead, the map is filled
+    across what was not measured (a shadow inside the bead is bridged), so a notch where
+    the bead misses its plate is filled too: only the measured cells show it. NaN where
+    none was measured."""
+    t = g.profile_t_mm[None, :]
+    mid = np.nan_to_num(g.offset_mm)[:, None]
+    inside = ((t - np.nan_to_num(toe, nan=-np.inf * sign)[:, None]) * sign <= 0) & (
+        (t - mid) * sign >= 0)
+    on = inside & (g.seen_profiles >= 0.99) & (g.profiles > BEAD_THRESHOLD_MM)
+    j = np.argmax(np.where(on, t * sign, -np.inf), axis=1)
+    far = t[0, j]
+    # where the measured bead ends high it was cut off (a notch, or a shadow); where it
+    # comes down to the toe level the filled toe is its own (a lowered flank is no notch)
+    cliff = on.any(axis=1) & (g.profiles[np.arange(len(j)), j] >= LACK_CLIFF_MM)
+    # a section between sparse scan lines shows little of its bead anywhere: not judged
+    core = np.abs(t - mid) <= 0.25 * g.median_width_mm
+    whole = (np.where(core, g.seen_profiles, 0.0).sum(axis=1)
+             >= SECTION_SEEN_SHARE * np.maximum(core.sum(axis=1), 1))
+    out = np.where(whole, np.where(cliff & np.isfinite(toe), far, toe), np.nan) * sign
+    # sparse scan lines leave a section or two cut short between measured ones: a notch
+    # runs on, so each section takes the outermost toe of it and its two neighbours
+    pad = np.pad(out, 1, constant_values=np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN windows stay NaN
+        outer = np.nanmax(np.lib.stride_tricks.sliding_window_view(pad, 3), axis=1)
+    return np.asarray(outer * sign)
+
+
 class Retreats(NamedTuple):
     """Per path sample: where the north and the south toe stop short of their lines (a lack
     of material, :func:`toe_retreats`), and where each toe was seen."""
@@ -1365,18 +1406,24 @@ class Retreats(NamedTuple):
     south_line_mm: float
 
 
-def toe_retreats(ctx: _Context) -> Retreats | None:
+def toe_retreats(ctx: _Context, bare: bool = False) -> Retreats | None:
     """Where one toe stops short of its median line by more than :data:`LACK_RETREAT_MM`
     while the other does not, and the bead is narrower by most of that: a bend moves both
     toes (no width lost), an end cap pulls in both. Each toe is read where it was seen
     (:func:`_toe_seen`); across a stretch where it was not, up to :data:`LACK_BRIDGE_MM`
-    long, it is its nearest seen one off the end caps. None: a toe seen too little."""
+    long, it is its nearest seen one off the end caps. None: a toe seen too little.
+    ``bare``: the toes where the measured bead stops (:func:`_seen_toe`), each stretch as
+    long as the toe stays near its deepest retreat."""
     g = ctx.geom
     caps_off = off_end_caps(g)
     k = max(3, round(TOE_SMOOTH_MM / g.path.step_mm) | 1)
     longest = round(LACK_BRIDGE_MM / g.path.step_mm)
     toes = ((g.toe_pos_mm, 1), (g.toe_neg_mm, -1))
-    seens = [_toe_seen(g, toe, sign) for toe, sign in toes]
+    if bare:
+        toes = ((_seen_toe(g, g.toe_pos_mm, 1), 1), (_seen_toe(g, g.toe_neg_mm, -1), -1))
+    # a bare toe is measured where it is read (where not, a neighbour's carried in is not)
+    seens = [(g.present & np.isfinite(toe)) if bare else _toe_seen(g, toe, sign)
+             for toe, sign in toes]
     share = [float((seen & caps_off).sum()) / max(1, int(caps_off.sum())) for seen in seens]
     sides = []
     for (toe, sign), seen, seen_here, seen_there in zip(toes, seens, share, share[::-1],
@@ -1428,20 +1475,36 @@ def toe_retreats(ctx: _Context) -> Retreats | None:
             if (a > 0 and e < len(f) and (e - a) * g.path.step_mm <= LACK_BREAK_MM
                     and bool(np.all(np.nan_to_num(mine[a:e]) > 0.5 * LACK_RETREAT_MM))):
                 f[a:e] = True
+    if bare:       # a notch's sloping ends, where the toe comes back, are no bare plate
+        for f, mine in zip(flags, (north, south), strict=True):
+            f &= caps_off        # ragged where a cap narrows the bead and sampling thins
+            _deepest_stretches(f, np.nan_to_num(mine))
     return Retreats(flags[0], flags[1], seen_n, seen_s, pos_line, neg_line)
 
 
+def _deepest_stretches(flags: B, retreat: F64) -> None:
+    """Each run of ``flags`` cut (in place) to where ``retreat`` stays
+    :data:`LACK_DEEP_SHARE` of its deepest or more."""
+    for a, e in runs(flags):
+        deep = np.flatnonzero(retreat[a:e] >= LACK_DEEP_SHARE * float(retreat[a:e].max()))
+        flags[a:e] = False
+        flags[a + deep[0]: a + deep[-1] + 1] = True
+
+
 def _lack(ctx: _Context) -> Reading:
-    """The longest stretch over which a toe stops short of its line (:func:`toe_retreats`)."""
+    """The longest stretch over which a toe stops short of its line (:func:`toe_retreats`;
+    beside a removed plate, the longer of the two readings)."""
     g = ctx.geom
-    found = ctx.retreats
-    if found is None:
+    readings = [r for r in (ctx.retreats, ctx.bare_retreats) if r is not None]
+    if not readings:
         return Reading(0.0, ctx.limits.lack_reject_length_mm)
-    best = (0, 0, 0)
-    for flags in (found.north, found.south):
-        for a, e in runs(flags):
-            best = max(best, (e - a, a, e))
-    n, a, e = best
+    best = (0, 0, 0, 0)
+    for i, found in enumerate(readings):
+        for flags in (found.north, found.south):
+            for a, e in runs(flags):
+                best = max(best, (e - a, a, e, i))
+    n, a, e, i = best
+    found = readings[i]
     where = ctx.xy_at((a + e) // 2) if n else None
     coverage = min(found.seen_north.sum(), found.seen_south.sum()) / max(1, g.present.sum())
     u = (g.path.step_mm + ctx.px) / max(coverage, 0.25)
