@@ -21,7 +21,9 @@ Label = Literal["good", "bad"]
 class DefectSpec:
     """One sample class. ``maker``: ``module:function`` under ``synth_defects.defects``;
     ``limit``/``quantity``: the norm's limit field and the gauged quantity (None: judged by
-    appearance only, e.g. a failed capture)."""
+    appearance only, e.g. a failed capture); ``check``: ``module:function`` telling whether a
+    drawn sample shows its label on the map (the generator draws it again if not; None:
+    every draw does)."""
 
     name: str
     label: Label
@@ -29,17 +31,18 @@ class DefectSpec:
     maker: str
     limit: str | None = None
     quantity: str | None = None
+    check: str | None = None
 
 
 # Good classes first, then the defects: this order is the classifier's output order.
 DEFECTS: tuple[DefectSpec, ...] = (
     DefectSpec("none", "good", "the source weld (possibly augmented)", "none:make"),
     DefectSpec("cut_ok", "good", "a short cut below the norm's limit", "cut:make_ok",
-               "cut_ok_mm", "cut_length"),
+               "cut_ok_mm", "cut_length", "cut:shows_ok_gap"),
     DefectSpec("hole_ok", "good", "a pore below the norm's diameter limit", "hole:make_ok",
-               "hole_reject_diameter_mm", "hole_diameter"),
+               "hole_reject_diameter_mm", "hole_diameter", "hole:lies_on_bead"),
     DefectSpec("ball_ok", "good", "a lump below the norm's diameter or height limit",
-               "ball:make_ok", "ball_reject_diameter_mm", "ball_diameter"),
+               "ball:make_ok", "ball_reject_diameter_mm", "ball_diameter", "ball:stands_out"),
     DefectSpec("deviation_ok", "good", "a bend below the norm's offset limit",
                "deviation:make_ok", "deviation_reject_mm", "deviation_offset"),
     DefectSpec("excess_ok", "good", "an imbalance below the norm's limit", "excess:make_ok",
@@ -51,11 +54,11 @@ DEFECTS: tuple[DefectSpec, ...] = (
     DefectSpec("excess", "bad", "north/south material imbalance", "excess:make",
                "excess_reject_imbalance_mm", "excess_imbalance"),
     DefectSpec("ball", "bad", "round lump on or beside the bead", "ball:make",
-               "ball_reject_diameter_mm", "ball_diameter"),
+               "ball_reject_diameter_mm", "ball_diameter", "ball:stands_out"),
     DefectSpec("cut", "bad", "discontinuity at or beyond the limit", "cut:make_bad",
-               "cut_reject_mm", "cut_length"),
+               "cut_reject_mm", "cut_length", "cut:shows_bad_gap"),
     DefectSpec("hole", "bad", "hole / pore in the bead", "hole:make",
-               "hole_reject_diameter_mm", "hole_diameter"),
+               "hole_reject_diameter_mm", "hole_diameter", "hole:lies_on_bead"),
     DefectSpec("lack", "bad", "lack of material on one plate", "lack:make",
                "lack_reject_length_mm", "lack_length"),
     DefectSpec("no_weld", "bad", "plate only, no bead", "no_weld:make"),

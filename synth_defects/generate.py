@@ -23,16 +23,15 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from point_cloud.bead_geometry import BEAD_THRESHOLD_MM, analyse_bead
+from point_cloud.bead_geometry import BEAD_THRESHOLD_MM
 from point_cloud.config import WELD_TYPE_EXPECTED, is_weld_type, weld_type_profile
-from point_cloud.errors import NoBeadFoundError, ScanError
+from point_cloud.errors import ScanError
 from point_cloud.heightmap_io import sidecar_path, write_heightmap
-from point_cloud.measure import longest_gap_mm
 from point_cloud.variation import VariationRule
 from synth_defects import dataset as ds
 from synth_defects.augment import augment
 from synth_defects.classes import ALL_CLASSES, BAD_CLASSES, GOOD_CLASSES, label_of
-from synth_defects.defects import MAKERS, ball, hole
+from synth_defects.defects import CHECKS, MAKERS
 from synth_defects.frame import BeadFrame, Edited, bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import Source, SourceError, file_sources, load_source, simulated_sources
@@ -167,23 +166,11 @@ def sample_seed(cfg: GenerateConfig, src: Source, v: Variant) -> int:
 
 
 def shows_its_label(frame: BeadFrame, defect: str, edited: Edited) -> bool:
-    """Cuts are checked by measurement: a bad cut's gap must reach the reject limit and an
-    acceptable one's stay within the ok limit as seen in the map (shadows can hide part).
-    A ball must stand out of the surface under it (:func:`ball.stands_out`), and a hole lie
-    in the bead (:func:`hole.lies_on_bead`)."""
-    if defect in ("ball", "ball_ok"):
-        return ball.stands_out(edited)
-    if defect in ("hole", "hole_ok"):
-        return hole.lies_on_bead(edited)
-    if defect not in ("cut", "cut_ok"):
-        return True
-    lim = frame.profile.limits
-    try:
-        geom = analyse_bead(edited.hm, frame.profile, path=frame.geom.path)
-    except NoBeadFoundError:
-        return False
-    gap = longest_gap_mm(geom)
-    return gap >= lim.cut_reject_mm if defect == "cut" else 0 < gap <= lim.cut_ok_mm
+    """Whether the sample shows its label on the map: its class's check
+    (:data:`~synth_defects.defects.CHECKS`: a cut's gap as measured, a ball standing out, a
+    hole in the bead), where it has one."""
+    check = CHECKS.get(defect)
+    return check is None or check(frame, edited)
 
 
 def make_sample(frame: BeadFrame, defect: str, rng: np.random.Generator, near_limit: bool,

@@ -13,7 +13,6 @@ members decide. Adding a defect class's measurement means adding one :class:`Gau
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -1388,9 +1387,7 @@ def _seen_toe(g: BeadGeometry, toe: F64, sign: int) -> F64:
     # sparse scan lines leave a section or two cut short between measured ones: a notch
     # runs on, so each section takes the outermost toe of it and its two neighbours
     pad = np.pad(out, 1, constant_values=np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN windows stay NaN
-        outer = np.nanmax(np.lib.stride_tricks.sliding_window_view(pad, 3), axis=1)
+    outer = np.fmax(np.fmax(pad[:-2], pad[1:-1]), pad[2:])     # NaN only where all three are
     return np.asarray(outer * sign)
 
 

@@ -98,7 +98,7 @@ def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Ed
     return apply(frame, s, t, D, H)
 
 
-def stands_out(edited: Edited) -> bool:
+def stands_out(frame: BeadFrame, edited: Edited) -> bool:
     """Whether the ball shows on the map: its lump adds :data:`MIN_RELIEF` of its height or
     more. Where the surface under it stands nearly as high as its apex (a plate's edge
     beyond the bead's end) it left a smear, and a "bad" label on an unchanged weld (the

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from point_cloud.bead_geometry import analyse_bead
+from point_cloud.errors import NoBeadFoundError
+from point_cloud.measure import longest_gap_mm
 from synth_defects.frame import BeadFrame, Edited, apply_surface, plate_noise
 from synth_defects.params import DefectRanges, Range
 
@@ -44,3 +47,24 @@ def make_bad(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -
 
 def make_ok(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:
     return _make(frame, rng, ranges.cut_ok_mm, ranges.cut_end_mm)
+
+
+def _seen_gap_mm(frame: BeadFrame, edited: Edited) -> float | None:
+    """The longest gap the map shows (shadows can hide part of a cut); None: no bead."""
+    try:
+        geom = analyse_bead(edited.hm, frame.profile, path=frame.geom.path)
+    except NoBeadFoundError:
+        return None
+    return longest_gap_mm(geom)
+
+
+def shows_bad_gap(frame: BeadFrame, edited: Edited) -> bool:
+    """Whether the map shows a gap reaching the reject limit."""
+    gap = _seen_gap_mm(frame, edited)
+    return gap is not None and gap >= frame.profile.limits.cut_reject_mm
+
+
+def shows_ok_gap(frame: BeadFrame, edited: Edited) -> bool:
+    """Whether the map shows a gap within the ok limit."""
+    gap = _seen_gap_mm(frame, edited)
+    return gap is not None and 0 < gap <= frame.profile.limits.cut_ok_mm

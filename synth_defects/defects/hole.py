@@ -35,7 +35,7 @@ def apply(frame: BeadFrame, s_mm: float, t_mm: float, diameter_mm: float,
         "unseen_below_mm": unseen_below_mm, "on_bead_frac": round(dug, 4)}, valid_new=valid)
 
 
-def lies_on_bead(edited: Edited) -> bool:
+def lies_on_bead(frame: BeadFrame, edited: Edited) -> bool:
     """Whether the hole dug :data:`MIN_ON_BEAD` of its disc or more into the bead."""
     return float(edited.params["on_bead_frac"]) >= MIN_ON_BEAD
 

@@ -89,8 +89,8 @@ def test_a_hole_where_no_bead_stands_is_placed_again(sim_good):
     # to start 10 mm before the real one
     fr = _frame(sim_good, 8)
     lo, _ = fr.bead_span()
-    assert not hole.lies_on_bead(hole.apply(fr, lo - 0.5, 0.0, 2.5, 1.0))
-    assert hole.lies_on_bead(hole.apply(fr, lo + 2.5, 0.0, 2.5, 1.0))
+    assert not hole.lies_on_bead(fr, hole.apply(fr, lo - 0.5, 0.0, 2.5, 1.0))
+    assert hole.lies_on_bead(fr, hole.apply(fr, lo + 2.5, 0.0, 2.5, 1.0))
     longer = bead_frame(fr.hm, fr.profile, geom=dataclasses.replace(fr.geom,
                                                                     start_s_mm=lo - 10.0))
     shares = [make_sample(longer, "hole", np.random.default_rng(seed), False, False).params[
