@@ -57,6 +57,8 @@ ISOLATED_VALID_FRACTION = 0.5  # maps less valid than this had their plate plane
 BEAD_BAND_HALF_MM = 4.0  # ... unless this far and more from the map's middle row
 PLATE_SEEN_FRACTION = 0.05  # ... this share is valid (a plate beside the bead)
 RING_POOL = 2  # square path: its ring is matched on a grid this many times coarser
+CREST_SHARE = 0.5  # a line bead's crest: this share of its half width either side of its middle
+REFERENCE_WINDOW_MM = 10.0  # the gauge's self-reference: the bead's median along it over this
 CREST_MIDDLE_FRACTION = 0.7  # a bead's crest lies in this middle share of its section
 
 
@@ -147,6 +149,24 @@ class BeadGeometry:
     def median_top_mm(self) -> float:
         return float(np.median(self.top_mm[self.present])) if self.present.any() else 0.0
 
+    @property
+    def both_toes(self) -> B:
+        """Path samples of bead whose two toes were found."""
+        return np.asarray(self.present & np.isfinite(self.toe_neg_mm)
+                          & np.isfinite(self.toe_pos_mm))
+
+    def crest_band(self, share: float) -> tuple[float, float] | None:
+        """(centre, half extent) across a line bead, as offsets from its path, of its crest:
+        ``share`` of the median half width either side of the median middle between its
+        toes (a lump on a toe moves that section's toe, not the medians; a lap bead's
+        centroid lies off that middle). None where no section shows both toes."""
+        on = self.both_toes
+        if not on.any():
+            return None
+        mid = float(np.median(0.5 * (self.toe_neg_mm[on] + self.toe_pos_mm[on])))
+        half = float(np.median(0.5 * (self.toe_pos_mm[on] - self.toe_neg_mm[on])))
+        return mid, share * half
+
     def at(self, s: F64, values: F64) -> F64:
         """Per-sample ``values`` interpolated at arc positions ``s`` (NaNs bridged)."""
         ok = np.isfinite(values)
@@ -231,8 +251,9 @@ def plate_base(hm: HeightMap, width_px: int, step_mm: float = 0.0) -> F32:
     if flat.size:
         base = base + np.float32(np.median(flat))  # an opening sits on the noise's minima
     bead = np.zeros(z.shape[1], bool)
+    plate = base
     for _ in range(TOE_BRIDGE_PASSES):
-        base, bead = _bridge_toes(z, base, width_px / OPENING_WIDTH_FACTOR)
+        base, bead = _bridge_toes(z, base, width_px / OPENING_WIDTH_FACTOR, plate=plate)
     # not smoothed across a gap in the bead: in a cut across a lap fillet the plates show,
     # the upper one's edge too, and the ramp of the bead's columns beside it would stand
     # that edge up as bead a median's half window into the gap
@@ -261,7 +282,8 @@ def _median_along_rows(img: F32, k: int) -> F32:
     return np.median(windows, axis=2).astype(np.float32)
 
 
-def _bridge_toes(z: F32, base: F32, bead_px: float, agree: bool = True) -> tuple[F32, B]:
+def _bridge_toes(z: F32, base: F32, bead_px: float, agree: bool = True,
+                 plate: F32 | None = None) -> tuple[F32, B]:
     """Per column, the plate under the bead as a straight line between its two toes, and
     which columns hold bead.
 
@@ -269,7 +291,10 @@ def _bridge_toes(z: F32, base: F32, bead_px: float, agree: bool = True) -> tuple
     the upper plate) it takes the bead's lower flank for plate. Here the toes are placed at
     least half a nominal bead width (+10 %) either side of the bead's middle and the plate
     between them bridged; a no-op for a bead on one flat plate. ``agree``: the bead's run
-    per column is the one the columns agree on (:func:`runs_around_peak`)."""
+    per column is the one the columns agree on (:func:`runs_around_peak`). ``plate``: the
+    opened plate level; each toe then moves in over the plate as long as the surface stays
+    on the level read there (:func:`_toes_onto_plate`): a line bridged below the upper
+    plate of a lap makes that plate stand as bead, and the toe would creep onto it."""
     excess = (z - base).T
     run, _ = runs_around_peak(excess, BEAD_THRESHOLD_MM, agree)
     has = run.any(axis=1) & (excess.max(axis=1) > 2 * BEAD_THRESHOLD_MM)
@@ -282,10 +307,30 @@ def _bridge_toes(z: F32, base: F32, bead_px: float, agree: bool = True) -> tuple
     south = np.clip(np.ceil(mid + half), 0, n_rows - 1).astype(int)
     cols = np.arange(z.shape[1])
     b_n, b_s = base[north, cols], base[south, cols]
+    if plate is not None:
+        north, south = _toes_onto_plate(z, plate, north, south, mid)
     frac = (rows[:, None] - north[None, :]) / np.maximum(south - north, 1)[None, :]
     line = b_n[None, :] + frac * (b_s - b_n)[None, :]
     inside = has[None, :] & (rows[:, None] > north[None, :]) & (rows[:, None] < south[None, :])
     return np.where(inside, np.minimum(line, z), base).astype(np.float32), has
+
+
+def _toes_onto_plate(z: F32, plate: F32, north: npt.NDArray[np.intp],
+                     south: npt.NDArray[np.intp], mid: F64
+                     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Each column's toe rows moved towards ``mid`` across the cells that stand no more
+    than :data:`BEAD_THRESHOLD_MM` over ``plate`` at the toe: the last plate cell before the
+    bead rises (the line keeps the plate's level read at the toe)."""
+    n_rows = z.shape[0]
+    rows = np.arange(n_rows)[:, None]
+    cols = np.arange(z.shape[1])
+    rises_n = z - plate[north, cols][None, :] > BEAD_THRESHOLD_MM
+    rises_s = z - plate[south, cols][None, :] > BEAD_THRESHOLD_MM
+    first = np.where(rises_n & (rows >= north[None, :]), rows, n_rows).min(axis=0)
+    last = np.where(rises_s & (rows <= south[None, :]), rows, -1).max(axis=0)
+    north = np.clip(np.minimum(first - 1, np.floor(mid)), north, None).astype(np.intp)
+    south = np.clip(np.maximum(last + 1, np.ceil(mid)), None, south).astype(np.intp)
+    return north, south
 
 
 # --------------------------------------------------------------------------- nominal path

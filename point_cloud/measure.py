@@ -65,10 +65,13 @@ def gaps(geom: BeadGeometry) -> list[Gap]:
     """Gaps inside the bead (line: between its start and end; square: anywhere, wrapping).
     Shadowed stretches are not gaps: only bead seen to be missing counts. Specks beyond a
     line bead's ends are left out first by :func:`without_specks` where it matters (the
-    gauge)."""
+    gauge). A shadow shorter than :data:`~point_cloud.bead_geometry.MIN_BEAD_RUN_MM` inside
+    a gap does not split it: no bead could hide there (sparse sampling leaves a section of
+    a gap just under half seen)."""
     present = bead_sections(geom)
-    seen_or_bead = present | ~geom.measured  # a shadow is not evidence of a gap
     step = geom.path.step_mm
+    unseen = drop_short_runs(~geom.measured, round(MIN_BEAD_RUN_MM / step))
+    seen_or_bead = present | unseen  # a shadow is not evidence of a gap
     if not present.any():
         return []
     if geom.path.closed:
@@ -315,7 +318,8 @@ def whole_sections(geom: BeadGeometry, margin_mm: float = 0.0, width_tol: float 
     """Cross-sections seen whole: every point from toe to toe measured, and a
     width near the bead's median (a shadow can truncate a section at a false toe)."""
     t = geom.profile_t_mm[None, :]
-    band = (t >= geom.toe_neg_mm[:, None] - margin_mm) & (t <= geom.toe_pos_mm[:, None] + margin_mm)
+    # the toes' own samples straddle the bead's last measured cell (a removed plate beyond)
+    band = (t > geom.toe_neg_mm[:, None] - margin_mm) & (t < geom.toe_pos_mm[:, None] + margin_mm)
     unseen = (band & (geom.seen_profiles < 0.99)).any(axis=1)
     width_ok = np.abs(geom.width_mm - geom.median_width_mm) <= width_tol * geom.median_width_mm
     return geom.present & ~unseen & np.nan_to_num(width_ok).astype(bool)

@@ -36,9 +36,13 @@ from synth_defects.frame import BeadFrame, Edited, bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import Source, SourceError, file_sources, load_source, simulated_sources
 
-GENERATOR_VERSION = "synth-defects/1.9"
-"""1.9: a hole is drawn again where less than half its disc lies in the bead (a 2.5 mm hole
-at a lap's end cap dug 1 mm of cap: the map labelled bad showed an acceptable pore). 1.8: a
+GENERATOR_VERSION = "synth-defects/1.10"
+"""1.10: a lap bead's frame stands on the plates where its toes really meet them (the bead
+analysis bridged the lower plate to a toe up to 1.5 mm onto the upper one, so an excess
+spread onto that plate), and a ball's height is over the crest the gauge reads on a line
+bead (each crest row's median along the bead, then the highest). 1.9: a hole is drawn
+again where less than half its disc lies in the bead (a 2.5 mm hole at a lap's end cap dug
+1 mm of cap: the map labelled bad showed an acceptable pore). 1.8: a
 ball is drawn again where the surface under it stands near its apex (it added 0.08 mm beyond
 a bead's end over a high plate's edge, and the map labelled bad was the good weld). 1.7: a
 ball's height is over the crest its section shows (1.6: over the section's base plus the

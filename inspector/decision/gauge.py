@@ -38,6 +38,8 @@ from inspector.verdict import Measurement, Verdict
 from point_cloud.align import nominal_step_mm
 from point_cloud.bead_geometry import (
     BEAD_THRESHOLD_MM,
+    CREST_SHARE,
+    REFERENCE_WINDOW_MM,
     BeadGeometry,
     fill_invalid,
     find_bead,
@@ -95,10 +97,8 @@ AGREE_MM = 0.3            # ... and its centre this close to its neighbours' med
 AGREE_WINDOW_MM = 2.0     # ... over this much bead
 BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer than this
 SHORT_BEND_MIN_MM = 2.0   # ... or, around a square, this long where its toes move with it
-REFERENCE_WINDOW_MM = 10.0  # the bead's own median along it: over twice the largest lump
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
 END_MARGIN_MM = 1.0       # the self-reference holds this far in from the end caps (end_caps.py)
-CREST_SHARE = 0.5         # a line bead's crest: this share of its half width either side
 LUMP_CLEARANCE_MM = 0.6
 """A lump's crest is bridged from this far beyond the columns it was found in: its flank
 reaches past them where it stood under the hysteresis' edge (three cells)."""
@@ -700,23 +700,15 @@ def _unseen_pores(enclosed: B, crest: B, px: float) -> B:
     return np.asarray(keep[labels])
 
 
-def _both_toes(g: BeadGeometry) -> B:
-    """Path samples of bead whose two toes were found."""
-    return np.asarray(g.present & np.isfinite(g.toe_neg_mm) & np.isfinite(g.toe_pos_mm))
-
-
 def _crest_rows(ctx: _Context, share: float = CREST_SHARE) -> B | None:
-    """Map rows of a line bead's crest: within ``share`` of its median half width of its
-    median centre (a lump on a toe moves that column's toe, not the medians); None where
-    no section shows both toes."""
+    """Map rows of a line bead's crest (:meth:`BeadGeometry.crest_band`); None where no
+    section shows both toes."""
     g = ctx.geom
-    on = _both_toes(g)
-    if not on.any():
+    band = g.crest_band(share)
+    if band is None:
         return None
-    mid = float(np.median(0.5 * (g.toe_neg_mm[on] + g.toe_pos_mm[on])))
-    half = float(np.median(0.5 * (g.toe_pos_mm[on] - g.toe_neg_mm[on])))
     y = ctx.hm.xy_of(np.arange(ctx.hm.shape[0]), 0)[1]
-    return np.asarray(np.abs(y - g.path.xy[0, 1] - mid) <= share * half)
+    return np.asarray(np.abs(y - g.path.xy[0, 1] - band[0]) <= band[1])
 
 
 def _crest_level(ctx: _Context, ref: HeightMap, lump: B | None = None) -> F64:
@@ -775,7 +767,7 @@ def _crest_band(ctx: _Context) -> B:
     rows = _crest_rows(ctx)
     if rows is None:
         return np.zeros(ctx.hm.shape, bool)
-    on = _both_toes(g)
+    on = g.both_toes
     x = ctx.hm.xy_of(0, np.arange(ctx.hm.shape[1]))[0]
     cols = np.interp(x, g.path.xy[:, 0], on.astype(np.float64)) > 0.5
     return np.asarray(rows[:, None] & cols[None, :])
@@ -1249,6 +1241,10 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
         line = _line_of(g.s_mm, local, ok & ~moved)
         if line is not None:
             bent = (bends & (np.abs(np.nan_to_num(residuals)) >= 0.5)) | moved
+            if lap is not None:
+                # a lap's toes keep to the joint under excess material, which moves the
+                # bead's centroid as a bend would: there its toes must show the bend too
+                bent &= moved | (np.abs(np.nan_to_num(local - line)) >= 0.5)
             mid = np.where(bent, local, line)
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q

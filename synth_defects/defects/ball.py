@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from point_cloud.bead_geometry import CREST_SHARE, REFERENCE_WINDOW_MM
 from synth_defects.frame import BeadFrame, Edited, apply_surface
 from synth_defects.params import DefectRanges
 
@@ -15,10 +16,8 @@ MIN_RELIEF = 0.5
 """A ball shows when it adds at least this share of its height to the surface under it."""
 CREST_STRIP_MM = 0.2
 """The bead's crest under a ball is read on its sections this far either side of the ball's
-centre (three map cells) ..."""
-CREST_SHARE = 0.5
-"""... and this share of its half width either side of its centre (a higher plate's edge
-beside a toe is no crest)."""
+centre (three map cells), across the crest band the gauge reads
+(:data:`~point_cloud.bead_geometry.CREST_SHARE`)."""
 
 
 def lump(frame: BeadFrame, x_mm: float, y_mm: float, diameter_mm: float,
@@ -62,15 +61,37 @@ def _crest(frame: BeadFrame, s_mm: float) -> float:
     under the section's highest point: balls 0.7-0.9 mm over the surface were labelled
     1.0-1.1 mm high (bad). Where a shadow cut the section short or hides half of that
     strip: its base under the centreline plus the local top (:meth:`BeadFrame.local`, which
-    reads a shadowed section's top from its neighbours)."""
-    strip = ((np.abs(frame.ds(s_mm)) <= CREST_STRIP_MM)
-             & (np.abs(frame.t) <= CREST_SHARE * frame.half_width))
+    reads a shadowed section's top from its neighbours). On a line bead the gauge reads the
+    crest on its self-reference: each crest row's median along the bead over
+    :data:`~point_cloud.bead_geometry.REFERENCE_WINDOW_MM`, then the highest (a lap bead
+    rising to its upper toe read 0.15 mm lower so than its section's highest cell, generator
+    1.10)."""
+    rows = _crest_rows(frame, s_mm)
+    strip = (np.abs(frame.ds(s_mm)) <= CREST_STRIP_MM) & rows
     seen = strip & frame.hm.valid
     if not frame.is_short(s_mm) and seen.sum() >= 0.5 * strip.sum() > 0:
-        return float(frame.hm.z[seen].max())
+        if frame.closed:
+            return float(frame.hm.z[seen].max())
+        # as the gauge's self-reference: each row's median along the bead, then the highest
+        near = (np.abs(frame.ds(s_mm)) <= 0.5 * REFERENCE_WINDOW_MM) & rows & frame.hm.valid
+        held = near.any(axis=1)
+        return float(np.nanmax(np.nanmedian(np.where(near, frame.hm.z, np.nan)[held], axis=1)))
     _, top = frame.local(s_mm)
     ri_c, ci_c = _cell(frame, *frame.xy_at(s_mm, 0.0))
     return float(frame.geom.base[ri_c, ci_c]) + top
+
+
+def _crest_rows(frame: BeadFrame, s_mm: float) -> np.ndarray:
+    """Cells of the bead's crest band across arc position ``s_mm``, as the gauge reads it
+    on a line bead (:meth:`~point_cloud.bead_geometry.BeadGeometry.crest_band`); on a
+    closed path, or without a band, :data:`CREST_SHARE` of the local half width either side
+    of the centreline."""
+    band = None if frame.closed else frame.geom.crest_band(CREST_SHARE)
+    if band is None:
+        return np.asarray(np.abs(frame.t) <= CREST_SHARE * frame.half_width)
+    g = frame.geom
+    off = float(g.at(np.array([s_mm]), g.offset_mm)[0])
+    return np.asarray(np.abs(frame.t + off - band[0]) <= band[1])
 
 
 def _peak_over(z: np.ndarray, shape: np.ndarray, apex_mm: float) -> float:

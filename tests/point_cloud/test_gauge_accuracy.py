@@ -62,6 +62,17 @@ def test_good_bead_has_the_drawn_width_and_height(weld_type: int, seed: int) -> 
     assert geom.end_s_mm - geom.start_s_mm == pytest.approx(bead["length_mm"], abs=1.0)
 
 
+@pytest.mark.parametrize(("weld_type", "seed"), [(2, 1), (8, 2), (9, 6)])
+def test_a_lap_beads_toes_are_where_it_meets_its_plates(weld_type: int, seed: int) -> None:
+    """A lap fillet's toe-to-toe width is the drawn one within 0.3 mm: the plate bridged
+    from the lower toe to a toe on the upper plate stood that plate up as bead, and the
+    toe crept onto it (0.5 and 0.9 mm too wide on the two last)."""
+    hm, scan = _map("good", weld_type, seed, plate=True, scan_overrides=CLEAN)
+    geom = analyse_bead(hm, scan.profile)
+    assert geom.median_width_mm == pytest.approx(
+        drawn_width_at(scan.params["bead"], BEAD_THRESHOLD_MM), abs=0.3)
+
+
 def test_the_scan_follows_the_contract() -> None:
     """Scanner frame, float32, pose and noise inside SCANS.md, same seed -> same cloud."""
     a = make_shape("ball", 4, 11)
