@@ -115,6 +115,7 @@ GROOVE_SPAN = 0.5         # ... and spanning this share of the bead's width
 MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
 STEADY_WIDTH_MM = 0.3     # a section this close to the bead's width: its toes moved together
 STEADY_SHIFT_MM = 0.1     # ... off the line its middle follows by more than this: a bend
+EXCESS_SEEN_SHARE = 0.6   # an imbalance is averaged over windows this share seen, or more
 MID_WINDOW_MM = 1.0       # the imbalance's middle: the toes' midpoints smoothed over this
 RING_MID_WINDOW_MM = 10.0
 """Where a plate beside type 7's loop was not seen, the toes' midpoints are smoothed over this
@@ -1321,15 +1322,15 @@ def _excess(ctx: _Context) -> Reading:
     dz = np.where(ok, d, 0.0)
     sums = np.convolve(dz, np.ones(n), "same")
     cnt = np.convolve(ok.astype(float), np.ones(n), "same")
-    if ok.sum() < 3 or not (cnt >= 0.8 * n).any():
+    if ok.sum() < 3 or not (cnt >= EXCESS_SEEN_SHARE * n).any():
         # no stretch of the norm's length seen (shadows on the bead): nothing to say
         return Reading(0.0, lim.excess_reject_imbalance_mm)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(cnt >= 0.8 * n, sums / cnt, 0.0)
+        mean = np.where(cnt >= EXCESS_SEEN_SHARE * n, sums / cnt, 0.0)
     i = int(np.argmax(np.abs(mean)))
     steps = np.diff(d[ok])                    # sample-to-sample scatter: the noise
     spread = 1.4826 * float(np.median(np.abs(steps))) / np.sqrt(2) if steps.size else 0.0
-    u = max(MIN_UNCERTAINTY_MM, 3 * spread / np.sqrt(n))
+    u = max(MIN_UNCERTAINTY_MM, 3 * spread / np.sqrt(cnt[i]))
     if ctx.lap is not None:      # half the ramp's rise is taken off: half the step's error
         u = max(u, 0.5 * ctx.lap.step_uncertainty_mm)
     return Reading(float(abs(mean[i])), u, ctx.xy_at(i))

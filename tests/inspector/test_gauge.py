@@ -177,6 +177,26 @@ def test_excess_on_a_square_bead_whose_outer_plate_was_not_seen(seed: int) -> No
     assert found.exceeds
 
 
+@pytest.mark.parametrize("weld_type", [4, 10])
+def test_an_excess_seen_on_two_thirds_of_its_sections_is_measured(weld_type: int) -> None:
+    # sparse scan lines leave a section's quarter points unseen here and there: over a
+    # type-7 side with a 1.08 mm excess 76 % of the norm's window was seen, and the gauge,
+    # which asked for 80 %, averaged another stretch (read 0.04 mm; 12 of 396 excess maps
+    # of the generator's varied sets passed so). Here the north flank goes unseen in every
+    # third pair of columns
+    prof = weld_type_profile(weld_type)
+    good = simulate_map(weld_type, 2, 300_000, prof)
+    frame = bead_frame(good, prof)
+    lo, hi = frame.bead_span()
+    made = excess.apply(frame, 1.0, lo + 0.4 * (hi - lo), 8.0)
+    cols = np.arange(good.shape[1])
+    hidden = (frame.t > 0.3) & (frame.t < 2.5) & ((cols // 2) % 3 == 0)[None, :]
+    sparse = made.hm.with_z(made.hm.z, made.hm.valid & ~hidden)
+    found = gauge_weld(sparse, prof).findings["excess"]
+    assert found.value_mm == pytest.approx(1.0, abs=CASES["excess"][1])
+    assert found.exceeds
+
+
 @pytest.mark.parametrize(("seed", "side"), [(0, -1), (2, -1), (1, 1)])
 def test_lack_on_a_square_bead_whose_outer_plate_was_not_seen(seed: int, side: int) -> None:
     # with nothing measured beyond the loop's outer toe, that toe never counted as seen and
