@@ -88,9 +88,10 @@ def gaps(geom: BeadGeometry) -> list[Gap]:
 def bead_sections(geom: BeadGeometry) -> B:
     """Path samples holding bead: present, and around a closed path (whose plates step
     under the bead) no section lower than :data:`CLIFF_TOP_FRACTION` of the bead's median
-    top that is a cliff or a sliver narrower than :data:`SLIVER_WIDTH_FRACTION` of its
-    median width, over :data:`~point_cloud.bead_geometry.MIN_BEAD_RUN_MM` or more (with the
-    gap beside them, if any): in a cut
+    top that is a cliff, nor a sliver narrower than :data:`SLIVER_WIDTH_FRACTION` of its
+    median width (whatever its height: a patch's corner in a cut stood 0.75 of the bead's
+    top and split a 2.5 mm cut), over :data:`~point_cloud.bead_geometry.MIN_BEAD_RUN_MM` or
+    more (with the gap beside them, if any): in a cut
     through a bead across a step, the step's bare edge, bridged toe to toe, stands over the
     line between them (``BeadGeometry.crest_centred``), and where the edge lies under the
     bead's middle, its corner stands over the plates read beside it as a ridge a pixel or
@@ -98,7 +99,7 @@ def bead_sections(geom: BeadGeometry) -> B:
     if not geom.path.closed:
         return geom.present
     low = geom.top_mm < CLIFF_TOP_FRACTION * geom.median_top_mm
-    gone = drop_short_runs(low & (~geom.crest_centred | _slivers(geom)) | ~geom.present,
+    gone = drop_short_runs(low & ~geom.crest_centred | _slivers(geom) | ~geom.present,
                            round(MIN_BEAD_RUN_MM / geom.path.step_mm))  # with a gap beside
     return np.asarray(geom.present & ~gone)
 

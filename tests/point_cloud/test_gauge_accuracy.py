@@ -190,6 +190,20 @@ def test_holes_the_line_let_pass_are_measured(weld_type: int, seed: int) -> None
     assert found.exceeds
 
 
+def test_a_cut_across_the_rings_patch_edge_is_measured() -> None:
+    """A 2.5 mm cut through type 7's loop where the patch's edge lies under the bead: the
+    edge's corner stands as a ridge 0.8 mm wide and 0.75 of the bead's top high, and the
+    gauge, which dropped such slivers only when lower than 0.7 of the top, read the gap
+    1.4 mm (bench/line_on_analytic.py let it pass)."""
+    from inspector.decision.gauge import gauge_weld
+
+    hm, scan = _map("cut", 7, 107032)
+    found = gauge_weld(hm, scan.profile).findings["cut"]
+    assert scan.truth.size_mm == pytest.approx(2.5, abs=0.01)
+    assert found.value_mm == pytest.approx(scan.truth.size_mm, abs=TOLERANCE_MM["cut"])
+    assert found.exceeds
+
+
 def test_a_toe_strip_standing_out_here_and_there_is_no_pit() -> None:
     """A good lap fillet whose toe meets the upper plate in a strip that stands out from
     the reference at three cells of 34: untangling pits from ripple must not make it one."""
