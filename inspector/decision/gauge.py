@@ -1244,8 +1244,9 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
             bent = (bends & (np.abs(np.nan_to_num(residuals)) >= 0.5)) | moved
             if lap is not None:
                 # a lap's toes keep to the joint under excess material, which moves the
-                # bead's centroid as a bend would: there its toes must show the bend too
-                bent &= moved | (np.abs(np.nan_to_num(local - line)) >= 0.5)
+                # bead's centroid as a bend would: a lap bends where its toes show it
+                # (where one toe was not seen, the other)
+                bent = moved | _toes_bent(g.s_mm, local, line, (lap.north_mm, lap.south_mm), ok)
             mid = np.where(bent, local, line)
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
@@ -1262,6 +1263,18 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
         d = (lap.height_at(g, north) - lap.height_at(g, south)
              - 0.5 * (lap.north_floor_mm - lap.south_floor_mm))
     return np.where(ok, d, np.nan)
+
+
+def _toes_bent(s: F64, local: F64, line: F64, toes: tuple[F64, F64], ok: B) -> B:
+    """Per path sample, whether the toes show a bend of 0.5 mm or more: their midpoint
+    ``local`` off its ``line``, or, where one toe was not seen, the other off its own line."""
+    bent = np.abs(np.nan_to_num(local - line)) >= 0.5
+    one_seen = ~np.isfinite(local)
+    for toe in toes:
+        own = _line_of(s, toe, ok & np.isfinite(toe))
+        if own is not None:
+            bent |= one_seen & (np.abs(np.nan_to_num(toe - own)) >= 0.5)
+    return np.asarray(bent)
 
 
 def _steady_middle(g: BeadGeometry, core: B, k: int) -> F64 | None:
