@@ -312,15 +312,19 @@ def imbalance_profile(geom: BeadGeometry) -> F64:
     mid = 0.5 * (geom.toe_pos_mm + geom.toe_neg_mm)
     q = 0.25 * geom.width_mm
     out = profile_at(geom, mid + q) - profile_at(geom, mid - q)
-    return np.where(whole_sections(geom) & off_end_caps(geom), out, np.nan)
+    # between the toes: their own samples straddle the bead's last measured cell where a
+    # removed plate lies beyond
+    return np.where(whole_sections(geom, toes=False) & off_end_caps(geom), out, np.nan)
 
 
-def whole_sections(geom: BeadGeometry, margin_mm: float = 0.0, width_tol: float = 0.15) -> B:
-    """Cross-sections seen whole: every point from toe to toe measured, and a
-    width near the bead's median (a shadow can truncate a section at a false toe)."""
+def whole_sections(geom: BeadGeometry, margin_mm: float = 0.0, width_tol: float = 0.15,
+                   toes: bool = True) -> B:
+    """Cross-sections seen whole: every point from toe to toe measured (``toes``: the toes'
+    own samples too), and a width near the bead's median (a shadow can truncate a section
+    at a false toe)."""
     t = geom.profile_t_mm[None, :]
-    # the toes' own samples straddle the bead's last measured cell (a removed plate beyond)
-    band = (t > geom.toe_neg_mm[:, None] - margin_mm) & (t < geom.toe_pos_mm[:, None] + margin_mm)
+    lo, hi = geom.toe_neg_mm[:, None] - margin_mm, geom.toe_pos_mm[:, None] + margin_mm
+    band = (t >= lo) & (t <= hi) if toes else (t > lo) & (t < hi)
     unseen = (band & (geom.seen_profiles < 0.99)).any(axis=1)
     width_ok = np.abs(geom.width_mm - geom.median_width_mm) <= width_tol * geom.median_width_mm
     return geom.present & ~unseen & np.nan_to_num(width_ok).astype(bool)
