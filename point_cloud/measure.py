@@ -69,11 +69,11 @@ def gaps(geom: BeadGeometry) -> list[Gap]:
     a gap does not split it: no bead could hide there (sparse sampling leaves a section of
     a gap just under half seen)."""
     present = bead_sections(geom)
+    if not present.any():
+        return []
     step = geom.path.step_mm
     unseen = drop_short_runs(~geom.measured, round(MIN_BEAD_RUN_MM / step))
     seen_or_bead = present | unseen  # a shadow is not evidence of a gap
-    if not present.any():
-        return []
     if geom.path.closed:
         n = len(seen_or_bead)
         k = int(np.argmax(present))  # rotate so the sequence starts on bead

@@ -1241,13 +1241,14 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
         moved = lap.moved if lap is not None else np.zeros_like(ok)
         line = _line_of(g.s_mm, local, ok & ~moved)
         if line is not None:
-            bent = (bends & (np.abs(np.nan_to_num(residuals)) >= 0.5)) | moved
-            if lap is not None:
+            if lap is None:
+                bent = bends & (np.abs(np.nan_to_num(residuals)) >= 0.5)
+            else:
                 # a lap's toes keep to the joint under excess material, which moves the
                 # bead's centroid as a bend would: a lap bends where its toes show it
                 # (where one toe was not seen, the other)
-                bent = moved | _toes_bent(g.s_mm, local, line, (lap.north_mm, lap.south_mm), ok)
-            mid = np.where(bent, local, line)
+                bent = _toes_bent(g.s_mm, local, line, (lap.north_mm, lap.south_mm), ok)
+            mid = np.where(bent | moved, local, line)
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
     if lap is None:
