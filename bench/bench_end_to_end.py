@@ -5,11 +5,13 @@
 
 Simulates ``--scans`` welds (a third of them with a defect) of about ``--points`` points
 each (the scanner's sample count is scaled so that the *cloud* holds that many, after
-removed plates and shadows), writes
-them in ``--format`` and runs each through ``inspector.inspection.inspect_scan`` (read ->
-prepare + project -> quality gate -> ONNX committee -> size measurement) with the starter
-bundle. Reports p50 / p99 of the total, the median of every stage, the throughput in welds
-per second (one scan at a time, as the daemon does) and, as the machine-independent figure,
+removed plates and shadows), writes them in ``--format`` and runs each through
+``inspector.inspection.inspect_scan`` (read -> prepare + project -> quality gate -> norm
+gauge -> committee vote) with the starter bundle. The committee's ONNX members run on a
+worker thread while the gate and the gauge measure, so "decide" is what is left of them
+after the gauge (the wait and the vote), and the gate and the gauge share the cores with
+them. Reports p50 / p99 of the total, the median of every stage, the throughput in welds per
+second (one scan at a time, as the daemon does) and, as the machine-independent figure,
 each median over a baseline measured in the same run: a plain numpy copy of one scan's
 (N, 3) float32 points. Writes ``bench/results/end_to_end.json``.
 """

@@ -23,6 +23,7 @@ from point_cloud.errors import IdentityError, NoBeadFoundError, ScanError
 from point_cloud.identity import load_sidecar, resolve_identity
 from point_cloud.pipeline import scan_to_heightmap
 from point_cloud.read import read_scan
+from point_cloud.threads import quiet_blas
 from point_cloud.types import Cloud, HeightMap, ScanIdentity
 
 
@@ -32,6 +33,15 @@ class Decider(Protocol):
     out."""
 
     def decide(self, hm: HeightMap, report: GaugeReport | None = None) -> Verdict: ...
+
+
+@runtime_checkable
+class OverlappingDecider(Decider, Protocol):
+    """A decider that can begin on a map before its gauge report exists: ``start`` sets its
+    own work going (the committee's learned members, on a worker thread) and returns what
+    finishes the decision once the gate and the gauge have measured the map."""
+
+    def start(self, hm: HeightMap) -> Callable[[GaugeReport | None], Verdict]: ...
 
 
 Deciders = Mapping[int, Decider]
@@ -104,6 +114,7 @@ def inspect_scan(path: str | Path, deciders: Deciders, identity: ScanIdentity | 
     Raises the specific :class:`~point_cloud.errors.ScanError` for an unusable scan (the
     caller quarantines it); a missing bead is a FAIL verdict, not an exception.
     """
+    quiet_blas()                          # once per process: see point_cloud.threads
     path = Path(path)
     watch = _Stopwatch()
     with watch.stage("read"):
@@ -121,6 +132,9 @@ def inspect_scan(path: str | Path, deciders: Deciders, identity: ScanIdentity | 
     except NoBeadFoundError as exc:
         verdict = quality_gate.no_weld(f"no_bead: {exc}")
         return InspectionResult(ident, None, verdict, watch.total())
+    decider = deciders[ident.weld_type]
+    # the learned members run beside the gate and the gauge where the decider can
+    finish = decider.start(hm) if isinstance(decider, OverlappingDecider) else None
     with watch.stage("gate"):
         bead = find_bead(hm, profile)       # once: the gate and the gauge both need it
         gate = quality_gate.check(hm, profile, bead)
@@ -128,6 +142,6 @@ def inspect_scan(path: str | Path, deciders: Deciders, identity: ScanIdentity | 
         return InspectionResult(ident, hm, gate, watch.total())
     with watch.stage("gauge"):
         report = gauge_weld(hm, profile, bead)
-    with watch.stage("decide"):
-        verdict = vote(deciders[ident.weld_type].decide(hm, report), report)
+    with watch.stage("decide"):  # what the members still take, and the vote
+        verdict = vote(finish(report) if finish else decider.decide(hm, report), report)
     return InspectionResult(ident, hm, verdict, watch.total(), report.values())

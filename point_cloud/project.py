@@ -114,6 +114,14 @@ class CellReducer:
             self.acc += np.bincount(flat, weights=z, minlength=self.n_cells + 1)
             self.counts += np.bincount(flat, minlength=self.n_cells + 1)
 
+    def merge(self, other: CellReducer) -> None:
+        """Take in what ``other`` (same cells, same reduction) accumulated."""
+        if self.how == "max":
+            np.maximum(self.acc, other.acc, out=self.acc)
+        else:
+            self.acc += other.acc
+            self.counts += other.counts
+
     def result(self) -> tuple[F32, npt.NDArray[np.bool_]]:
         """(z per cell, valid per cell); invalid cells hold 0."""
         n = self.n_cells

@@ -86,10 +86,12 @@ def as_points(arr: npt.NDArray[Any], path: Path, what: str = "array") -> F32:
 
 
 def _finite(points: F32, path: Path, limit_mm: float) -> F32:
-    """Drop points with a NaN, infinite or out-of-range coordinate (one comparison pass)."""
-    fin = np.abs(points) < limit_mm                 # False for NaN and inf too
-    if fin.all():                       # a flat reduction: 20x faster than all(axis=1)
+    """Drop points with a NaN, infinite or out-of-range coordinate. The common case, every
+    point fine, costs two flat reductions and no temporary: a NaN makes the minimum NaN,
+    which fails the test as an infinity or an out-of-range value does."""
+    if points.size and -limit_mm < points.min() and points.max() < limit_mm:
         return points
+    fin = np.abs(points) < limit_mm                 # False for NaN and inf too
     ok = fin[:, 0] & fin[:, 1] & fin[:, 2]
     if points.shape[0] and not ok.any():
         if not np.isfinite(points).any():

@@ -342,3 +342,29 @@ def test_ransac_survives_degenerate_samples():
     assert found is not None
     assert found[0].tilt_deg < 1e-3
     assert found[1].all()
+
+
+@pytest.mark.parametrize("how", ["max", "mean"])
+def test_the_full_cloud_pass_split_across_threads_makes_the_single_pass_map(monkeypatch, how):
+    """The projection pass runs in parts on worker threads; each part reduces into its own
+    cells, merged after: the map, its validity and the point counts are those one pass
+    makes, bit for bit, whatever the split."""
+    from point_cloud import threads
+
+    profile = weld_type_profile(7)
+    cloud = simulate_weld(7, 3, points=200_000).cloud
+    prep = prepare(cloud, profile)
+    monkeypatch.setattr(prepare_module, "CHUNK", 1 << 13)      # some 40 chunks
+    maps = {}
+    for n in (1, 2, 3):
+        monkeypatch.setattr(prepare_module, "PROJECT_THREADS", n)
+        monkeypatch.setattr(prepare_module, "cores", lambda: 4)
+        maps[n] = project_prepared(cloud, prep, profile, how=how)
+    assert "project" in threads._POOLS                     # the split ran on the pool
+    one = maps[1]
+    assert one.valid.sum() > 0.5 * one.valid.size
+    for n in (2, 3):
+        assert np.array_equal(maps[n].valid, one.valid)
+        assert np.array_equal(maps[n].z, one.z)
+        for key in ("points_in_roi", "outliers_dropped"):
+            assert maps[n].meta[key] == one.meta[key] > 0

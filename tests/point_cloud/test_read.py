@@ -12,6 +12,7 @@ import pytest
 
 import point_cloud.errors as errors_module
 from point_cloud.errors import (
+    CoordinateRangeError,
     CorruptScanError,
     IdentityConflictError,
     IdentityError,
@@ -150,6 +151,25 @@ def test_nan_points_are_dropped(tmp_path, small_cloud):
     cloud = read_scan(tmp_path / "n.npy", min_points=1)
     assert len(cloud) == 1000
     assert np.isfinite(cloud.points).all()
+
+
+def test_a_point_beyond_the_coordinate_limit_is_dropped_and_a_cloud_of_them_refused(
+        tmp_path, small_cloud):
+    """The read's fast path (every point fine) must fall through for one point out of range,
+    at either end, and name the field and the limit when none is in range."""
+    pts = small_cloud.points.copy()
+    pts[5, 1] = 2.5e6           # beyond +1e6 mm
+    pts[9, 2] = -2.5e6          # and beyond -1e6 mm
+    np.save(tmp_path / "far.npy", pts)
+    cloud = read_scan(tmp_path / "far.npy", min_points=1)
+    assert len(cloud) == len(pts) - 2
+    assert np.abs(cloud.points).max() < 1e6
+    np.save(tmp_path / "all_far.npy", np.full((50, 3), 3e6, np.float32))
+    with pytest.raises(CoordinateRangeError) as err:
+        read_scan(tmp_path / "all_far.npy", min_points=1)
+    assert "all_far.npy" in str(err.value)
+    assert "points" in str(err.value)
+    assert "within +-1e+06 mm" in str(err.value)
 
 
 # --------------------------------------------------------------------------- identity
