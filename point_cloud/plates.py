@@ -80,6 +80,12 @@ def plate_levels(points: F32, pose: BeadPose, profile: WeldTypeProfile) -> Plate
         band = side & (off > half_w + SIDE_BAND_MM[0])
         found.append(_side_level(p[band, 2], p[side, 2]))
     (south, s_seen), (north, n_seen) = found
+    if n_seen and not s_seen:
+        # the lower plate removed: the bead's lowest seen points stand over it by what a
+        # sparse scan leaves unsampled on a steep toe (0.6 mm on analytic lap shapes:
+        # the step then read 0.5 mm), and the upper plate stands the contract's least
+        # step above it at least
+        south = min(south, north - g.plate_step_mm[0])
     return PlateLevels(south, north, (s_seen, n_seen))
 
 

@@ -1080,7 +1080,8 @@ def lap_sections(hm: HeightMap, profile: WeldTypeProfile, g: BeadGeometry) -> La
     """:class:`LapSections` of a straight bead.
 
     Levels: a plate seen, its level (:func:`lap_plate_levels`); the lower plate not seen,
-    0 (the map is levelled on it: prepare put the bead's lowest points there); the upper
+    0 (the map is levelled on it: prepare put it at the bead's lowest points, or the
+    contract's least step below the upper plate where those stand closer to it); the upper
     plate not seen, the step prepare measured on the cloud (``hm.meta["plate_step_mm"]``)
     above the lower one, else read on the map where the bead's measured cells end beside
     it (:data:`EDGE_PERCENTILE`, :data:`EDGE_RISE_MM`).

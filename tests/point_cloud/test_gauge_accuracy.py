@@ -205,6 +205,23 @@ def test_an_acceptable_bend_of_a_lap_is_no_excess(seed: int) -> None:
     assert not any(f.exceeds for f in findings.values())
 
 
+@pytest.mark.parametrize(("weld_type", "seed"), [(9, 31), (9, 14), (2, 99)])
+def test_a_laps_removed_lower_plate_is_at_least_the_least_step_down(weld_type: int,
+                                                                   seed: int) -> None:
+    """A lap whose lower plate the scanner removed, with a steep toe sampled sparsely: the
+    bead's lowest points stand up to 0.6 mm over the plate, and levelled on them the upper
+    plate read 0.5 mm above the lower one (the contract: 1-3 mm). Its upper plate was then
+    split in two plates at the map's split level and the imbalance went unread (0.0 for
+    0.4-1.5 mm drawn). The upper plate now stands at least the least step above."""
+    from inspector.decision.gauge import gauge_weld
+
+    hm, scan = _map("excess", weld_type, seed)
+    assert scan.params["lower_removed"]
+    assert hm.meta["plate_step_mm"] >= 1.0 - 1e-6
+    found = gauge_weld(hm, scan.profile).findings["excess"]
+    assert abs(found.value_mm - scan.truth.size_mm) <= TOLERANCE_MM["excess"]
+
+
 def test_a_cut_across_the_rings_patch_edge_is_measured() -> None:
     """A 2.5 mm cut through type 7's loop where the patch's edge lies under the bead: the
     edge's corner stands as a ridge 0.8 mm wide and 0.75 of the bead's top high, and the
