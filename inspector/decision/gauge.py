@@ -115,6 +115,7 @@ GROOVE_SPAN = 0.5         # ... and spanning this share of the bead's width
 MIN_ROUNDNESS = 0.3       # a pit or lump fills this share of the disc of its longest side
 STEADY_WIDTH_MM = 0.3     # a section this close to the bead's width: its toes moved together
 STEADY_SHIFT_MM = 0.1     # ... off the line its middle follows by more than this: a bend
+STEADY_REACH_MM = 6.0     # ... and that middle holds this far beyond the first and last such
 EXCESS_SEEN_SHARE = 0.6   # an imbalance is averaged over windows this share seen, or more
 MID_WINDOW_MM = 1.0       # the imbalance's middle: the toes' midpoints smoothed over this
 RING_MID_WINDOW_MM = 10.0
@@ -1232,24 +1233,25 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
         # excess material shifts both toes a little its way (a raised flank crosses the toe
         # level further out, a lowered one further in), which would take a tenth off a
         # large imbalance: within STEADY_SHIFT_MM of its straight line the middle keeps to it
-        line = _line_of(g.s_mm, steady, core)
+        line = _line_of(g.s_mm, steady, core & np.isfinite(steady))
         if line is not None:
             mid = np.where(np.abs(steady - line) > STEADY_SHIFT_MM, steady, line)
         else:
             mid = steady
-    elif not g.path.closed:
+        # beyond the steady sections' reach (shadows on a toe) the toes' own line holds
+        mid = np.where(np.isfinite(steady), mid, _toe_line_middle(g, local, ok, residuals,
+                                                                  bends))
+    elif lap is None and not g.path.closed:
+        mid = _toe_line_middle(g, local, ok, residuals, bends)
+    elif lap is not None:
         # a lap's toes in a valley moved with the bead: off the line, and the middle there
-        moved = lap.moved if lap is not None else np.zeros_like(ok)
-        line = _line_of(g.s_mm, local, ok & ~moved)
+        line = _line_of(g.s_mm, local, ok & ~lap.moved)
         if line is not None:
-            if lap is None:
-                bent = bends & (np.abs(np.nan_to_num(residuals)) >= 0.5)
-            else:
-                # a lap's toes keep to the joint under excess material, which moves the
-                # bead's centroid as a bend would: a lap bends where its toes show it
-                # (where one toe was not seen, the other)
-                bent = _toes_bent(g.s_mm, local, line, (lap.north_mm, lap.south_mm), ok)
-            mid = np.where(bent | moved, local, line)
+            # a lap's toes keep to the joint under excess material, which moves the bead's
+            # centroid as a bend would: a lap bends where its toes show it (where one toe
+            # was not seen, the other)
+            bent = _toes_bent(g.s_mm, local, line, (lap.north_mm, lap.south_mm), ok)
+            mid = np.where(bent | lap.moved, local, line)
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
     if lap is None:
@@ -1292,7 +1294,20 @@ def _steady_middle(g: BeadGeometry, core: B, k: int) -> F64 | None:
     if steady.sum() < 8:
         return None
     mid = running_median(0.5 * (toe_n + toe_s)[steady], k)
-    return np.interp(g.s_mm, g.s_mm[steady], mid)
+    s = g.s_mm[steady]
+    reach = (g.s_mm >= s[0] - STEADY_REACH_MM) & (g.s_mm <= s[-1] + STEADY_REACH_MM)
+    return np.where(reach, np.interp(g.s_mm, s, mid), np.nan)
+
+
+def _toe_line_middle(g: BeadGeometry, local: F64, ok: B, residuals: F64, bends: B) -> F64:
+    """A line bead's middle without steady sections: the straight line its toes'
+    midpoints ``local`` follow, and those midpoints where the bead really bends (or where
+    they follow no line)."""
+    line = _line_of(g.s_mm, local, ok)
+    if line is None:
+        return local
+    bent = bends & (np.abs(np.nan_to_num(residuals)) >= 0.5)
+    return np.asarray(np.where(bent, local, line))
 
 
 def _line_of(s: F64, values: F64, ok: B) -> F64 | None:

@@ -523,3 +523,24 @@ def test_a_long_bend_is_read_against_a_line_within_the_maps_tilt(
     res, _ = _straight_line(s, off)
     smooth = np.convolve(np.pad(res, 2, mode="edge"), np.ones(5) / 5, "valid")  # 1 mm
     assert float(np.abs(smooth).max()) == pytest.approx(offset_mm, abs=0.15)
+
+
+@pytest.mark.parametrize(("weld_type", "index"), [(4, 7), (5, 15)])
+def test_an_acceptable_bend_beside_a_shadowed_toe_is_no_excess(tmp_path, weld_type: int,
+                                                               index: int) -> None:
+    """An acceptable bend (generator 1.10, the varied test set's source ``index``, seed 2)
+    whose sections show both toes at the bead's width only along part of it: the middle
+    those sections carry was held from the last of them to the bead's end, 10-20 mm on,
+    where the bead no longer was, and its quarter points read a 0.75-0.83 mm imbalance
+    (limit 0.6). That middle now holds STEADY_REACH_MM beyond them; the toes' line after."""
+    from point_cloud.heightmap_io import read_heightmap
+    from synth_defects.generate import GenerateConfig, generate_source
+
+    cfg = GenerateConfig(types=(weld_type,), per_good=6, seed=2, simulate=60, vary=True)
+    src = simulated_sources([weld_type], 60, 2)[index]
+    records = generate_source((cfg, src, str(tmp_path))).records
+    bend = next(r for r in records if r["defect"] == "deviation_ok")
+    hm = read_heightmap(tmp_path / bend["path"])
+    report = gauge_weld(hm, weld_type_profile(weld_type))
+    assert report.findings["excess"].value_mm < 0.6
+    assert not any(f.exceeds for f in report.findings.values())
