@@ -49,9 +49,9 @@ F64 = npt.NDArray[np.float64]
 SUBSAMPLE = 60_000
 SAMPLE_RUN = 8
 CHUNK = 1 << 17
+"""Points per chunk of the full pass (temporaries of ~0.5 MB stay in cache)."""
 PROJECT_THREADS = 2
 """Threads the full-cloud pass is split across (where the process has the cores)."""
-"""Points per chunk of the full pass (temporaries of ~0.5 MB stay in cache)."""
 TILT_MARGIN_DEG = 3.0
 MIN_POINTS = 1000
 SHORT_BEAD_MM = 18.0

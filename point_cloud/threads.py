@@ -14,6 +14,7 @@ two threads a type-7 scan took 1.25x as long (bench/bench_end_to_end.py).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,6 @@ from threadpoolctl import threadpool_limits
 
 _POOLS: dict[str, tuple[int, ThreadPoolExecutor]] = {}
 _LOCK = threading.Lock()
-_BLAS_QUIET: list[bool] = []
 
 
 def cores() -> int:
@@ -43,9 +43,7 @@ def pool(name: str, workers: int) -> ThreadPoolExecutor:
         return held[1]
 
 
+@functools.cache
 def quiet_blas() -> None:
     """numpy's BLAS on one thread from now on in this process (the first call does it)."""
-    with _LOCK:
-        if not _BLAS_QUIET:
-            threadpool_limits(limits=1, user_api="blas")
-            _BLAS_QUIET.append(True)
+    threadpool_limits(limits=1, user_api="blas")

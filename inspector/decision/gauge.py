@@ -1238,9 +1238,10 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
             mid = np.where(np.abs(steady - line) > STEADY_SHIFT_MM, steady, line)
         else:
             mid = steady
-        # beyond the steady sections' reach (shadows on a toe) the toes' own line holds
-        mid = np.where(np.isfinite(steady), mid, _toe_line_middle(g, local, ok, residuals,
-                                                                  bends))
+        if not np.isfinite(steady).all():
+            # beyond the steady sections' reach (shadows on a toe) the toes' own line holds
+            mid = np.where(np.isfinite(steady), mid,
+                           _toe_line_middle(g, local, ok, residuals, bends))
     elif lap is None and not g.path.closed:
         mid = _toe_line_middle(g, local, ok, residuals, bends)
     elif lap is not None:
