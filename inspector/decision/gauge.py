@@ -1252,7 +1252,10 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
             # centroid as a bend would: a lap bends where its toes show it (where one toe
             # was not seen, the other)
             bent = _toes_bent(g.s_mm, local, line, (lap.north_mm, lap.south_mm), ok)
-            mid = np.where(bent | lap.moved, local, line)
+            # where a toe was lost (climbing the removed upper plate) the other may stay
+            # put: a long bend the centreline shows carries the middle there
+            lost = ~np.isfinite(local) & bends & np.isfinite(residuals)
+            mid = np.where(bent | lap.moved, local, np.where(lost, line + residuals, line))
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
     if lap is None:
