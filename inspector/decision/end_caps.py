@@ -62,13 +62,16 @@ def cap_cells(hm: HeightMap, geom: BeadGeometry, outside: B) -> B:
     return out & outside
 
 
-def closing_depth(hm: HeightMap, geom: BeadGeometry, cols: B) -> tuple[F64, F64, B]:
+def closing_depth(hm: HeightMap, geom: BeadGeometry, cols: B,
+                  lumps: B | None = None) -> tuple[F64, F64, B]:
     """In the columns ``cols`` (zero elsewhere): per cell, how far the measured surface
     lies below its closing (:data:`CLOSING_MM`, empty cells neither raise nor lower it),
     the closing's slope per pixel (a cell's height on a steep flank is uncertain by as
     much), and whether the closing stands on the bead's upper half (a plate's edge or a
     groove beside the bead is no pit of it). Each run of columns is closed on a window a
-    disc wider on either side, which gives what the whole map's closing gives there."""
+    disc wider on either side, which gives what the whole map's closing gives there.
+    ``lumps``: cells left out of the closing as if not measured (a ball on the cap's toe
+    would bridge the saddle between it and the crest into a pit)."""
     k = max(3, round(CLOSING_MM / hm.mm_per_px) | 1)
     disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))
     depth = np.zeros(hm.shape)
@@ -80,6 +83,8 @@ def closing_depth(hm: HeightMap, geom: BeadGeometry, cols: B) -> tuple[F64, F64,
     for a, e in runs(cols):
         lo, hi = max(0, a - k), min(hm.shape[1], e + k)
         z, valid = hm.z[:, lo:hi].astype(np.float32), hm.valid[:, lo:hi]
+        if lumps is not None:
+            valid = valid & ~lumps[:, lo:hi]
         up = cv2.dilate(np.where(valid, z, -_BIG).astype(np.float32), disc)
         closed = cv2.erode(np.where(up > -_BIG / 2, up, _BIG).astype(np.float32), disc)
         known = closed < _BIG / 2

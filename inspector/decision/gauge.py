@@ -432,7 +432,9 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     if sign < 0:
         # the end caps, which the self-reference leaves out: depth below the map's closing
         caps = cap_cells(hm, ctx.geom, ~inner_cols & ~gap_cols)
-        depth, cap_slack, upper = closing_depth(hm, ctx.geom, np.asarray(caps.any(axis=0)))
+        lumps = ref.valid & hm.valid & (hm.z - ref.z > BLOB_CORE_MM)
+        depth, cap_slack, upper = closing_depth(hm, ctx.geom, np.asarray(caps.any(axis=0)),
+                                                lumps)
         caps &= upper
         delta = np.where(caps, depth, delta)
         slack = np.where(caps, cap_slack, slack)
