@@ -65,6 +65,7 @@ def _also(finding: Any) -> dict[str, float]:
 def _finding_dict(f: Any) -> dict[str, Any]:
     loc = getattr(f, "location_mm", None)
     return {"value_mm": float(f.value_mm), "uncertainty_mm": float(f.uncertainty_mm),
+            "hidden_mm": float(getattr(f, "hidden_mm", 0.0)),
             "limit_mm": float(f.limit_mm), "exceeds": bool(f.exceeds),
             "location_mm": None if loc is None else [float(loc[0]), float(loc[1])],
             "also": _also(f)}
@@ -119,9 +120,10 @@ def _measured(row: dict[str, Any]) -> dict[str, Any] | None:
 def _beyond(row: dict[str, Any], f: dict[str, Any] | None) -> bool:
     """True size beyond the limit by more than the gauge's uncertainty (the gauge's own
     guarantee: such a defect must be flagged). A ball also needs its height above the bead
-    top beyond the height limit by as much."""
+    top beyond the height limit by as much. The uncertainty upwards: what a stretch not
+    measured may hide too (``hidden_mm``)."""
     t = row["truth"]
-    u = f["uncertainty_mm"] if f else 0.0
+    u = f["uncertainty_mm"] + f.get("hidden_mm", 0.0) if f else 0.0
     if t["size_mm"] - u <= t["limit_mm"]:
         return False
     if row["defect"] == "ball":

@@ -202,6 +202,9 @@ class Finding:
     location_mm: tuple[float, float] | None = None
     # further conditions of the norm, all of which must be exceeded too
     also: dict[str, Condition] = field(default_factory=dict)
+    # how much more a stretch not measured may hide: the band widens upwards only (what was
+    # seen to exceed stands, what was seen within the limit may not be all)
+    hidden_mm: float = 0.0
 
     @property
     def exceeds(self) -> bool:
@@ -214,7 +217,7 @@ class Finding:
     @property
     def within(self) -> bool:
         """Clearly inside the limit (on some condition)."""
-        u = self.uncertainty_mm
+        u = self.uncertainty_mm + self.hidden_mm
         return self.value_mm + u < self.limit_mm or any(c.value_mm + c.uncertainty_mm
                                                         < c.limit_mm
                                                         for c in self.also.values())
@@ -362,6 +365,7 @@ class Reading:
     uncertainty_mm: float
     location_mm: tuple[float, float] | None = None
     also: dict[str, Condition] = field(default_factory=dict)
+    hidden_mm: float = 0.0            # see Finding.hidden_mm
 
 
 Measure = Callable[[_Context], Reading | None]
@@ -386,7 +390,8 @@ class Gauge:
         if r is None or self.spec.quantity is None or self.spec.limit is None:
             return None
         return Finding(self.defect, self.spec.quantity, r.value_mm, r.uncertainty_mm,
-                       float(getattr(ctx.limits, self.spec.limit)), r.location_mm, r.also)
+                       float(getattr(ctx.limits, self.spec.limit)), r.location_mm, r.also,
+                       r.hidden_mm)
 
 
 # --------------------------------------------------------------------------- cuts
@@ -1003,10 +1008,10 @@ def _deviation(ctx: _Context) -> Reading:
     u = max(MIN_UNCERTAINTY_MM, ctx.px, 2 * spread) / max(coverage, 0.25)
     # a stretch of bead the offset was not measured on (a shadow) may hide a whole bend:
     # the gauge then cannot say the bead is straight, only that it is not bent elsewhere
+    # (a bend seen beyond the limit is one)
     hidden = max((e - a for a, e in runs(g.present & caps_ok & ~ok)), default=0)
-    if hidden * g.path.step_mm > BEND_MIN_MM:
-        u = max(u, lim)
-    return Reading(float(abs(smooth[i])), float(u), ctx.xy_at(int(idx[i])))
+    unseen = lim if hidden * g.path.step_mm > BEND_MIN_MM else 0.0
+    return Reading(float(abs(smooth[i])), float(u), ctx.xy_at(int(idx[i])), hidden_mm=unseen)
 
 
 # --------------------------------------------------------------------------- excess
@@ -1316,7 +1321,7 @@ def _toe_line_middle(g: BeadGeometry, local: F64, ok: B, residuals: F64, bends: 
         line = _seen_toe_line(g, local, ok, seen)
     if line is None:
         return local
-    bent = bends & (np.abs(np.nan_to_num(residuals)) >= 0.5)
+    bent = bends & (np.abs(_bridged(residuals)) >= 0.5)
     return np.asarray(np.where(bent, local, line))
 
 
@@ -1576,6 +1581,18 @@ MEASURES: dict[str, Measure] = {
 GAUGES: tuple[Gauge, ...] = tuple(Gauge(spec, MEASURES[spec.name]) for spec in GAUGED)
 
 
+def _bridged(residuals: F64) -> F64:
+    """``residuals`` with the samples not measured between measured ones interpolated (a
+    few sections lost inside a bend to a shadow's edge or dropouts do not end it), and 0
+    beyond the first and last measured ones."""
+    out = np.nan_to_num(residuals)
+    known = np.flatnonzero(np.isfinite(residuals))
+    if known.size >= 2:
+        inside = np.arange(known[0], known[-1] + 1)
+        out[inside] = np.interp(inside, known, residuals[known])
+    return out
+
+
 def _long_bends(geom: BeadGeometry, residuals: F64) -> B:
     """Path samples where the bead really bends off its straight line, reaching over half a
     mm: along a bend longer than :data:`BEND_MIN_MM` (a lump or a pit pulls the centreline
@@ -1585,7 +1602,7 @@ def _long_bends(geom: BeadGeometry, residuals: F64) -> B:
     :data:`SHORT_BEND_MIN_MM` or more, that every toe seen follows, at the bead's width (a
     lump on a toe moves that toe alone, out, and widens the section): a side is short, and
     its bends with it (on a line bead, a shadow or excess material can move both toes)."""
-    dev = np.nan_to_num(residuals)
+    dev = _bridged(residuals)
     line = geom.offset_mm - dev                  # the straight line the centreline follows
     half = 0.5 * geom.median_width_mm
     followed = np.zeros(len(dev), bool)
@@ -1612,7 +1629,7 @@ def _column_shift(hm: HeightMap, geom: BeadGeometry, residuals: F64,
                   long_bend: B) -> npt.NDArray[np.intp]:
     """Per map column, how far (whole pixels) the bead bends off its straight line there
     (along ``long_bend``, :func:`_long_bends`), else 0."""
-    dev = np.nan_to_num(residuals)
+    dev = _bridged(residuals)
     x = hm.xy_of(0, np.arange(hm.shape[1]))[0]
     per_col = np.interp(x - geom.path.xy[0, 0], geom.s_mm, np.where(long_bend, dev, 0.0))
     return np.rint(per_col / hm.mm_per_px).astype(np.intp)

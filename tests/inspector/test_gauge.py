@@ -81,6 +81,17 @@ def test_inside_the_uncertainty_band_the_committee_decides() -> None:
     assert v.member_scores["gauge"] == 0.0
 
 
+def test_what_a_hidden_stretch_may_hide_widens_the_band_upwards_only() -> None:
+    # a bend seen 2.74 mm off (limit 1.5) beside a stretch the offset was not measured on
+    # exceeds; one seen at 1.0 mm there is not clearly within (the stretch may hide more)
+    def bend(value: float, hidden: float) -> Finding:
+        return Finding("deviation", "deviation_offset", value, 0.2, 1.5, hidden_mm=hidden)
+    assert bend(2.74, 1.5).exceeds
+    assert not bend(1.0, 1.5).within
+    assert bend(1.0, 0.0).within
+    assert not bend(1.6, 0.0).exceeds
+
+
 def test_a_ball_exceeds_only_when_its_height_does_too() -> None:
     def ball(diameter: float, height: float) -> Finding:
         return Finding("ball", "ball_diameter", diameter, 0.4, 1.5, None,
@@ -525,7 +536,7 @@ def test_a_long_bend_is_read_against_a_line_within_the_maps_tilt(
     assert float(np.abs(smooth).max()) == pytest.approx(offset_mm, abs=0.15)
 
 
-@pytest.mark.parametrize(("weld_type", "index"), [(4, 7), (5, 15), (8, 15)])
+@pytest.mark.parametrize(("weld_type", "index"), [(4, 7), (4, 50), (5, 15), (8, 15)])
 def test_an_acceptable_bend_beside_a_shadowed_toe_is_no_excess(tmp_path, weld_type: int,
                                                                index: int) -> None:
     """An acceptable bend (generator 1.10, the varied test set's source ``index``, seed 2)
@@ -535,7 +546,10 @@ def test_an_acceptable_bend_beside_a_shadowed_toe_is_no_excess(tmp_path, weld_ty
     (limit 0.6). That middle now holds STEADY_REACH_MM beyond them; the toes' line after.
     Type 8, source 15: a lap whose upper plate was removed, bent 1.04 mm north at its start;
     the north toe climbed the plate's edge and was lost, the south one moved 0.35 mm, and
-    the middle kept to the toes' line: 1.11 mm. The centreline's long bend carries it now."""
+    the middle kept to the toes' line: 1.11 mm. The centreline's long bend carries it now.
+    Type 4, source 50: a 1.0 mm bend at the start whose residuals a shadow's edge broke into
+    short runs (none a long bend): the middle kept to the line there, 0.84 mm. Sections not
+    measured between measured ones no longer end a bend."""
     from point_cloud.heightmap_io import read_heightmap
     from synth_defects.generate import GenerateConfig, generate_source
 
@@ -589,3 +603,21 @@ def test_an_acceptable_ball_on_an_end_caps_toe_makes_no_pit(tmp_path, weld_type:
     report = gauge_weld(read_heightmap(tmp_path / ball["path"]), weld_type_profile(weld_type))
     assert report.findings["hole"].value_mm < 0.8
     assert not any(f.exceeds for f in report.findings.values())
+
+
+def test_a_bend_seen_beyond_the_limit_beside_a_hidden_stretch_fails(tmp_path) -> None:
+    """A 2.74 mm bend at a type-4 bead's start (generator 1.10, the varied test set's source
+    52, seed 2) whose middle a shadow hid over 5 mm: the deviation's uncertainty was set to
+    the limit (the stretch may hide a bend), and 2.74 mm read within 1.5 + 1.5. What was seen
+    beyond the limit stands; the hidden stretch widens the band upwards only."""
+    from point_cloud.heightmap_io import read_heightmap
+    from synth_defects.generate import GenerateConfig, generate_source
+
+    cfg = GenerateConfig(types=(4,), per_good=6, seed=2, simulate=60, vary=True)
+    records = generate_source((cfg, simulated_sources([4], 60, 2)[52], str(tmp_path))).records
+    bad = next(r for r in records if r["defect"] == "deviation")
+    found = gauge_weld(read_heightmap(tmp_path / bad["path"]), weld_type_profile(4))
+    deviation = found.findings["deviation"]
+    assert deviation.value_mm == pytest.approx(abs(bad["params"]["offset_mm"]), abs=0.3)
+    assert deviation.hidden_mm > 0
+    assert deviation.exceeds
