@@ -95,6 +95,7 @@ their drawn height (varied test sets, types 4 and 8), whatever the pixel size.""
 WIDTH_TOL = 0.15          # a section not seen whole: as wide as the bead within this share
 AGREE_MM = 0.3            # ... and its centre this close to its neighbours' median ...
 AGREE_WINDOW_MM = 2.0     # ... over this much bead
+BRIDGE_MM = 2.0           # sections not measured inside a bend, up to this long, do not end it
 BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer than this
 SHORT_BEND_MIN_MM = 2.0   # ... or, around a square, this long where its toes move with it
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
@@ -1321,7 +1322,7 @@ def _toe_line_middle(g: BeadGeometry, local: F64, ok: B, residuals: F64, bends: 
         line = _seen_toe_line(g, local, ok, seen)
     if line is None:
         return local
-    bent = bends & (np.abs(_bridged(residuals)) >= 0.5)
+    bent = bends & (np.abs(_bridged(residuals, g.path.step_mm)) >= 0.5)
     return np.asarray(np.where(bent, local, line))
 
 
@@ -1581,15 +1582,19 @@ MEASURES: dict[str, Measure] = {
 GAUGES: tuple[Gauge, ...] = tuple(Gauge(spec, MEASURES[spec.name]) for spec in GAUGED)
 
 
-def _bridged(residuals: F64) -> F64:
-    """``residuals`` with the samples not measured between measured ones interpolated (a
-    few sections lost inside a bend to a shadow's edge or dropouts do not end it), and 0
-    beyond the first and last measured ones."""
+def _bridged(residuals: F64, step_mm: float) -> F64:
+    """``residuals`` with runs of samples not measured, up to :data:`BRIDGE_MM` long, between
+    measured ones interpolated (a few sections lost inside a bend to a shadow's edge or
+    dropouts do not end it; a square's corners, left out, are longer), else 0."""
     out = np.nan_to_num(residuals)
     known = np.flatnonzero(np.isfinite(residuals))
-    if known.size >= 2:
-        inside = np.arange(known[0], known[-1] + 1)
-        out[inside] = np.interp(inside, known, residuals[known])
+    if known.size < 2:
+        return out
+    filled = np.interp(np.arange(len(out)), known, residuals[known])
+    short = round(BRIDGE_MM / step_mm)
+    for a, e in runs(~np.isfinite(residuals)):
+        if a > known[0] and e <= known[-1] and e - a <= short:
+            out[a:e] = filled[a:e]
     return out
 
 
@@ -1602,7 +1607,10 @@ def _long_bends(geom: BeadGeometry, residuals: F64) -> B:
     :data:`SHORT_BEND_MIN_MM` or more, that every toe seen follows, at the bead's width (a
     lump on a toe moves that toe alone, out, and widens the section): a side is short, and
     its bends with it (on a line bead, a shadow or excess material can move both toes)."""
-    dev = _bridged(residuals)
+    # (around a square, a side's short bends are read as measured: a lump pulls a few
+    # sections, and bridged they joined into bends the band then followed)
+    dev = np.nan_to_num(residuals) if geom.path.closed else _bridged(residuals,
+                                                                     geom.path.step_mm)
     line = geom.offset_mm - dev                  # the straight line the centreline follows
     half = 0.5 * geom.median_width_mm
     followed = np.zeros(len(dev), bool)
@@ -1629,7 +1637,7 @@ def _column_shift(hm: HeightMap, geom: BeadGeometry, residuals: F64,
                   long_bend: B) -> npt.NDArray[np.intp]:
     """Per map column, how far (whole pixels) the bead bends off its straight line there
     (along ``long_bend``, :func:`_long_bends`), else 0."""
-    dev = _bridged(residuals)
+    dev = _bridged(residuals, geom.path.step_mm)
     x = hm.xy_of(0, np.arange(hm.shape[1]))[0]
     per_col = np.interp(x - geom.path.xy[0, 0], geom.s_mm, np.where(long_bend, dev, 0.0))
     return np.rint(per_col / hm.mm_per_px).astype(np.intp)

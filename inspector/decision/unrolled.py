@@ -178,9 +178,11 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     if n <= 1:
         return None
     has_core = labels_holding(labels, n, core)
+    walled_only = np.zeros(n, bool)
     if walled_core_mm is not None:
-        has_core |= steep_walled(raw, labels, n, step, dt) & labels_holding(
+        walled_only = ~has_core & steep_walled(raw, labels, n, step, dt) & labels_holding(
             labels, n, delta > walled_core_mm + slack)
+        has_core |= walled_only
     has_core[0] = False
     side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT] * step, stats[:, cv2.CC_STAT_WIDTH] * dt)
     area = stats[:, cv2.CC_STAT_AREA] * step * dt
@@ -191,10 +193,17 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     if not areas.any():
         return None
     k = int(np.argmax(areas))
-    rows, where_t = np.nonzero(labels == k)
+    comp = labels == k
+    if walled_only[k]:
+        # a dug pit inside a gentle dip (the crater where a loop starts and ends): its own
+        # extent is where it stands out walled_core_mm (or was not seen), not the dip's
+        # (an acceptable 0.31 mm pore in a crater read 2.69 mm)
+        assert walled_core_mm is not None
+        comp &= (delta > walled_core_mm + slack) | np.isnan(raw)
+        areas[k] = comp.sum() * step * dt
+    rows, where_t = np.nonzero(comp)
     i, t = round(float(rows.mean())), float(t_mm[round(float(where_t.mean()))])
     xy = u.path.xy[i] + t * u.path.normal[i]
-    comp = labels == k
     peak = float(delta[comp].max())
     if sign > 0:
         # the norm limits a lump's height above the bead's local top, not above the surface
