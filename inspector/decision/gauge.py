@@ -874,7 +874,8 @@ def _patch(ctx: _Context, sign: int) -> Patch | None:
     # the loop's crater may lie anywhere along it: a pit dips CRATER_PIT_CORE_MM, or
     # BLOB_CORE_MM where a wall of it is steep (dug, not settled)
     pit = largest_unrolled_blob(ctx.unrolled, -1, CRATER_PIT_CORE_MM, BLOB_EDGE_MM,
-                                MIN_ROUNDNESS, _gap_samples(ctx), walled_core_mm=BLOB_CORE_MM)
+                                MIN_ROUNDNESS, _gap_samples(ctx), walled_core_mm=BLOB_CORE_MM,
+                                rim_reach_mm=PIT_RIM_REACH_MM)
     pore = _ring_pore(ctx)
     return max((p for p in (pit, pore) if p is not None), key=lambda p: p.diameter_mm,
                default=None)

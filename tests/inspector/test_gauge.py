@@ -624,16 +624,18 @@ def test_a_bend_seen_beyond_the_limit_beside_a_hidden_stretch_fails(tmp_path) ->
 
 
 @pytest.mark.parametrize(("index", "defect", "most_mm"),
-                         [(11, "hole_ok", 1.8), (37, "ball_ok", 1.0)])
+                         [(11, "hole_ok", 1.0), (37, "ball_ok", 1.0), (3, "lack_ok", 1.0)])
 def test_a_squares_seam_crater_does_not_swell_a_pit(tmp_path, index: int, defect: str,
                                                     most_mm: float) -> None:
     """Type 7 (generator 1.10, the varied test set's source ``index``, seed 2): the loop's
     seam crater dips 0.1-0.27 mm, gently. Source 11: an acceptable 0.31 mm pore in it held
     the only steep wall, and the whole crater read as a 2.69 mm pit; a pit kept for its
-    steep wall alone is now measured where it stands out BLOB_CORE_MM (1.69 mm: the crater's
-    deepest cells join it). Source 37: an acceptable ball beside the seam; the residuals,
-    bridged over sections not measured, joined a side's short bends the band then followed,
-    and the bead beside it read as a 3.05 mm pit: a square's residuals are not bridged."""
+    steep wall alone is now measured where it stands out BLOB_CORE_MM, and its rim is sought
+    within PIT_RIM_REACH_MM of that (0.81 mm). Source 3: an acceptable lack's notch joined
+    by the ripple along the bead read as a 3.57 mm pit. Source 37: an acceptable ball beside
+    the seam; the residuals, bridged over sections not measured, joined a side's short bends
+    the band then followed, and the bead beside it read as a 3.05 mm pit: a square's
+    residuals are not bridged."""
     from point_cloud.heightmap_io import read_heightmap
     from synth_defects.generate import GenerateConfig, generate_source
 
