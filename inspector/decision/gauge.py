@@ -153,6 +153,7 @@ DROPOUT_MM = 0.6
 PLATE_RUN_MM = 0.6
 """A lap fillet's section has reached a plate where it stays within LAP_TOE_MM of the
 plate's level this far (three cells)."""
+LAP_ODD_WIDTH = 0.3       # a lap's section this share off the bead's width: a toe astray
 VALLEY_RISE_MM = 0.1
 """Going out from a lap fillet's crest, a section that comes down this much lower than its
 plate and rises again this much before settling on it ends in a valley: the bead bent
@@ -1261,10 +1262,16 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
             # centroid as a bend would: a lap bends where its toes show it (where one toe
             # was not seen, the other)
             bent = _toes_bent(g.s_mm, local, line, (lap.north_mm, lap.south_mm), ok)
-            # where a toe was lost (climbing the removed upper plate) the other may stay
-            # put: a long bend the centreline shows carries the middle there
-            lost = ~np.isfinite(local) & bends & np.isfinite(residuals)
-            mid = np.where(bent | lap.moved, local, np.where(lost, line + residuals, line))
+            # where a toe was lost (climbing the removed upper plate) or stands where the
+            # bead's width puts no toe (the upper plate's edge bared by a bend away from
+            # it), the other may stay put: a long bend the centreline shows carries the
+            # middle there
+            with np.errstate(invalid="ignore"):
+                odd = (np.abs(lap.north_mm - lap.south_mm - lap.width_mm)
+                       > LAP_ODD_WIDTH * lap.width_mm)
+            lost = (~np.isfinite(local) | odd) & bends & np.isfinite(residuals)
+            mid = np.where(lap.moved, local, np.where(lost, line + residuals,
+                                                      np.where(bent, local, line)))
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
     if lap is None:

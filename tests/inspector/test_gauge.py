@@ -536,7 +536,7 @@ def test_a_long_bend_is_read_against_a_line_within_the_maps_tilt(
     assert float(np.abs(smooth).max()) == pytest.approx(offset_mm, abs=0.15)
 
 
-@pytest.mark.parametrize(("weld_type", "index"), [(4, 7), (4, 50), (5, 15), (8, 15)])
+@pytest.mark.parametrize(("weld_type", "index"), [(2, 31), (4, 7), (4, 50), (5, 15), (8, 15)])
 def test_an_acceptable_bend_beside_a_shadowed_toe_is_no_excess(tmp_path, weld_type: int,
                                                                index: int) -> None:
     """An acceptable bend (generator 1.10, the varied test set's source ``index``, seed 2)
@@ -549,7 +549,10 @@ def test_an_acceptable_bend_beside_a_shadowed_toe_is_no_excess(tmp_path, weld_ty
     the middle kept to the toes' line: 1.11 mm. The centreline's long bend carries it now.
     Type 4, source 50: a 1.0 mm bend at the start whose residuals a shadow's edge broke into
     short runs (none a long bend): the middle kept to the line there, 0.84 mm. Sections not
-    measured between measured ones no longer end a bend."""
+    measured between measured ones no longer end a bend. Type 2, source 31: a lap bent
+    1.01 mm south towards its end, baring the upper plate's edge, where the north toe was
+    found 2.5 mm short of the bead's width; the middle followed that toe: 1.11 mm. Where a
+    section is that much off the bead's width, the centreline's long bend carries it."""
     from point_cloud.heightmap_io import read_heightmap
     from synth_defects.generate import GenerateConfig, generate_source
 
