@@ -875,8 +875,7 @@ def _patch(ctx: _Context, sign: int) -> Patch | None:
     # the loop's crater may lie anywhere along it: a pit dips CRATER_PIT_CORE_MM, or
     # BLOB_CORE_MM where a wall of it is steep (dug, not settled)
     pit = largest_unrolled_blob(ctx.unrolled, -1, CRATER_PIT_CORE_MM, BLOB_EDGE_MM,
-                                MIN_ROUNDNESS, _gap_samples(ctx), walled_core_mm=BLOB_CORE_MM,
-                                rim_reach_mm=PIT_RIM_REACH_MM)
+                                MIN_ROUNDNESS, _gap_samples(ctx), walled_core_mm=BLOB_CORE_MM)
     pore = _ring_pore(ctx)
     return max((p for p in (pit, pore) if p is not None), key=lambda p: p.diameter_mm,
                default=None)
@@ -1262,14 +1261,15 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
             # centroid as a bend would: a lap bends where its toes show it (where one toe
             # was not seen, the other)
             bent = _toes_bent(g.s_mm, local, line, (lap.north_mm, lap.south_mm), ok)
-            # where a toe was lost (climbing the removed upper plate) or stands where the
-            # bead's width puts no toe (the upper plate's edge bared by a bend away from
-            # it), the other may stay put: a long bend the centreline shows carries the
-            # middle there
+            # where a toe stands where the bead's width puts no toe (the upper plate's edge
+            # bared by a bend away from it), the other may stay put: a long bend the
+            # centreline shows carries the middle there. (Not where a toe was lost: excess
+            # material moves the centreline as a bend would, and a lap's 1.5 mm excess
+            # whose toe was lost then read 0)
             with np.errstate(invalid="ignore"):
                 odd = (np.abs(lap.north_mm - lap.south_mm - lap.width_mm)
                        > LAP_ODD_WIDTH * lap.width_mm)
-            lost = (~np.isfinite(local) | odd) & bends & np.isfinite(residuals)
+            lost = odd & bends & np.isfinite(residuals)
             mid = np.where(lap.moved, local, np.where(lost, line + residuals,
                                                       np.where(bent, local, line)))
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)

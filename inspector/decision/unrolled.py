@@ -147,15 +147,12 @@ def _interp_rows(a: F64) -> F64:
 
 def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float,
                           min_roundness: float, skip: B | None = None,
-                          walled_core_mm: float | None = None,
-                          rim_reach_mm: float | None = None) -> Patch | None:
+                          walled_core_mm: float | None = None) -> Patch | None:
     """The largest round patch standing out (``sign`` +1 up, -1 down) by ``core_mm`` from the
     running median along the path (or by ``walled_core_mm`` where a wall of it is steeper
-    than :data:`PIT_WALL_SLOPE`), grown to ``edge_mm`` (within ``rim_reach_mm`` of where it
-    stands out that far, when given: beyond, the edge level meets the bead's ripple, a strip
-    that joined to a pit makes it long, not round) and, a pit, over unseen cells next to
-    its own, :data:`PIT_UNSEEN_CELLS` deep; path samples where ``skip`` is set are left
-    out."""
+    than :data:`PIT_WALL_SLOPE`), grown to ``edge_mm`` (a pit also over unseen cells next
+    to its own, :data:`PIT_UNSEEN_CELLS` deep); path samples where ``skip`` is
+    set are left out."""
     geom, t_mm, prof, ref = u.geom, u.t_mm, u.prof, u.ref
     step = geom.path.step_mm
     dt = float(t_mm[1] - t_mm[0])
@@ -167,11 +164,6 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     slack = np.abs(np.gradient(np.nan_to_num(ref), axis=1))     # steep flanks: sampling
     core = delta > core_mm + slack
     edge = delta > edge_mm + 0.25 * slack
-    if rim_reach_mm is not None:
-        seed = core if walled_core_mm is None else delta > min(core_mm, walled_core_mm) + slack
-        ry, rx = round(rim_reach_mm / step), round(rim_reach_mm / dt)
-        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * rx + 1, 2 * ry + 1))
-        edge &= cv2.dilate(seed.astype(np.uint8), disc) > 0
     if sign < 0:  # a pit's cells the scanner did not see, between ones it did, are the pit's
         unseen = np.isnan(prof)
         if skip is not None:
@@ -186,11 +178,9 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     if n <= 1:
         return None
     has_core = labels_holding(labels, n, core)
-    walled_only = np.zeros(n, bool)
     if walled_core_mm is not None:
-        walled_only = ~has_core & steep_walled(raw, labels, n, step, dt) & labels_holding(
+        has_core |= steep_walled(raw, labels, n, step, dt) & labels_holding(
             labels, n, delta > walled_core_mm + slack)
-        has_core |= walled_only
     has_core[0] = False
     side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT] * step, stats[:, cv2.CC_STAT_WIDTH] * dt)
     area = stats[:, cv2.CC_STAT_AREA] * step * dt
@@ -201,17 +191,10 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     if not areas.any():
         return None
     k = int(np.argmax(areas))
-    comp = labels == k
-    if walled_only[k]:
-        # a dug pit inside a gentle dip (the crater where a loop starts and ends): its own
-        # extent is where it stands out walled_core_mm (or was not seen), not the dip's
-        # (an acceptable 0.31 mm pore in a crater read 2.69 mm)
-        assert walled_core_mm is not None
-        comp &= (delta > walled_core_mm + slack) | np.isnan(raw)
-        areas[k] = comp.sum() * step * dt
-    rows, where_t = np.nonzero(comp)
+    rows, where_t = np.nonzero(labels == k)
     i, t = round(float(rows.mean())), float(t_mm[round(float(where_t.mean()))])
     xy = u.path.xy[i] + t * u.path.normal[i]
+    comp = labels == k
     peak = float(delta[comp].max())
     if sign > 0:
         # the norm limits a lump's height above the bead's local top, not above the surface
