@@ -65,7 +65,7 @@ def _also(finding: Any) -> dict[str, float]:
 def _finding_dict(f: Any) -> dict[str, Any]:
     loc = getattr(f, "location_mm", None)
     return {"value_mm": float(f.value_mm), "uncertainty_mm": float(f.uncertainty_mm),
-            "hidden_mm": float(getattr(f, "hidden_mm", 0.0)),
+            "hidden_mm": float(f.hidden_mm),
             "limit_mm": float(f.limit_mm), "exceeds": bool(f.exceeds),
             "location_mm": None if loc is None else [float(loc[0]), float(loc[1])],
             "also": _also(f)}

@@ -1269,8 +1269,8 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
             with np.errstate(invalid="ignore"):
                 odd = (np.abs(lap.north_mm - lap.south_mm - lap.width_mm)
                        > LAP_ODD_WIDTH * lap.width_mm)
-            lost = odd & bends & np.isfinite(residuals)
-            mid = np.where(lap.moved, local, np.where(lost, line + residuals,
+            astray = odd & bends & np.isfinite(residuals)
+            mid = np.where(lap.moved, local, np.where(astray, line + residuals,
                                                       np.where(bent, local, line)))
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
@@ -1321,7 +1321,8 @@ def _steady_middle(g: BeadGeometry, core: B, k: int) -> F64 | None:
 
 def _toe_line_middle(g: BeadGeometry, local: F64, ok: B, residuals: F64, bends: B) -> F64:
     """A line bead's middle without steady sections: the straight line its toes'
-    midpoints ``local`` follow, and those midpoints where the bead really bends (or where
+    midpoints ``local`` follow where both toes were seen over half the bead (else
+    :func:`_seen_toe_line`), and those midpoints where the bead really bends (or where
     they follow no line)."""
     seen = (ok & _toe_seen(g, g.toe_pos_mm, 1), ok & _toe_seen(g, g.toe_neg_mm, -1))
     both = seen[0] & seen[1]
@@ -1330,7 +1331,7 @@ def _toe_line_middle(g: BeadGeometry, local: F64, ok: B, residuals: F64, bends: 
         line = _seen_toe_line(g, local, ok, seen)
     if line is None:
         return local
-    bent = bends & (np.abs(_bridged(residuals, g.path.step_mm)) >= 0.5)
+    bent = bends & (np.abs(_bridged(residuals, g)) >= 0.5)
     return np.asarray(np.where(bent, local, line))
 
 
@@ -1590,16 +1591,18 @@ MEASURES: dict[str, Measure] = {
 GAUGES: tuple[Gauge, ...] = tuple(Gauge(spec, MEASURES[spec.name]) for spec in GAUGED)
 
 
-def _bridged(residuals: F64, step_mm: float) -> F64:
+def _bridged(residuals: F64, geom: BeadGeometry) -> F64:
     """``residuals`` with runs of samples not measured, up to :data:`BRIDGE_MM` long, between
-    measured ones interpolated (a few sections lost inside a bend to a shadow's edge or
-    dropouts do not end it; a square's corners, left out, are longer), else 0."""
+    measured ones interpolated on a line bead (a few sections lost inside a bend to a
+    shadow's edge or dropouts do not end it), else 0. Around a square they are read as
+    measured: a lump pulls a few sections of a short side, and bridged they joined into
+    bends the band then followed."""
     out = np.nan_to_num(residuals)
     known = np.flatnonzero(np.isfinite(residuals))
-    if known.size < 2:
+    if geom.path.closed or known.size < 2:
         return out
     filled = np.interp(np.arange(len(out)), known, residuals[known])
-    short = round(BRIDGE_MM / step_mm)
+    short = round(BRIDGE_MM / geom.path.step_mm)
     for a, e in runs(~np.isfinite(residuals)):
         if a > known[0] and e <= known[-1] and e - a <= short:
             out[a:e] = filled[a:e]
@@ -1615,10 +1618,7 @@ def _long_bends(geom: BeadGeometry, residuals: F64) -> B:
     :data:`SHORT_BEND_MIN_MM` or more, that every toe seen follows, at the bead's width (a
     lump on a toe moves that toe alone, out, and widens the section): a side is short, and
     its bends with it (on a line bead, a shadow or excess material can move both toes)."""
-    # (around a square, a side's short bends are read as measured: a lump pulls a few
-    # sections, and bridged they joined into bends the band then followed)
-    dev = np.nan_to_num(residuals) if geom.path.closed else _bridged(residuals,
-                                                                     geom.path.step_mm)
+    dev = _bridged(residuals, geom)
     line = geom.offset_mm - dev                  # the straight line the centreline follows
     half = 0.5 * geom.median_width_mm
     followed = np.zeros(len(dev), bool)
@@ -1645,7 +1645,7 @@ def _column_shift(hm: HeightMap, geom: BeadGeometry, residuals: F64,
                   long_bend: B) -> npt.NDArray[np.intp]:
     """Per map column, how far (whole pixels) the bead bends off its straight line there
     (along ``long_bend``, :func:`_long_bends`), else 0."""
-    dev = _bridged(residuals, geom.path.step_mm)
+    dev = _bridged(residuals, geom)
     x = hm.xy_of(0, np.arange(hm.shape[1]))[0]
     per_col = np.interp(x - geom.path.xy[0, 0], geom.s_mm, np.where(long_bend, dev, 0.0))
     return np.rint(per_col / hm.mm_per_px).astype(np.intp)
