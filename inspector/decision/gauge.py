@@ -297,6 +297,7 @@ class _Context:
     geom: BeadGeometry
     reference: HeightMap | None
     residuals: tuple[F64, B]          # see centreline_residuals
+    bridged: F64                      # residuals[0] across short unmeasured runs, _bridged
     bends: B                          # see _long_bends
 
     @cached_property
@@ -1220,7 +1221,7 @@ def _valley_toes(z: npt.NDArray[np.floating[Any]], seen: B, crest: npt.NDArray[n
     return floor, np.where(has & down.any(axis=1) & (kd > c), pos, np.nan)
 
 
-def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
+def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
                lap: LapSections | None = None, mid_window_mm: float = MID_WINDOW_MM) -> F64:
     """Per path sample: height a quarter of the bead's width north of its middle minus a
     quarter width south; NaN unless both points were measured (a shadow or a removed plate
@@ -1229,7 +1230,9 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
     moves one); else (a lap fillet, or too few such sections) the straight line the toes'
     midpoints follow, except where the bead really bends. A lap fillet (``lap``): toes and
     heights against its two plates' levels (:class:`LapSections`), not against the bead
-    analysis's base. The toes' midpoints are smoothed over ``mid_window_mm``."""
+    analysis's base. The toes' midpoints are smoothed over ``mid_window_mm``. ``residuals``,
+    ``bridged``, ``bends``: the centreline's (:func:`centreline_residuals`, :func:`_bridged`,
+    :func:`_long_bends`)."""
     k = max(3, round(mid_window_mm / g.path.step_mm) | 1)
     toe_n, toe_s = (g.toe_pos_mm, g.toe_neg_mm) if lap is None else (lap.north_mm,
                                                                       lap.south_mm)
@@ -1253,9 +1256,9 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
         if not np.isfinite(steady).all():
             # beyond the steady sections' reach (shadows on a toe) the toes' own line holds
             mid = np.where(np.isfinite(steady), mid,
-                           _toe_line_middle(g, local, ok, residuals, bends))
+                           _toe_line_middle(g, local, ok, bridged, bends))
     elif lap is None and not g.path.closed:
-        mid = _toe_line_middle(g, local, ok, residuals, bends)
+        mid = _toe_line_middle(g, local, ok, bridged, bends)
     elif lap is not None:
         # a lap's toes in a valley moved with the bead: off the line, and the middle there
         line = _line_of(g.s_mm, local, ok & ~lap.moved)
@@ -1273,8 +1276,7 @@ def _imbalance(g: BeadGeometry, residuals: F64, bends: B,
                 odd = (np.abs(lap.north_mm - lap.south_mm - lap.width_mm)
                        > LAP_ODD_WIDTH * lap.width_mm)
             astray = odd & bends & np.isfinite(residuals)
-            mid = np.where(lap.moved, local, np.where(astray, line + residuals,
-                                                      np.where(bent, local, line)))
+            mid = np.select([lap.moved, astray, bent], [local, line + residuals, local], line)
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
     if lap is None:
@@ -1322,7 +1324,7 @@ def _steady_middle(g: BeadGeometry, core: B, k: int) -> F64 | None:
     return np.where(reach, np.interp(g.s_mm, s, mid), np.nan)
 
 
-def _toe_line_middle(g: BeadGeometry, local: F64, ok: B, residuals: F64, bends: B) -> F64:
+def _toe_line_middle(g: BeadGeometry, local: F64, ok: B, bridged: F64, bends: B) -> F64:
     """A line bead's middle without steady sections: the straight line its toes'
     midpoints ``local`` follow where both toes were seen over half the bead (else
     :func:`_seen_toe_line`), and those midpoints where the bead really bends (or where
@@ -1334,7 +1336,7 @@ def _toe_line_middle(g: BeadGeometry, local: F64, ok: B, residuals: F64, bends: 
         line = _seen_toe_line(g, local, ok, seen)
     if line is None:
         return local
-    bent = bends & (np.abs(_bridged(residuals, g)) >= 0.5)
+    bent = bends & (np.abs(bridged) >= 0.5)
     return np.asarray(np.where(bent, local, line))
 
 
@@ -1387,12 +1389,12 @@ def _excess(ctx: _Context) -> Reading:
         # toes, one of them the cloud's edge, are smoothed over RING_MID_WINDOW_MM; a cut's
         # walls, where the bead tapers, are left out. (The surface's own imbalance, without
         # the base, read 1.2 mm on a side of a good weld whose cropped plate fell away)
-        d = _imbalance(g, ctx.residuals[0], ctx.bends, None, RING_MID_WINDOW_MM)
+        d = _imbalance(g, ctx.residuals[0], ctx.bridged, ctx.bends, None, RING_MID_WINDOW_MM)
         d[_gap_samples(ctx)] = np.nan
         if np.isfinite(d).any():
             d = d - np.nanmedian(d)
     else:
-        d = _imbalance(g, ctx.residuals[0], ctx.bends, ctx.lap)
+        d = _imbalance(g, ctx.residuals[0], ctx.bridged, ctx.bends, ctx.lap)
     if ctx.retreats is not None:
         # where a toe stops short of its plate the bead lacks material there: the lack
         # gauge's, no imbalance (its quarter point on that side falls where the bead is not)
@@ -1612,7 +1614,7 @@ def _bridged(residuals: F64, geom: BeadGeometry) -> F64:
     return out
 
 
-def _long_bends(geom: BeadGeometry, residuals: F64) -> B:
+def _long_bends(geom: BeadGeometry, dev: F64) -> B:
     """Path samples where the bead really bends off its straight line, reaching over half a
     mm: along a bend longer than :data:`BEND_MIN_MM` (a lump or a pit pulls the centreline
     over a short stretch only) followed over most of it by a toe that was seen (a shadow
@@ -1620,8 +1622,8 @@ def _long_bends(geom: BeadGeometry, residuals: F64) -> B:
     stays on its line); around a square path also along a shorter one, of
     :data:`SHORT_BEND_MIN_MM` or more, that every toe seen follows, at the bead's width (a
     lump on a toe moves that toe alone, out, and widens the section): a side is short, and
-    its bends with it (on a line bead, a shadow or excess material can move both toes)."""
-    dev = _bridged(residuals, geom)
+    its bends with it (on a line bead, a shadow or excess material can move both toes).
+    ``dev``: the centreline's residuals, bridged (:func:`_bridged`)."""
     line = geom.offset_mm - dev                  # the straight line the centreline follows
     half = 0.5 * geom.median_width_mm
     followed = np.zeros(len(dev), bool)
@@ -1644,11 +1646,11 @@ def _long_bends(geom: BeadGeometry, residuals: F64) -> B:
     return long_bend
 
 
-def _column_shift(hm: HeightMap, geom: BeadGeometry, residuals: F64,
+def _column_shift(hm: HeightMap, geom: BeadGeometry, dev: F64,
                   long_bend: B) -> npt.NDArray[np.intp]:
     """Per map column, how far (whole pixels) the bead bends off its straight line there
-    (along ``long_bend``, :func:`_long_bends`), else 0."""
-    dev = _bridged(residuals, geom)
+    (along ``long_bend``, :func:`_long_bends`; ``dev``: the centreline's bridged residuals,
+    :func:`_bridged`), else 0."""
     x = hm.xy_of(0, np.arange(hm.shape[1]))[0]
     per_col = np.interp(x - geom.path.xy[0, 0], geom.s_mm, np.where(long_bend, dev, 0.0))
     return np.rint(per_col / hm.mm_per_px).astype(np.intp)
@@ -1664,13 +1666,14 @@ def _shift_rows(a: npt.NDArray[Any], shift: npt.NDArray[np.intp], fill: float | 
 
 
 def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
-                   residuals: F64, bends: B) -> HeightMap | None:
+                   dev: F64, bends: B) -> HeightMap | None:
     """:func:`self_reference` along the bead rather than along X: the map is straightened
     on the bead's centreline first (a bent bead's flanks stay flanks), then put back.
-    ``bends``: :func:`_long_bends`."""
+    ``dev``, ``bends``: the centreline's bridged residuals (:func:`_bridged`) and long bends
+    (:func:`_long_bends`)."""
     if geom.path.closed:
         return None
-    shift = _column_shift(hm, geom, residuals, bends)
+    shift = _column_shift(hm, geom, dev, bends)
     straight = hm.with_z(_shift_rows(hm.z, shift, 0.0), _shift_rows(hm.valid, shift, False))
     ref = self_reference(straight, profile, REFERENCE_WINDOW_MM, where_unseen=True)
     if ref is None:
@@ -1696,9 +1699,10 @@ def gauge_weld(hm: HeightMap, profile: WeldTypeProfile,
     # ends (a high plate's edge) are no bead, and its end caps are its own
     geom = without_specks(geom, 0.5 * profile.geometry.bead_length_mm + BEAD_END_SLACK_MM)
     residuals = centreline_residuals(geom)
-    bends = _long_bends(geom, residuals[0])
-    ctx = _Context(hm, profile, geom, bead_reference(hm, profile, geom, residuals[0], bends),
-                   residuals, bends)
+    bridged = _bridged(residuals[0], geom)
+    bends = _long_bends(geom, bridged)
+    ctx = _Context(hm, profile, geom, bead_reference(hm, profile, geom, bridged, bends),
+                   residuals, bridged, bends)
     findings: dict[str, Finding] = {}
     for g in GAUGES:
         try:
