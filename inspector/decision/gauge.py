@@ -89,6 +89,9 @@ LUMP_RIM_REACH_MM = 1.0   # ... a lump's, where its skirt joins ripple into a lo
 UNSEEN_EDGE_SHARE = 0.25  # ... one with this share of its rim unseen runs into a shadow
 PIT_DEEP_SHARE = 0.5      # ... (when joined to ripple) standing out over this share of it
 MIN_UNCERTAINTY_MM = 0.05
+RIM_CELLS = 1.5           # a pit's or lump's diameter is uncertain by this many cells ...
+STRAY_RIM_CELLS = 2.0     # ... or this many on a map with stray points over ...
+STRAY_SHARE = 0.01        # ... this share of the bead's cells
 BALL_HEIGHT_UNCERTAINTY_MM = 0.15
 """A ball's height over the bead's crest: analytic balls (``bench/gauge_accuracy.py``, 193
 shapes, nine types) read at most 0.11 mm over their height above the bead's top, and the
@@ -100,6 +103,8 @@ AGREE_MM = 0.3            # ... and its centre this close to its neighbours' med
 AGREE_WINDOW_MM = 2.0     # ... over this much bead
 BRIDGE_MM = 2.0           # sections not measured inside a bend, up to this long, do not end it
 BEND_MIN_MM = 5.0         # the bead-following reference follows bends longer than this
+BEND_FOOT_MM = 2.0        # ... from this far before and after, where it starts turning
+BEND_SMOOTH_MM = 1.0      # ... along the centreline smoothed over this
 SHORT_BEND_MIN_MM = 2.0   # ... or, around a square, this long where its toes move with it
 MAX_UNSEEN_PIT_MM2 = 30.0 # an empty patch larger than this is no pit (a 6 mm disc)
 END_MARGIN_MM = 1.0       # the self-reference holds this far in from the end caps (end_caps.py)
@@ -553,7 +558,8 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         d = min(max(d, chord), 2 * d)
     # each cell holds the highest point that fell in it: a pit's rim cells read as rim,
     # so a pit looks one cell narrower than it is
-    return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)))
+    stray = float((core & both & ~comp).sum() / max(int(both.sum()), 1))
+    return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)), stray)
 
 
 def _dropout_lines(cells: B, valid: B) -> B:
@@ -861,9 +867,13 @@ def _gap_columns(ctx: _Context) -> B:
     return np.broadcast_to(near[None, :], ctx.hm.shape)
 
 
-def _blob_uncertainty(ctx: _Context) -> float:
-    """Two pixels on the diameter, plus the rim's uncertainty from the surface noise."""
-    return max(MIN_UNCERTAINTY_MM, 2.0 * ctx.px)
+def _blob_uncertainty(ctx: _Context, patch: Patch | None = None) -> float:
+    """A pit's or lump's diameter is uncertain by :data:`RIM_CELLS` cells (its rim falls
+    anywhere in the cells around it); by :data:`STRAY_RIM_CELLS` on a map whose stray points
+    stand out as it does from over :data:`STRAY_SHARE` of the bead (one beside its rim joins
+    it), or where they were not counted."""
+    clean = patch is not None and patch.stray is not None and patch.stray <= STRAY_SHARE
+    return max(MIN_UNCERTAINTY_MM, (RIM_CELLS if clean else STRAY_RIM_CELLS) * ctx.px)
 
 
 def _patch(ctx: _Context, sign: int) -> Patch | None:
@@ -889,7 +899,8 @@ def _hole(ctx: _Context) -> Reading | None:
     if ctx.reference is None and not ctx.geom.path.closed:
         return None
     b = _patch(ctx, -1)
-    return Reading(b.diameter_mm if b else 0.0, _blob_uncertainty(ctx), b.centre if b else None)
+    return Reading(b.diameter_mm if b else 0.0, _blob_uncertainty(ctx, b),
+                   b.centre if b else None)
 
 
 def _ball(ctx: _Context) -> Reading | None:
@@ -1646,23 +1657,42 @@ def _long_bends(geom: BeadGeometry, dev: F64) -> B:
     return long_bend
 
 
-def _column_shift(hm: HeightMap, geom: BeadGeometry, dev: F64,
-                  long_bend: B) -> npt.NDArray[np.intp]:
-    """Per map column, how far (whole pixels) the bead bends off its straight line there
-    (along ``long_bend``, :func:`_long_bends`; ``dev``: the centreline's bridged residuals,
-    :func:`_bridged`), else 0."""
+def _column_shift(hm: HeightMap, geom: BeadGeometry, dev: F64, long_bend: B) -> F64:
+    """Per map column, how far (pixels, fractional) the bead bends off its straight line
+    there: along ``long_bend`` (:func:`_long_bends`) and its feet, :data:`BEND_FOOT_MM`
+    each side (it starts turning before its offset reaches the bend's threshold), the
+    centreline's bridged residuals ``dev`` (:func:`_bridged`) smoothed over
+    :data:`BEND_SMOOTH_MM` (one section's toe noise would shift a flank), else 0."""
+    step = geom.path.step_mm
+    smooth = window_nanmedian(dev, max(round(BEND_SMOOTH_MM / step) | 1, 1),
+                              wrap=geom.path.closed)
+    foot = round(BEND_FOOT_MM / step)
+    near = np.convolve(long_bend.astype(np.float64), np.ones(2 * foot + 1), "same") > 0
     x = hm.xy_of(0, np.arange(hm.shape[1]))[0]
-    per_col = np.interp(x - geom.path.xy[0, 0], geom.s_mm, np.where(long_bend, dev, 0.0))
-    return np.rint(per_col / hm.mm_per_px).astype(np.intp)
+    per_col = np.interp(x - geom.path.xy[0, 0], geom.s_mm, np.where(near, smooth, 0.0))
+    return np.asarray(per_col / hm.mm_per_px, np.float64)
 
 
-def _shift_rows(a: npt.NDArray[Any], shift: npt.NDArray[np.intp], fill: float | bool
-                ) -> npt.NDArray[Any]:
-    """``out[r, c] = a[r - shift[c], c]`` (``fill`` where that falls off the map)."""
-    rows = np.arange(a.shape[0])[:, None] - shift[None, :]
-    inside = (rows >= 0) & (rows < a.shape[0])
-    out = a[np.clip(rows, 0, a.shape[0] - 1), np.arange(a.shape[1])[None, :]]
-    return np.where(inside, out, fill)
+def _shift_rows(hm: HeightMap, shift: F64) -> HeightMap:
+    """``hm`` with each column's rows moved by ``shift`` (``out[r, c] = hm[r - shift[c], c]``):
+    interpolated between the two rows for a fractional shift where both were measured,
+    else the nearest row's; nothing measured where that falls off the map."""
+    src = np.arange(hm.shape[0])[:, None] - shift[None, :]
+    lo = np.floor(src).astype(np.intp)
+    f = src - lo
+    near = np.where(f < 0.5, lo, lo + 1)
+    cols = np.arange(hm.shape[1])[None, :]
+    last = hm.shape[0] - 1
+
+    def at(rows: npt.NDArray[np.intp]) -> tuple[F64, B]:
+        inside = (rows >= 0) & (rows <= last)
+        r = np.clip(rows, 0, last)
+        return np.asarray(hm.z[r, cols], np.float64), inside & hm.valid[r, cols]
+
+    (z0, ok0), (z1, ok1) = at(lo), at(lo + 1)
+    zn, okn = at(near)
+    z = np.where(ok0 & ok1, (1 - f) * z0 + f * z1, zn)
+    return hm.with_z(np.where(okn, z, 0.0).astype(hm.z.dtype), okn)
 
 
 def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
@@ -1674,7 +1704,7 @@ def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
     if geom.path.closed:
         return None
     shift = _column_shift(hm, geom, dev, bends)
-    straight = hm.with_z(_shift_rows(hm.z, shift, 0.0), _shift_rows(hm.valid, shift, False))
+    straight = _shift_rows(hm, shift)
     ref = self_reference(straight, profile, REFERENCE_WINDOW_MM, where_unseen=True)
     if ref is None:
         return None
@@ -1685,7 +1715,7 @@ def bead_reference(hm: HeightMap, profile: WeldTypeProfile, geom: BeadGeometry,
     if hi > lo:
         cols = np.abs(x[None, :] - np.clip(x, lo, hi)[:, None]).argmin(axis=1)
         ref = ref.with_z(ref.z[:, cols], ref.valid[:, cols])
-    return ref.with_z(_shift_rows(ref.z, -shift, 0.0), _shift_rows(ref.valid, -shift, False))
+    return _shift_rows(ref, -shift)
 
 
 def gauge_weld(hm: HeightMap, profile: WeldTypeProfile,

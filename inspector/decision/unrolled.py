@@ -46,11 +46,14 @@ OPEN_RING_CELLS = 2
 
 @dataclass(frozen=True)
 class Patch:
-    """A pit or lump found in the bead's frame: diameter, peak, centre (x, y) in mm."""
+    """A pit or lump found in the bead's frame: diameter, peak, centre (x, y) in mm; the
+    share of the bead's other cells that stand out as it does (stray points; None: not
+    counted)."""
 
     diameter_mm: float
     peak_mm: float
     centre: tuple[float, float]
+    stray: float | None = None
 
 
 @dataclass(frozen=True)
