@@ -1287,6 +1287,9 @@ def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
                 odd = (np.abs(lap.north_mm - lap.south_mm - lap.width_mm)
                        > LAP_ODD_WIDTH * lap.width_mm)
             astray = odd & bends & np.isfinite(residuals)
+            # a section narrower or wider than that shows no bend (a toe found on its
+            # flank, where the bead rises through the upper plate's level, halves it)
+            bent &= ~odd
             mid = np.select([lap.moved, astray, bent], [local, line + residuals, local], line)
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
