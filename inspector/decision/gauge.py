@@ -968,7 +968,10 @@ def centreline_residuals(geom: BeadGeometry) -> tuple[F64, B]:
     # with a toe not seen is centred on what was seen of it
     cap = (~off_caps & (np.nan_to_num(g.width_mm) <= 1.15 * g.median_width_mm)
            & g.measured & pos & neg)
-    trusted = whole_sections(g, width_tol=1.0) | cap
+    # a section seen whole but narrower than the bead has a toe found inside it (a patch's
+    # edge under the bead): its centre is off; a bend's oblique section is wider
+    narrow = np.nan_to_num(g.width_mm) < (1.0 - WIDTH_TOL) * g.median_width_mm
+    trusted = (whole_sections(g, width_tol=1.0) & ~(narrow & off_caps)) | cap
     unwhole = np.where(off_caps, _offset_unwhole(g, pos, neg), np.nan)
     offset = _consistent(np.where(trusted, g.offset_mm, unwhole), trusted, g.path.step_mm)
     usable = np.isfinite(offset) & caps_ok

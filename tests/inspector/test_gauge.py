@@ -678,3 +678,14 @@ def test_a_lap_toe_found_on_its_flank_is_no_bend(tmp_path) -> None:
     report = gauge_weld(hm, weld_type_profile(8))
     assert report.findings["excess"].value_mm < 0.5 * report.findings["excess"].limit_mm
     assert report.exceeding == []
+
+
+def test_a_narrow_section_seen_whole_is_no_bend(tmp_path) -> None:
+    """A good type-7 weld (varied test set, source 37: recessed patch, plates cropped): a
+    few sections seen whole found their north toe inside the bead (half its width), and
+    their centres, trusted as whole, read a 1.8 mm deviation (limit 1.5). A section seen
+    whole but narrower than the bead is not trusted; the deviation reads the bead's own."""
+    _, hm = varied_record(tmp_path, 7, 37, "hole_ok")
+    found = gauge_weld(hm, weld_type_profile(7)).findings["deviation"]
+    assert found.value_mm < 0.5
+    assert not found.exceeds
