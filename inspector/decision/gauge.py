@@ -313,6 +313,12 @@ class _Context:
         return unroll(self.geom, self.hm, REFERENCE_WINDOW_MM, bend, self.beyond)
 
     @cached_property
+    def lump(self) -> Patch | None:
+        """The largest lump (:func:`_patch`), found once: the ball gauge's, and a stretch the
+        imbalance leaves to it."""
+        return _patch(self, +1)
+
+    @cached_property
     def enclosed(self) -> B:
         """Empty cells ringed by measured ones (:func:`_enclosed_gaps`)."""
         return _enclosed_gaps(self.hm.valid, self.px)
@@ -559,7 +565,8 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
     # each cell holds the highest point that fell in it: a pit's rim cells read as rim,
     # so a pit looks one cell narrower than it is
     stray = float((core & both & ~comp).sum() / max(int(both.sum()), 1))
-    return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)), stray)
+    return Patch(float(d + ctx.px if sign < 0 else d), peak, (float(x), float(y)), stray,
+                 float(stats[k, cv2.CC_STAT_WIDTH]) * ctx.px)
 
 
 def _dropout_lines(cells: B, valid: B) -> B:
@@ -906,7 +913,7 @@ def _hole(ctx: _Context) -> Reading | None:
 def _ball(ctx: _Context) -> Reading | None:
     if ctx.reference is None and not ctx.geom.path.closed:
         return None
-    b = _patch(ctx, +1)
+    b = ctx.lump
     return Reading(b.diameter_mm if b else 0.0, _blob_uncertainty(ctx), b.centre if b else None,
                    {"height_mm": Condition(b.peak_mm if b else 0.0,
                                            ctx.limits.ball_reject_height_mm,
@@ -1417,6 +1424,16 @@ def _excess(ctx: _Context) -> Reading:
         # gauge's, no imbalance (its quarter point on that side falls where the bead is not)
         north, south = _retreat_stretches(ctx.retreats, g.path.step_mm, LACK_NOTCH_END_MM)
         d = np.where(north | south, np.nan, d)
+    lump = ctx.lump
+    if lump is not None and lump.extent_mm is not None and (
+            lump.extent_mm < lim.excess_reject_length_mm):
+        # a lump shorter than the norm's excess is the ball gauge's (a ball at a toe raises
+        # the quarter point on its side), no imbalance that way
+        s_l, t_l, _, _ = g.path.frame_of(np.array([lump.centre[0]]), np.array([lump.centre[1]]))
+        i = int(np.argmin(np.abs(g.s_mm - s_l[0])))
+        side = np.sign(t_l[0] - np.nan_to_num(g.offset_mm[i]))
+        near = np.abs(g.s_mm - s_l[0]) <= 0.5 * lump.extent_mm + LUMP_CLEARANCE_MM
+        d = np.where(near & (np.sign(d) == side), np.nan, d)
     ok = np.isfinite(d)
     n = max(1, round(lim.excess_reject_length_mm / g.path.step_mm))
     dz = np.where(ok, d, 0.0)

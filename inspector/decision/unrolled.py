@@ -54,6 +54,7 @@ class Patch:
     peak_mm: float
     centre: tuple[float, float]
     stray: float | None = None
+    extent_mm: float | None = None   # along a line bead (None: not counted)
 
 
 @dataclass(frozen=True)
