@@ -85,6 +85,7 @@ BLOB_EDGE_MM = 0.06       # ... and reaches out to where it stands out this far 
 PIT_RIM_REACH_MM = 0.6    # ... a pit's rim at most this far out from where it stands out
 NOTCH_SHARE = 0.3         # ... and none with this share of it where a lack's toe was
 NOTCH_REACH_MM = 0.4      # ... reaching this close to the toe's line
+PIT_RING_SHARE = 0.75     # ... unless bead at its level rings this share of it toe-side
 LUMP_RIM_REACH_MM = 1.0   # ... a lump's, where its skirt joins ripple into a long patch
 UNSEEN_EDGE_SHARE = 0.25  # ... one with this share of its rim unseen runs into a shadow
 PIT_DEEP_SHARE = 0.5      # ... (when joined to ripple) standing out over this share of it
@@ -525,7 +526,9 @@ def _largest_blob(ctx: _Context, sign: int) -> Patch | None:
         deep = np.bincount(labels[(core | unseen) & edge], minlength=n)
         round_ &= _round_parents(whole, labels, n) | (deep >= PIT_DEEP_SHARE
                                                      * stats[:, cv2.CC_STAT_AREA])
-        has_core &= ~_lack_notches(ctx, labels, stats, edge, has_core & round_)
+        # the bead's surface at its reference level (where a pit, not a notch, ends)
+        level = both & ~whole & (ref.z - ctx.geom.base > BEAD_THRESHOLD_MM)
+        has_core &= ~_lack_notches(ctx, labels, stats, edge, has_core & round_, level)
     areas = np.where(has_core & round_, stats[:, cv2.CC_STAT_AREA], 0)
     if not areas.any() and sign > 0:
         # a lump whose skirt joins the ripple or noise across the bead makes one long
@@ -579,7 +582,7 @@ def _dropout_lines(cells: B, valid: B) -> B:
 
 
 def _lack_notches(ctx: _Context, labels: npt.NDArray[np.int32], stats: npt.NDArray[Any],
-                  edge: B, candidates: B) -> B:
+                  edge: B, candidates: B, level: B) -> B:
     """Per label (of the ``candidates``): whether the dip is where the bead misses its
     plate at a toe (a lack, the lack gauge's), not a pit. It opens onto the plate level
     beside the bead (:func:`unrolled.open_onto_plate`), or, where that level is not the
@@ -593,7 +596,34 @@ def _lack_notches(ctx: _Context, labels: npt.NDArray[np.int32], stats: npt.NDArr
     band, line = _beside_retreats(ctx)
     mostly = np.bincount(labels[edge & band], minlength=n) >= NOTCH_SHARE * stats[
         :, cv2.CC_STAT_AREA]
-    return np.asarray(opened | (mostly & labels_holding(labels, n, edge & line)))
+    beside = mostly & labels_holding(labels, n, edge & line)
+    for k in np.flatnonzero(beside & candidates):
+        beside[k] = not _bead_beyond(ctx, labels == k, level)
+    return np.asarray(opened | beside)
+
+
+def _bead_beyond(ctx: _Context, comp: B, level: B) -> bool:
+    """Whether the bead's surface, at its reference level (``level``), rings ``comp`` on its
+    toe's side (:data:`PIT_RING_SHARE` of the cells within two beyond it, or more): a pit by
+    the toe that pulled the toe in (a notch where the bead misses its plate has plate or a
+    sloping end beyond it, not bead at its level)."""
+    ring = cv2.dilate(comp.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    rr, cc = np.nonzero(ring & ~comp)
+    if rr.size == 0:
+        return False
+    out = _off_centreline(ctx, *np.nonzero(comp))
+    outer = _off_centreline(ctx, rr, cc) > float(np.mean(out))
+    return bool(outer.any() and level[rr[outer], cc[outer]].mean() >= PIT_RING_SHARE)
+
+
+def _off_centreline(ctx: _Context, rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp]
+                    ) -> F64:
+    """Per cell, how far it lies off the bead's centreline (mm)."""
+    g = ctx.geom
+    x, y = ctx.hm.xy_of(rows.astype(np.float64), cols.astype(np.float64))
+    s, t, _, _ = g.path.frame_of(x, y)
+    i = np.clip(np.searchsorted(g.s_mm, s), 0, len(g.s_mm) - 1)
+    return np.asarray(np.abs(t - np.nan_to_num(g.offset_mm[i])), np.float64)
 
 
 def _runs_into_unseen(comp: B, valid: B, delta: F64) -> bool:

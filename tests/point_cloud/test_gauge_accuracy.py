@@ -423,3 +423,18 @@ def test_a_ball_at_a_toe_beyond_the_beads_reference_is_read_at_least_its_chord()
     assert scan.params["lower_removed"]
     found = gauge_weld(hm, scan.profile).findings["ball"]
     assert found.value_mm == pytest.approx(scan.truth.size_mm, abs=TOLERANCE_MM["ball"])
+
+
+def test_a_pit_that_pulls_a_toe_in_is_no_lack_notch() -> None:
+    """A 2.56 mm conical hole 1 mm deep by the south toe of a type-2 lap whose lower plate
+    was removed (bench/line_on_analytic.py's seed): the pit pulled the toe in, the lack
+    gauge read a 1.8 mm retreat, and with 30 % of the pit in that retreat's band it was
+    taken for the lack's notch: read 0, and a recalibrated committee passed it. Bead at its
+    reference level rings it on the toe's side: a pit."""
+    from inspector.decision.gauge import gauge_weld
+
+    hm, scan = _map("hole", 2, 102024)
+    assert scan.truth.size_mm == pytest.approx(2.56, abs=0.01)
+    found = gauge_weld(hm, scan.profile).findings["hole"]
+    assert found.value_mm == pytest.approx(scan.truth.size_mm, abs=TOLERANCE_MM["hole"])
+    assert found.exceeds
