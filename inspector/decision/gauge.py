@@ -619,11 +619,18 @@ def _bead_beyond(ctx: _Context, comp: B, level: B) -> bool:
 def _off_centreline(ctx: _Context, rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp]
                     ) -> F64:
     """Per cell, how far it lies off the bead's centreline (mm)."""
-    g = ctx.geom
     x, y = ctx.hm.xy_of(rows.astype(np.float64), cols.astype(np.float64))
+    return np.abs(_across_centreline(ctx, x, y)[1])
+
+
+def _across_centreline(ctx: _Context, x: F64, y: F64) -> tuple[F64, F64]:
+    """Per point (mm): its position along the path and its signed offset from the bead's
+    centreline at the nearest path sample (+ north/outward)."""
+    g = ctx.geom
     s, t, _, _ = g.path.frame_of(x, y)
-    i = np.clip(np.searchsorted(g.s_mm, s), 0, len(g.s_mm) - 1)
-    return np.asarray(np.abs(t - np.nan_to_num(g.offset_mm[i])), np.float64)
+    i = np.clip(np.searchsorted(g.s_mm, s), 1, len(g.s_mm) - 1)
+    i = np.where(np.abs(g.s_mm[i - 1] - s) <= np.abs(g.s_mm[i] - s), i - 1, i)
+    return s, np.asarray(t - np.nan_to_num(g.offset_mm[i]), np.float64)
 
 
 def _runs_into_unseen(comp: B, valid: B, delta: F64) -> bool:
@@ -1459,11 +1466,9 @@ def _excess(ctx: _Context) -> Reading:
             lump.extent_mm < lim.excess_reject_length_mm):
         # a lump shorter than the norm's excess is the ball gauge's (a ball at a toe raises
         # the quarter point on its side), no imbalance that way
-        s_l, t_l, _, _ = g.path.frame_of(np.array([lump.centre[0]]), np.array([lump.centre[1]]))
-        i = int(np.argmin(np.abs(g.s_mm - s_l[0])))
-        side = np.sign(t_l[0] - np.nan_to_num(g.offset_mm[i]))
+        s_l, t_l = _across_centreline(ctx, np.array([lump.centre[0]]), np.array([lump.centre[1]]))
         near = np.abs(g.s_mm - s_l[0]) <= 0.5 * lump.extent_mm + LUMP_CLEARANCE_MM
-        d = np.where(near & (np.sign(d) == side), np.nan, d)
+        d = np.where(near & (np.sign(d) == np.sign(t_l[0])), np.nan, d)
     ok = np.isfinite(d)
     n = max(1, round(lim.excess_reject_length_mm / g.path.step_mm))
     dz = np.where(ok, d, 0.0)
@@ -1717,8 +1722,7 @@ def _column_shift(hm: HeightMap, geom: BeadGeometry, dev: F64, long_bend: B) -> 
     centreline's bridged residuals ``dev`` (:func:`_bridged`) smoothed over
     :data:`BEND_SMOOTH_MM` (one section's toe noise would shift a flank), else 0."""
     step = geom.path.step_mm
-    smooth = window_nanmedian(dev, max(round(BEND_SMOOTH_MM / step) | 1, 1),
-                              wrap=geom.path.closed)
+    smooth = window_nanmedian(dev, round(BEND_SMOOTH_MM / step) | 1)
     foot = round(BEND_FOOT_MM / step)
     near = np.convolve(long_bend.astype(np.float64), np.ones(2 * foot + 1), "same") > 0
     x = hm.xy_of(0, np.arange(hm.shape[1]))[0]
