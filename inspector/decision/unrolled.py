@@ -42,6 +42,16 @@ OPEN_SHARE = 0.2
 a pit, which bead rings."""
 OPEN_RING_CELLS = 2
 """How far out the cells around a pit are taken."""
+LUMP_OPEN_CELLS = 3
+"""A lump's cells are opened by a box this many cells wide: a noisy bead's streaks a cell
+or two wide, standing the skirt's few hundredths over the running median, joined a ball to
+a stretch across the bead that was no longer round."""
+DROPOUT_NEIGHBOURS = 5
+"""An unmeasured cell with this many of its 8 neighbours measured is a dropout of sparse
+sampling. Lumps are found on the surface with these filled (their neighbours' mean):
+bilinear sampling needs the four cells around a point, and a coarse scan's scattered
+dropouts left a ball too few cells to be found. Pits keep the surface as measured (a
+hole's unseen bottom is the pit's, :data:`PIT_UNSEEN_CELLS`)."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +76,10 @@ class Unrolled:
     t_mm: F64
     prof: F64
     ref: F64
+    lump_prof: F64
+    """``prof`` with isolated dropouts filled (:data:`DROPOUT_NEIGHBOURS`), and its own
+    running median ``lump_ref``: what lumps are found on."""
+    lump_ref: F64
     excess: F64
     """The bead's height above the plate level under it (``geom.excess`` sampled alike; 0
     where nothing was measured beyond the bead, NaN where a cell was not seen)."""
@@ -92,16 +106,40 @@ def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float,
     if bend_mm is not None and np.any(bend_mm):
         path = replace(path, xy=path.xy + np.nan_to_num(bend_mm)[:, None] * path.normal)
     open_ = np.zeros(hm.shape, np.float32) if beyond is None else beyond.astype(np.float32)
+    t_mm = t_all[cols]
     surface, valid, excess, away = sample_across_each(
-        hm, [hm.z, hm.valid.astype(np.float32), geom.excess, open_], path, t_all[cols])
-    prof = np.where(valid >= 0.99, surface, np.nan).astype(np.float64)
+        hm, [hm.z, hm.valid.astype(np.float32), geom.excess, open_], path, t_mm)
     judged = off_end_caps(geom) & geom.present
-    prof[~judged] = np.nan
     k = max(3, round(window_mm / geom.path.step_mm) | 1)
+    prof = _band(surface, valid, judged)
     ref = _bare_reference(prof, k)
+    filled, filled_valid = sample_across_each(hm, list(_dropouts_filled(hm)), path, t_mm)
+    lump_prof = _band(filled, filled_valid, judged)
     level = plate_height(excess, np.isfinite(prof), away >= 0.99)
     level[~judged] = np.nan
-    return Unrolled(geom, t_all[cols], prof, ref, level, path)
+    return Unrolled(geom, t_mm, prof, ref, lump_prof, _bare_reference(lump_prof, k), level,
+                    path)
+
+
+def _band(surface: npt.NDArray[np.float32], valid: npt.NDArray[np.float32], judged: B) -> F64:
+    """The sampled surface where it was measured (every cell around the point) on the path
+    samples ``judged``, else NaN."""
+    prof = np.where(valid >= 0.99, surface, np.nan).astype(np.float64)
+    prof[~judged] = np.nan
+    return prof
+
+
+def _dropouts_filled(hm: HeightMap) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Heights and validity (0/1) with each isolated dropout (:data:`DROPOUT_NEIGHBOURS`)
+    filled with the mean of its measured neighbours."""
+    valid = hm.valid.astype(np.float32)
+    box = np.ones((3, 3), np.float32)
+    n = cv2.filter2D(valid, -1, box, borderType=cv2.BORDER_CONSTANT) - valid
+    total = cv2.filter2D(np.where(hm.valid, hm.z, 0.0).astype(np.float32), -1, box,
+                         borderType=cv2.BORDER_CONSTANT)
+    fill = ~hm.valid & (n >= DROPOUT_NEIGHBOURS - 0.5)
+    return (np.where(fill, total / np.maximum(n, 1.0), hm.z).astype(np.float32),
+            (hm.valid | fill).astype(np.float32))
 
 
 def plate_height(excess: npt.NDArray[np.floating], seen: B, beyond: B) -> F64:
@@ -157,7 +195,8 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     than :data:`PIT_WALL_SLOPE`), grown to ``edge_mm`` (a pit also over unseen cells next
     to its own, :data:`PIT_UNSEEN_CELLS` deep); path samples where ``skip`` is
     set are left out."""
-    geom, t_mm, prof, ref = u.geom, u.t_mm, u.prof, u.ref
+    geom, t_mm = u.geom, u.t_mm
+    prof, ref = (u.lump_prof, u.lump_ref) if sign > 0 else (u.prof, u.ref)
     step = geom.path.step_mm
     dt = float(t_mm[1] - t_mm[0])
     raw = (prof - ref) * sign
@@ -168,6 +207,9 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
     slack = np.abs(np.gradient(np.nan_to_num(ref), axis=1))     # steep flanks: sampling
     core = delta > core_mm + slack
     edge = delta > edge_mm + 0.25 * slack
+    if sign > 0:  # a lump's skirt: noise streaks thinner than LUMP_OPEN_CELLS are not its own
+        box = np.ones((LUMP_OPEN_CELLS, LUMP_OPEN_CELLS), np.uint8)
+        edge = cv2.morphologyEx(edge.astype(np.uint8), cv2.MORPH_OPEN, box) > 0
     if sign < 0:  # a pit's cells the scanner did not see, between ones it did, are the pit's
         unseen = np.isnan(prof)
         if skip is not None:

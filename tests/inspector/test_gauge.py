@@ -702,3 +702,18 @@ def test_an_acceptable_ball_at_a_toe_is_no_excess(tmp_path, weld_type: int, inde
     assert report.findings["ball"].value_mm > 2.0                 # the ball is measured
     assert report.findings["excess"].value_mm < 0.5 * report.findings["excess"].limit_mm
     assert report.exceeding == []
+
+
+@pytest.mark.parametrize("index", [42, 58])
+def test_a_ball_among_a_coarse_scans_dropouts_is_measured(tmp_path, index: int) -> None:
+    """A bad ball on a type-7 loop scanned at coarse spacing (generator 1.10, the varied
+    test set's source ``index``, seed 2; 2.56 and 3.02 mm across, 1.44 and 1.11 mm over the
+    bead's top). Bilinear sampling of the bead's band needs the four cells around a point,
+    and scattered dropouts left the ball too few cells: it read 0.60 and 0.84 mm across.
+    Lumps are now found with isolated dropouts filled, their cells opened by a 3-cell box."""
+    bad, hm = varied_record(tmp_path, 7, index, "ball")
+    found = gauge_weld(hm, weld_type_profile(7)).findings["ball"]
+    assert found.value_mm == pytest.approx(bad["params"]["diameter_mm"], abs=0.3)
+    assert found.also["height_mm"].value_mm == pytest.approx(bad["params"]["height_mm"],
+                                                             abs=0.15)
+    assert found.exceeds
