@@ -610,6 +610,27 @@ def runs_around_peak(prof: F32, thr: float, agree: bool = True
     return run, np.asarray(peak, np.intp)
 
 
+DROPOUT_NEIGHBOURS = 5
+"""An unmeasured cell with this many of its 8 neighbours measured is a dropout of sparse
+sampling (:func:`dropouts_filled`), not a shadow."""
+
+
+def dropouts_filled(hm: HeightMap) -> HeightMap:
+    """``hm`` with each isolated dropout (:data:`DROPOUT_NEIGHBOURS`) filled with the mean
+    of its measured neighbours and counted as measured: bilinear sampling across a path
+    needs the four cells around a point, and a coarse scan's scattered dropouts left few
+    sections of a square's bead seen whole."""
+    valid = hm.valid.astype(np.float32)
+    box = np.ones((3, 3), np.float32)
+    n = cv2.filter2D(valid, -1, box, borderType=cv2.BORDER_CONSTANT) - valid
+    total = cv2.filter2D(np.where(hm.valid, hm.z, 0.0).astype(np.float32), -1, box,
+                         borderType=cv2.BORDER_CONSTANT)
+    fill = ~hm.valid & (n >= DROPOUT_NEIGHBOURS - 0.5)
+    if not fill.any():
+        return hm
+    return hm.with_z(np.where(fill, total / np.maximum(n, 1.0), hm.z), hm.valid | fill)
+
+
 def drop_short_runs(flags: B, min_len: int) -> B:
     """``flags`` without its True runs shorter than ``min_len`` (specks are not bead)."""
     d = np.diff(np.concatenate(([0], flags.astype(np.int8), [0])))
@@ -629,6 +650,7 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
     closed = kind_of(profile).path.closed if path is None else path.closed
     guessed = False
     if closed:  # the path on the surface's ridge, the plates read beside it, the side again
+        hm = dropouts_filled(hm)
         fit = path is None
         path = _ridge_square(hm, profile) if path is None else path
         base, excess, guessed = _square_base(hm, path, geo.bead_width_mm)

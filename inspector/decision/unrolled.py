@@ -17,7 +17,12 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from point_cloud.bead_geometry import BeadGeometry, BeadPath, sample_across_each
+from point_cloud.bead_geometry import (
+    BeadGeometry,
+    BeadPath,
+    dropouts_filled,
+    sample_across_each,
+)
 from point_cloud.measure import off_end_caps, window_nanmedian
 from point_cloud.types import HeightMap
 
@@ -46,12 +51,6 @@ LUMP_OPEN_CELLS = 3
 """A lump's cells are opened by a box this many cells wide: a noisy bead's streaks a cell
 or two wide, standing the skirt's few hundredths over the running median, joined a ball to
 a stretch across the bead that was no longer round."""
-DROPOUT_NEIGHBOURS = 5
-"""An unmeasured cell with this many of its 8 neighbours measured is a dropout of sparse
-sampling. Lumps are found on the surface with these filled (their neighbours' mean):
-bilinear sampling needs the four cells around a point, and a coarse scan's scattered
-dropouts left a ball too few cells to be found. Pits keep the surface as measured (a
-hole's unseen bottom is the pit's, :data:`PIT_UNSEEN_CELLS`)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,9 @@ class Unrolled:
     prof: F64
     ref: F64
     lump_prof: F64
-    """``prof`` with isolated dropouts filled (:data:`DROPOUT_NEIGHBOURS`), and its own
+    """``prof`` with isolated dropouts filled (:func:`~point_cloud.bead_geometry.dropouts_filled`:
+    a coarse scan's scattered dropouts left a ball too few cells to be found; pits keep the
+    surface as measured, a hole's unseen bottom is the pit's), and its own
     running median ``lump_ref``: what lumps are found on."""
     lump_ref: F64
     excess: F64
@@ -113,7 +114,9 @@ def unroll(geom: BeadGeometry, hm: HeightMap, window_mm: float,
     k = max(3, round(window_mm / geom.path.step_mm) | 1)
     prof = _band(surface, valid, judged)
     ref = _bare_reference(prof, k)
-    filled, filled_valid = sample_across_each(hm, list(_dropouts_filled(hm)), path, t_mm)
+    full = dropouts_filled(hm)
+    filled, filled_valid = sample_across_each(
+        hm, [full.z, full.valid.astype(np.float32)], path, t_mm)
     lump_prof = _band(filled, filled_valid, judged)
     level = plate_height(excess, np.isfinite(prof), away >= 0.99)
     level[~judged] = np.nan
@@ -127,19 +130,6 @@ def _band(surface: npt.NDArray[np.float32], valid: npt.NDArray[np.float32], judg
     prof = np.where(valid >= 0.99, surface, np.nan).astype(np.float64)
     prof[~judged] = np.nan
     return prof
-
-
-def _dropouts_filled(hm: HeightMap) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """Heights and validity (0/1) with each isolated dropout (:data:`DROPOUT_NEIGHBOURS`)
-    filled with the mean of its measured neighbours."""
-    valid = hm.valid.astype(np.float32)
-    box = np.ones((3, 3), np.float32)
-    n = cv2.filter2D(valid, -1, box, borderType=cv2.BORDER_CONSTANT) - valid
-    total = cv2.filter2D(np.where(hm.valid, hm.z, 0.0).astype(np.float32), -1, box,
-                         borderType=cv2.BORDER_CONSTANT)
-    fill = ~hm.valid & (n >= DROPOUT_NEIGHBOURS - 0.5)
-    return (np.where(fill, total / np.maximum(n, 1.0), hm.z).astype(np.float32),
-            (hm.valid | fill).astype(np.float32))
 
 
 def plate_height(excess: npt.NDArray[np.floating], seen: B, beyond: B) -> F64:
