@@ -132,6 +132,12 @@ RING_MID_WINDOW_MM = 10.0
 """Where a plate beside type 7's loop was not seen, the toes' midpoints are smoothed over this
 much of the loop before the quarter points are placed (good welds of the synthetic
 calibration set: largest imbalance read 0.33 mm with it, 0.87 mm without)."""
+SYMMETRIC_SHARE = 0.15
+"""A stretch whose imbalance, read about the bead's centroid instead, falls to this share of
+it or less, where that centroid stands off the middle it was read about and elsewhere does
+not, is a stretch of bead moved whole (a bend that middle did not follow), no excess: excess
+material moves the centroid by about a third of its imbalance, and read about the centroid
+half of bad excesses keep 0.59 of it or more."""
 LACK_RETREAT_MM = 1.0     # a toe this far short of its line: the bead misses the plate
 LACK_NOTCH_END_MM = 1.0   # ... its notch's sloping ends reach this far beyond
 SECTION_SEEN_SHARE = 0.9  # ... read where the middle half of its section was measured
@@ -1280,7 +1286,8 @@ def _valley_toes(z: npt.NDArray[np.floating[Any]], seen: B, crest: npt.NDArray[n
 
 
 def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
-               lap: LapSections | None = None, mid_window_mm: float = MID_WINDOW_MM) -> F64:
+               lap: LapSections | None = None, mid_window_mm: float = MID_WINDOW_MM
+               ) -> tuple[F64, F64]:
     """Per path sample: height a quarter of the bead's width north of its middle minus a
     quarter width south; NaN unless both points were measured (a shadow or a removed plate
     beyond the toes does not matter), end caps left out. The middle of a line bead is where
@@ -1290,12 +1297,12 @@ def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
     heights against its two plates' levels (:class:`LapSections`), not against the bead
     analysis's base. The toes' midpoints are smoothed over ``mid_window_mm``. ``residuals``,
     ``bridged``, ``bends``: the centreline's (:func:`centreline_residuals`, :func:`_bridged`,
-    :func:`_long_bends`)."""
+    :func:`_long_bends`). Also that middle, per sample."""
     k = max(3, round(mid_window_mm / g.path.step_mm) | 1)
     toe_n, toe_s = (g.toe_pos_mm, g.toe_neg_mm) if lap is None else (lap.north_mm,
                                                                       lap.south_mm)
     local = running_median(0.5 * (toe_n + toe_s), k)
-    core = g.present & off_end_caps(g) if lap is None else lap.core
+    core = _imbalance_core(g, lap)
     ok = np.isfinite(local) & core
     mid = local
     # a lap fillet's toes stand on two plates (its excess moved them apart on the generator's
@@ -1338,6 +1345,39 @@ def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
             # flank, where the bead rises through the upper plate's level, halves it)
             bent &= ~odd
             mid = np.select([lap.moved, astray, bent], [local, line + residuals, local], line)
+    return _imbalance_about(g, mid, core, lap), np.asarray(mid, np.float64)
+
+
+def _imbalance_core(g: BeadGeometry, lap: LapSections | None) -> B:
+    """The path samples an imbalance is read on: the bead's, off its end caps (a lap's:
+    clear of its rounded ends, :attr:`LapSections.core`)."""
+    return g.present & off_end_caps(g) if lap is None else lap.core
+
+
+def _moved_whole(g: BeadGeometry, mid: F64, lap: LapSections | None, ok: B, mean: F64,
+                 n: int) -> B:
+    """Per window of ``n`` path samples, whether its imbalance ``mean`` (read about ``mid``
+    where ``ok``) is a stretch of bead moved whole off that middle (a bend it did not
+    follow): read about the bead's centroid (smoothed over :data:`MID_WINDOW_MM`) instead,
+    it falls to :data:`SYMMETRIC_SHARE` of itself or less, and there the centroid stands off
+    ``mid`` by twice its median offset along the bead or more (a shadow biting one flank, or
+    excess material along the whole bead, moves it everywhere alike)."""
+    k = max(3, round(MID_WINDOW_MM / g.path.step_mm) | 1)
+    centroid = running_median(g.offset_mm, k)
+    about, _ = _window_means(np.where(ok, _imbalance_about(g, centroid,
+                                                           _imbalance_core(g, lap), lap),
+                                      np.nan), n)
+    off, _ = _window_means(np.where(ok, centroid - mid, np.nan), n)
+    usual = _finite_median(centroid - mid, ok, 0.0)
+    with np.errstate(invalid="ignore"):
+        return np.asarray((np.abs(about) <= SYMMETRIC_SHARE * np.abs(mean))
+                          & (np.abs(off - usual) >= 0.5 * np.abs(off)))
+
+
+def _imbalance_about(g: BeadGeometry, mid: F64, core: B, lap: LapSections | None) -> F64:
+    """Per path sample, the height a quarter of the bead's width north of ``mid`` minus a
+    quarter width south (a lap's: above its ramp, :class:`LapSections`); NaN outside ``core``
+    or unless both points were measured."""
     q = 0.25 * (g.median_width_mm if lap is None else lap.width_mm)
     north, south = mid + q, mid - q
     if lap is None:
@@ -1352,7 +1392,7 @@ def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
         # the quarter points lie half the ramp's rise apart on it
         d = (lap.height_at(g, north) - lap.height_at(g, south)
              - 0.5 * (lap.north_floor_mm - lap.south_floor_mm))
-    return np.where(ok, d, np.nan)
+    return np.asarray(np.where(ok, d, np.nan))
 
 
 def _toes_bent(s: F64, local: F64, line: F64, toes: tuple[F64, F64], ok: B) -> B:
@@ -1450,12 +1490,14 @@ def _excess(ctx: _Context) -> Reading:
         # toes, one of them the cloud's edge, are smoothed over RING_MID_WINDOW_MM; a cut's
         # walls, where the bead tapers, are left out. (The surface's own imbalance, without
         # the base, read 1.2 mm on a side of a good weld whose cropped plate fell away)
-        d = _imbalance(g, ctx.residuals[0], ctx.bridged, ctx.bends, None, RING_MID_WINDOW_MM)
+        d, _ = _imbalance(g, ctx.residuals[0], ctx.bridged, ctx.bends, None,
+                          RING_MID_WINDOW_MM)
         d[_gap_samples(ctx)] = np.nan
         if np.isfinite(d).any():
             d = d - np.nanmedian(d)
+        mid = None
     else:
-        d = _imbalance(g, ctx.residuals[0], ctx.bridged, ctx.bends, ctx.lap)
+        d, mid = _imbalance(g, ctx.residuals[0], ctx.bridged, ctx.bends, ctx.lap)
     if ctx.retreats is not None:
         # where a toe stops short of its plate the bead lacks material there: the lack
         # gauge's, no imbalance (its quarter point on that side falls where the bead is not)
@@ -1471,21 +1513,30 @@ def _excess(ctx: _Context) -> Reading:
         d = np.where(near & (np.sign(d) == np.sign(t_l[0])), np.nan, d)
     ok = np.isfinite(d)
     n = max(1, round(lim.excess_reject_length_mm / g.path.step_mm))
-    dz = np.where(ok, d, 0.0)
-    sums = np.convolve(dz, np.ones(n), "same")
-    cnt = np.convolve(ok.astype(float), np.ones(n), "same")
-    if ok.sum() < 3 or not (cnt >= EXCESS_SEEN_SHARE * n).any():
+    mean, cnt = _window_means(d, n)
+    seen = np.isfinite(mean)
+    if ok.sum() < 3 or not seen.any():
         # no stretch of the norm's length seen (shadows on the bead): nothing to say
         return Reading(0.0, lim.excess_reject_imbalance_mm)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(cnt >= EXCESS_SEEN_SHARE * n, sums / cnt, 0.0)
-    i = int(np.argmax(np.abs(mean)))
+    if mid is not None:     # a bead moved off the middle read about: no excess
+        mean = np.where(_moved_whole(g, mid, ctx.lap, ok, mean, n), 0.0, mean)
+    i = int(np.argmax(np.where(seen, np.abs(mean), -1.0)))
     steps = np.diff(d[ok])                    # sample-to-sample scatter: the noise
     spread = 1.4826 * float(np.median(np.abs(steps))) / np.sqrt(2) if steps.size else 0.0
     u = max(MIN_UNCERTAINTY_MM, 3 * spread / np.sqrt(cnt[i]))
     if ctx.lap is not None:      # half the ramp's rise is taken off: half the step's error
         u = max(u, 0.5 * ctx.lap.step_uncertainty_mm)
     return Reading(float(abs(mean[i])), u, ctx.xy_at(i))
+
+
+def _window_means(d: F64, n: int) -> tuple[F64, F64]:
+    """Per sample, the mean of ``d``'s finite values over the ``n`` samples around it (NaN
+    where under :data:`EXCESS_SEEN_SHARE` of them are), and how many there are."""
+    ok = np.isfinite(d)
+    sums = np.convolve(np.where(ok, d, 0.0), np.ones(n), "same")
+    cnt = np.convolve(ok.astype(float), np.ones(n), "same")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(np.where(cnt >= EXCESS_SEEN_SHARE * n, sums / cnt, np.nan)), cnt
 
 
 # --------------------------------------------------------------------------- lack
