@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from point_cloud.bead_geometry import BEAD_THRESHOLD_MM, BeadGeometry, analyse_bead
 from point_cloud.config import WeldTypeProfile, scanner_model
+from point_cloud.kinds import kind_of
 from point_cloud.types import HeightMap
 
 F64 = npt.NDArray[np.float64]
@@ -24,6 +25,8 @@ B = npt.NDArray[np.bool_]
 
 CHANGE_MM = 0.05  # a cell whose height moved more than this is "changed" (mask)
 ISOLATED_MIN_EXCESS_MM = 0.05  # isolated maps keep only cells standing above the plate
+PLATE_BAND_MM = (0.5, 1.5)  # a plate is in the scan when this band beyond the toe is measured
+TOE_REACH_PX = 2  # a toe's plate level is read this many cells beyond the toe
 LOCAL_WINDOW_MM = 2.5  # a section cut short is read from the sections this far either side
 MIN_LOCAL_SECTIONS = 3
 SHORT_SECTION_SHARE = 0.6
@@ -156,13 +159,89 @@ def smooth_window(d: F64, half_len: float, ramp: float) -> F64:
 def displaced_excess(frame: BeadFrame, shift_n_mm: F64) -> F32:
     """Bead material moved by ``shift_n_mm`` (per pixel) along the path normal: the excess
     over the plate is resampled from where it came from (plates stay put)."""
-    hm = frame.hm
-    r, c = np.indices(hm.shape).astype(np.float32)
-    src_r = r + (shift_n_mm * frame.ny / hm.mm_per_px).astype(np.float32)
-    src_c = c - (shift_n_mm * frame.nx / hm.mm_per_px).astype(np.float32)
-    out = cv2.remap(frame.geom.excess, src_c, src_r, cv2.INTER_LINEAR,
-                    borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    return _resampled(frame, frame.geom.excess, shift_n_mm, cv2.BORDER_CONSTANT)
+
+
+def _resampled(frame: BeadFrame, image: F32, shift_n_mm: F64,
+               border: int = cv2.BORDER_REPLICATE) -> F32:
+    """``image`` moved by ``shift_n_mm`` (per pixel) along the path normal: each cell reads
+    the value from ``shift_n_mm`` behind it (beyond the map: ``border``, constant 0)."""
+    px = frame.hm.mm_per_px
+    r, c = np.indices(image.shape).astype(np.float32)
+    src_r = r + (shift_n_mm * frame.ny / px).astype(np.float32)
+    src_c = c - (shift_n_mm * frame.nx / px).astype(np.float32)
+    out = cv2.remap(np.asarray(image, np.float32), src_c, src_r, cv2.INTER_LINEAR,
+                    borderMode=border, borderValue=0.0)
     return np.asarray(out, np.float32)
+
+
+def _spans_step(frame: BeadFrame) -> bool:
+    """A straight bead laid across a plate step (a lap fillet: its toes on two levels)."""
+    return not frame.closed and kind_of(frame.profile).nominal_step_mm != 0.0
+
+
+def bare_plates(frame: BeadFrame) -> F32:
+    """The plates with the bead taken away. Under a bead across a step (a lap fillet) each
+    side of the centreline is its own toe's plate, the step's edge under the centreline;
+    the base (:attr:`BeadGeometry.base`) bridges the toes in a ramp instead, which is the
+    line the bead stands on, not what a moved bead leaves bare. Elsewhere: the base."""
+    g = frame.geom
+    if not _spans_step(frame):
+        return np.asarray(g.base, np.float32)
+    reach = frame.half_width + TOE_REACH_PX * frame.hm.mm_per_px
+    south = _resampled(frame, g.base, frame.t + reach)   # the base at the south toe
+    north = _resampled(frame, g.base, frame.t - reach)   # ... at the north toe
+    under = np.abs(frame.t) <= reach
+    return np.where(under, np.where(frame.t < 0, south, north), g.base).astype(np.float32)
+
+
+def moved_bead(frame: BeadFrame, shift_n_mm: F64) -> tuple[F32, B | None]:
+    """Heights of the map with the bead moved by ``shift_n_mm`` (per pixel) along the path
+    normal, the plates staying put, and the cells measured (None: as
+    :func:`apply_surface` keeps them). On a flat plate the excess is moved over the base
+    (:func:`displaced_excess`). Across a step the whole bead is moved, ramp and all; where it
+    left, its toe's plate shows (:func:`bare_plates`), as on a real lap, and a plate the
+    scan does not hold is not measured there, while the bead is wherever it went."""
+    g = frame.geom
+    excess = displaced_excess(frame, shift_n_mm)
+    if not _spans_step(frame):
+        return np.asarray(g.base + excess, np.float32), None
+    bare = bare_plates(frame)
+    ground = _moved_ground(frame, bare, shift_n_mm)
+    on = excess > BEAD_THRESHOLD_MM          # beyond its toes, the plates keep their noise
+    z_new = np.where(on, np.maximum(bare, ground + excess), bare + excess).astype(np.float32)
+    valid = frame.hm.valid.copy()
+    changed = np.abs(z_new - frame.z_fill) > CHANGE_MM
+    for side in (-1, 1):
+        if not _plate_scanned(frame, side):
+            here = changed & (side * frame.t > 0)
+            valid[here] = (z_new - bare)[here] > ISOLATED_MIN_EXCESS_MM
+    return z_new, valid
+
+
+def _moved_ground(frame: BeadFrame, bare: F32, shift_n_mm: F64) -> F32:
+    """What a bead moved by ``shift_n_mm`` across a step stands on: the line from its south
+    toe's plate to its north toe's, each read where that toe went. A bead moved less than
+    half its width keeps the ramp it stood on; one moved wholly onto a plate stands on it."""
+    base = frame.geom.base
+    reach = frame.half_width + TOE_REACH_PX * frame.hm.mm_per_px
+    t = frame.t
+    old_s, old_n = (_resampled(frame, base, t + reach), _resampled(frame, base, t - reach))
+    hw = frame.half_width                    # the plates at the moved toes themselves
+    new_s = _resampled(frame, bare, t - shift_n_mm + hw)
+    new_n = _resampled(frame, bare, t - shift_n_mm - hw)
+    frac = np.clip((t - shift_n_mm + reach) / (2 * reach), 0.0, 1.0)
+    ground = (_resampled(frame, base, shift_n_mm) + (1 - frac) * (new_s - old_s)
+              + frac * (new_n - old_n))
+    return np.asarray(ground, np.float32)
+
+
+def _plate_scanned(frame: BeadFrame, side: int) -> bool:
+    """Whether the scan holds the plate on ``side`` (+1 north, -1 south) of the bead: most
+    cells of a band :data:`PLATE_BAND_MM` beyond its toe measured."""
+    beyond = side * frame.t - frame.half_width
+    band = (beyond > PLATE_BAND_MM[0]) & (beyond < PLATE_BAND_MM[1])
+    return bool(band.any() and frame.hm.valid[band].mean() > 0.5)
 
 
 def plate_noise(frame: BeadFrame, rng: np.random.Generator) -> F32:

@@ -36,19 +36,24 @@ from synth_defects.frame import BeadFrame, Edited, bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import Source, SourceError, file_sources, load_source, simulated_sources
 
-GENERATOR_VERSION = "synth-defects/1.10"
-"""1.10: a lap bead's frame stands on the plates where its toes really meet them (the bead
-analysis bridged the lower plate to a toe up to 1.5 mm onto the upper one, so an excess
-spread onto that plate), and a ball's height is over the crest the gauge reads on a line
-bead (each crest row's median along the bead, then the highest). 1.9: a hole is drawn
-again where less than half its disc lies in the bead (a 2.5 mm hole at a lap's end cap dug
-1 mm of cap: the map labelled bad showed an acceptable pore). 1.8: a
-ball is drawn again where the surface under it stands near its apex (it added 0.08 mm beyond
-a bead's end over a high plate's edge, and the map labelled bad was the good weld). 1.7: a
-ball's height is over the crest its section shows (1.6: over the section's base plus the
-bead's top, 0.1-0.4 mm under it on laps and flat beads). 1.6: a ball's highest point stands
-its label over the crest on a flank too (1.5: over its centre only, and a ball draped over a
-rising flank stood up to 0.9 mm higher)."""
+GENERATOR_VERSION = "synth-defects/1.11"
+"""1.11: a lap bead bent off its path moves whole, ramp and all, and leaves its toe's plate
+bare (1.10 moved its material over the ramp it stood on: a foot 0.1-0.3 mm high stayed where
+the bead was, or a trench in the upper plate), and where the scan holds no plate on a side
+the cells it left are not measured while the bead is measured wherever it went (1.10 kept
+every cell's validity: the lower plate's cells stayed, at its level, and the bead was cut
+off at the old edge). 1.10: a lap bead's frame stands on the plates where its toes really
+meet them (the bead analysis bridged the lower plate to a toe up to 1.5 mm onto the upper
+one, so an excess spread onto that plate), and a ball's height is over the crest the gauge
+reads on a line bead (each crest row's median along the bead, then the highest). 1.9: a hole
+is drawn again where less than half its disc lies in the bead (a 2.5 mm hole at a lap's end
+cap dug 1 mm of cap: the map labelled bad showed an acceptable pore). 1.8: a ball is drawn
+again where the surface under it stands near its apex (it added 0.08 mm beyond a bead's end
+over a high plate's edge, and the map labelled bad was the good weld). 1.7: a ball's height
+is over the crest its section shows (1.6: over the section's base plus the bead's top,
+0.1-0.4 mm under it on laps and flat beads). 1.6: a ball's highest point stands its label
+over the crest on a flank too (1.5: over its centre only, and a ball draped over a rising
+flank stood up to 0.9 mm higher)."""
 SELECTABLE = tuple(c for c in ALL_CLASSES if c != "none")
 MAP_FACTS = ("plate_step_mm",)
 """Source-map meta kept in every sample's sidecar (read back by the gauge's bead analysis)."""

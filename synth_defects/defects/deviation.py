@@ -1,13 +1,14 @@
 """Bead deviation: the robot drifted, so the bead path bends at its start, middle or end.
 
-The bead's material is carried across the path by the bend's offset (plates stay put); the
-offset reaches its full value at the bend and fades out smoothly over the bend's length."""
+The bead's material is carried across the path by the bend's offset (plates stay put; a lap
+fillet's bead moves with the ramp it stands on and leaves its toe's plate bare); the offset
+reaches its full value at the bend and fades out smoothly over the bend's length."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from synth_defects.frame import BeadFrame, Edited, apply_surface, displaced_excess, smooth_window
+from synth_defects.frame import BeadFrame, Edited, apply_surface, moved_bead, smooth_window
 from synth_defects.params import DefectRanges
 
 WHERE = ("start", "middle", "end")
@@ -25,14 +26,13 @@ def apply(frame: BeadFrame, offset_mm: float, where: str, bend_mm: float) -> Edi
         shift = offset_mm * smooth_window(np.maximum(frame.s - lo, 0.0), END_HOLD_MM, bend_mm)
     else:
         shift = offset_mm * smooth_window(np.maximum(hi - frame.s, 0.0), END_HOLD_MM, bend_mm)
-    g = frame.geom
-    z_new = g.base + displaced_excess(frame, shift)
+    z_new, valid = moved_bead(frame, shift)
     s_at = {"start": lo, "end": hi}.get(where, 0.5 * (lo + hi))
     x, y = frame.xy_at(s_at, offset_mm)
-    return apply_surface(frame, z_new.astype(np.float32), {
+    return apply_surface(frame, z_new, {
         "offset_mm": offset_mm, "where": "middle" if frame.closed else where, "bend_mm": bend_mm,
         "x_mm": x, "y_mm": y,
-    })
+    }, valid_new=valid)
 
 
 def make(frame: BeadFrame, rng: np.random.Generator, ranges: DefectRanges) -> Edited:

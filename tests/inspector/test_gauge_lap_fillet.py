@@ -153,6 +153,21 @@ def test_a_bead_bent_off_the_upper_plate_is_no_imbalance(weld_type: int, seed: i
     assert "excess" not in {f.defect for f in report.exceeding}
 
 
+@pytest.mark.parametrize(("weld_type", "seed", "where", "offset_mm"), [
+    (2, 0, "start", -0.9), (2, 1, "start", 0.9), (2, 2, "middle", -0.9), (8, 0, "middle", -0.9),
+    (8, 3, "start", -0.9), (8, 3, "start", 0.9), (9, 0, "middle", -0.9)])
+def test_an_acceptable_bend_of_a_lap_as_the_line_scans_it_is_no_imbalance(
+        weld_type: int, seed: int, where: str, offset_mm: float) -> None:
+    # the line's own layout (the lower plate not scanned), bent 0.9 mm (the norm allows
+    # 1.5): the bead moves whole, ramp and all. Drawn by generator 1.10, which moved the
+    # bead's material over the ramp it had stood on, these read 0.68-0.97 mm (limit 0.6)
+    prof = weld_type_profile(weld_type)
+    frame = bead_frame(simulate_map(weld_type, seed, 300_000, prof), prof)
+    lo, hi = frame.bead_span()
+    bent = deviation.apply(frame, offset_mm, where, 0.3 * (hi - lo))
+    assert gauge_weld(bent.hm, prof).findings["excess"].value_mm < 0.45
+
+
 @pytest.mark.parametrize(("weld_type", "seed", "beyond_mm"), [(2, 2, 0.9), (2, 3, 1.3),
                                                                (8, 7, 1.3)])
 def test_a_ball_beside_a_lap_bead_is_not_taken_for_the_bead(weld_type: int, seed: int,

@@ -204,6 +204,31 @@ def test_deviation_moves_the_centreline_by_the_request(sim_good, weld_type, offs
         assert shift.max_mm == pytest.approx(offset, abs=0.2)
 
 
+@pytest.mark.parametrize("offset", [0.9, -0.9])
+def test_a_bent_lap_bead_moves_whole_and_leaves_its_plate_bare(offset):
+    """A lap's bead bent off its path takes the ramp it stands on along: where it left, its
+    toe's plate shows at that plate's level, and the bead keeps its height (generator 1.10
+    left a 0.23 mm foot on the lower plate or a trench in the upper one, and the bead rose
+    or sank 0.34 mm with the ramp under it)."""
+    from point_cloud.variation import VariationRule
+    from synth_defects.sources import simulate_map
+
+    prof = weld_type_profile(8)
+    both = VariationRule.parse(only=["plates=whole", "shadow=north"])
+    good = simulate_map(8, 3, 300_000, prof, vary=both)
+    fr = bead_frame(good, prof)
+    lo, hi = fr.bead_span()
+    bent = deviation.apply(fr, offset, "middle", 0.3 * (hi - lo)).hm
+    plateau = np.abs(fr.s - 0.5 * (lo + hi)) < 1.0
+    beyond = -np.sign(offset) * fr.t - fr.half_width   # past the toe on the side it left
+    left = plateau & (beyond > -abs(offset) + 0.2) & (beyond < -0.2) & bent.valid
+    plate = plateau & (beyond > 0.5) & (beyond < 1.5) & good.valid
+    assert left.sum() >= 20
+    assert abs(np.median(bent.z[left]) - np.median(good.z[plate])) < 0.05
+    tops = [np.max(m.z[plateau & m.valid]) for m in (good, bent)]
+    assert abs(tops[1] - tops[0]) < 0.05
+
+
 @pytest.mark.parametrize("weld_type", [*LINE_TYPES, 5, 7])
 def test_excess_produces_the_requested_imbalance(sim_good, weld_type):
     prof = weld_type_profile(weld_type)
