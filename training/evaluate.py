@@ -6,11 +6,14 @@ member alone and the committee (AUROC, false accept / false reject at the
 operating point, error rate), a per-defect-class table, a confusion matrix (rows = true
 class, columns = PASS or the guessed defect), ROC curves, a contact sheet of the
 highest-loss maps, localisation of the anomaly maps against the generator's masks, and a
-table against the study's published figures.
+table against the study's published figures, and every map's decision
+(``type<T>_decisions.csv``: committee score, the gauge's vote and margin, the line's decision
+and whether it was right), with the maps the line got wrong named in the report.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,7 +32,7 @@ from inspector.decision.committee import Committee, member_probability
 from point_cloud.config import weld_type_profile
 from synth_defects.classes import ALL_CLASSES, BAD_CLASSES
 from training.data import Dataset, MapSet, load_maps
-from training.line_vote import gauge_readings, with_votes
+from training.line_vote import GaugeReadings, gauge_readings, with_votes
 from training.metrics import summary
 
 # Best published validation error per type (WELDS.md, after cleaning; ResNet18), in %.
@@ -217,6 +220,54 @@ def _variation_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+DECISION_FIELDS = ("id", "true_class", "label", "committee_score", "gauge_fails",
+                   "gauge_margin", "line", "committee_guess", "outcome", "source", "variation")
+WRONG_LISTED = 20
+"""The report names at most this many wrongly decided maps of each kind (the CSV has all)."""
+
+
+def decision_rows(res: TypeResult, line: TypeResult, readings: GaugeReadings
+                  ) -> list[dict[str, Any]]:
+    """Per map: the committee's score, the gauge's vote and margin, the line's decision
+    (PASS / FAIL at the operating point), the committee's guess of the class (PASS where
+    its score passes) and the outcome (``ok``, ``false accept``, ``false reject``)."""
+    rows = []
+    failed = line.score >= line.threshold
+    for i, rec in enumerate(res.ms.records):
+        bad = bool(res.ms.bad[i])
+        rows.append({
+            "id": res.ms.ids[i], "true_class": ALL_CLASSES[int(res.ms.cls[i])],
+            "label": "bad" if bad else "good", "committee_score": round(float(res.score[i]), 4),
+            "gauge_fails": bool(readings.votes[i]),
+            "gauge_margin": round(float(readings.margins[i]), 3),
+            "line": "FAIL" if failed[i] else "PASS",
+            "committee_guess": ALL_CLASSES[int(res.guess[i])] if res.guess[i] >= 0 else "PASS",
+            "outcome": ("ok" if failed[i] == bad else
+                        "false accept" if bad else "false reject"),
+            "source": rec.get("source", ""),
+            "variation": ";".join(f"{k}={v}" for k, v in rec.get("variation", {}).items())})
+    return rows
+
+
+def write_decisions(rows: list[dict[str, Any]], path: Path) -> dict[str, list[str]]:
+    """Write ``rows`` (:func:`decision_rows`) as CSV; the ids of the wrongly decided maps."""
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=DECISION_FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    return {kind: [r["id"] for r in rows if r["outcome"] == kind]
+            for kind in ("false accept", "false reject")}
+
+
+def _wrong_lines(wrong: dict[str, list[str]], csv_name: str) -> list[str]:
+    lines = ["", f"Maps the line decided wrongly (every map's decision: `{csv_name}`):", ""]
+    for kind, ids in wrong.items():
+        shown = ", ".join(f"`{i}`" for i in ids[:WRONG_LISTED])
+        more = f" and {len(ids) - WRONG_LISTED} more" if len(ids) > WRONG_LISTED else ""
+        lines.append(f"- {kind}: {len(ids)}" + (f": {shown}{more}" if ids else ""))
+    return lines
+
+
 def _pct(v: float) -> str:
     return "n/a" if v != v else f"{100 * v:.2f} %"
 
@@ -251,8 +302,10 @@ def evaluate(models: str | Path, ds: Dataset, types: list[int], report: str | Pa
         plot_confusion(res, report / f"type{t}_confusion.png")
         plot_roc(res, report / f"type{t}_roc.png")
         worst = plot_worst(res, report / f"type{t}_worst.png")
+        csv_name = f"type{t}_decisions.csv"
+        wrong = write_decisions(decision_rows(res, line, readings), report / csv_name)
         all_metrics[str(t)] = {"members": figures, "per_class": classes, "localisation": loc,
-                               "per_variation": varied,
+                               "per_variation": varied, "wrong": wrong,
                                "worst": worst, "bundle_version": com.card.bundle_version,
                                "validation": com.card.committee.metrics.get("val", {})}
         lines += [f"## Type {t}", "", f"Bundle `{com.card.bundle_version}`, "
@@ -272,6 +325,7 @@ def evaluate(models: str | Path, ds: Dataset, types: list[int], report: str | Pa
         for c, r in classes.items():
             lines.append(f"| {c} | {r['n']} | {_pct(r['committee_fail'])} | "
                          + " | ".join(_pct(r[f"{n}_fail"]) for n in res.member_p) + " |")
+        lines += _wrong_lines(wrong, csv_name)
         lines += _variation_lines(varied)
         if loc:
             lines += ["", "Anomaly-map localisation vs the generator's masks (IoU of the map "

@@ -22,6 +22,7 @@ from inspector.decision.gauge import (
 from inspector.verdict import Verdict
 from point_cloud.bead_geometry import analyse_bead, find_bead
 from point_cloud.config import weld_type_profile
+from point_cloud.measure import off_end_caps
 from point_cloud.types import HeightMap
 from point_cloud.variation import VariationRule
 from synth_defects.defects import MAKERS, ball, deviation, excess, hole, lack
@@ -442,6 +443,23 @@ def test_a_lump_on_a_bead_read_zero_wide_is_still_measured(weld_type: int) -> No
                                                          np.nan))
     ball_mm = gauge_weld(made.hm, prof, sliver).findings["ball"].value_mm
     assert ball_mm > prof.limits.ball_reject_diameter_mm      # False for NaN too
+
+
+def test_a_ring_bead_seen_over_a_few_mm_is_gauged() -> None:
+    # no_weld maps of type 7 (a bead over 0.4-6 mm of the loop) stopped the evaluation: the
+    # pits' reference, a median over the judged sections across the loop's corners, took a
+    # window of 51 sections where there were 2-30
+    prof = weld_type_profile(7)
+    good = simulate_map(7, 0, 300_000, prof)
+    bead = find_bead(good, prof)
+    assert bead is not None
+    judged = np.flatnonzero(off_end_caps(bead) & bead.present)
+    keep = np.zeros_like(bead.present)
+    keep[judged[:20]] = True
+    short = dataclasses.replace(bead, present=bead.present & keep)
+    report = gauge_weld(good, prof, short)
+    assert report.findings["hole"].value_mm < prof.limits.hole_reject_diameter_mm
+    assert report.findings["cut"].exceeds          # the rest of the loop is missing
 
 
 @pytest.mark.parametrize(("weld_type", "seed", "where"), [(3, 0, "middle"), (3, 2, "start"),

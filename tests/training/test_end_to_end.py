@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import subprocess
@@ -124,6 +125,26 @@ def test_cli_evaluate_writes_report(easy_testset: Path, bundle: Path, tmp_path: 
     card = json.loads((bundle / "model.json").read_text())
     assert card["test_metrics"]["fingerprint"] == read_dataset(easy_testset).fingerprint
     assert card["test_metrics"]["committee"]["auroc"] >= 0.95
+    # every map's decision, and the wrong ones counted as the figures count them
+    with (report / "type3_decisions.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    ds = read_dataset(easy_testset)
+    assert sorted(r["id"] for r in rows) == sorted(r["id"] for r in ds.of_type(3))
+    line = card["test_metrics"]["committee + gauge"]
+    n_bad = sum(r["label"] == "bad" for r in rows)
+    assert line["n_bad"] == n_bad
+    assert line["n_good"] == len(rows) - n_bad
+    accepted = [r["id"] for r in rows if r["outcome"] == "false accept"]
+    rejected = [r["id"] for r in rows if r["outcome"] == "false reject"]
+    assert len(accepted) == round(line["false_accept"] * n_bad)
+    assert len(rejected) == round(line["false_reject"] * (len(rows) - n_bad))
+    for r in rows:
+        assert r["outcome"] == ("ok" if (r["line"] == "FAIL") == (r["label"] == "bad") else
+                                "false accept" if r["label"] == "bad" else "false reject")
+        assert r["gauge_fails"] == "False" or r["line"] == "FAIL"     # the gauge's vote holds
+    metrics = json.loads((report / "metrics.json").read_text())["3"]
+    assert metrics["wrong"] == {"false accept": accepted, "false reject": rejected}
+    assert f"- false reject: {len(rejected)}" in text
 
 
 def test_cli_calibrate_resets_the_operating_point(easy_dataset: Path, easy_testset: Path,
