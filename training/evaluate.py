@@ -196,7 +196,7 @@ def per_variation(res: TypeResult, held_out: list[str]) -> dict[str, dict[str, A
     point, and whether training held the setting out (leave-one-out)."""
     out: dict[str, dict[str, Any]] = {}
     failed = res.score >= res.threshold
-    keys = [[f"{a}={s}" for a, s in r.get("variation", {}).items()] for r in res.ms.records]
+    keys = [_settings(r) for r in res.ms.records]
     for key in sorted({k for ks in keys for k in ks}):
         sel = np.array([key in ks for ks in keys])
         good, bad = sel & (res.ms.bad == 0), sel & (res.ms.bad == 1)
@@ -205,6 +205,11 @@ def per_variation(res: TypeResult, held_out: list[str]) -> dict[str, dict[str, A
                     "false_reject": float(failed[good].mean()) if good.any() else float("nan"),
                     "held_out": key in held_out}
     return out
+
+
+def _settings(record: dict[str, Any]) -> list[str]:
+    """A test map's variation settings, ``axis=setting`` each."""
+    return [f"{a}={s}" for a, s in record.get("variation", {}).items()]
 
 
 def _variation_lines(rows: dict[str, dict[str, Any]]) -> list[str]:
@@ -245,16 +250,20 @@ def decision_rows(res: TypeResult, line: TypeResult, readings: GaugeReadings
             "outcome": ("ok" if failed[i] == bad else
                         "false accept" if bad else "false reject"),
             "source": rec.get("source", ""),
-            "variation": ";".join(f"{k}={v}" for k, v in rec.get("variation", {}).items())})
+            "variation": ";".join(_settings(rec))})
     return rows
 
 
-def write_decisions(rows: list[dict[str, Any]], path: Path) -> dict[str, list[str]]:
-    """Write ``rows`` (:func:`decision_rows`) as CSV; the ids of the wrongly decided maps."""
+def write_decisions(rows: list[dict[str, Any]], path: Path) -> None:
+    """Write ``rows`` (:func:`decision_rows`) as CSV."""
     with path.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=DECISION_FIELDS)
         w.writeheader()
         w.writerows(rows)
+
+
+def wrong_ids(rows: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The ids of the wrongly decided maps of ``rows``, per kind of error."""
     return {kind: [r["id"] for r in rows if r["outcome"] == kind]
             for kind in ("false accept", "false reject")}
 
@@ -303,7 +312,9 @@ def evaluate(models: str | Path, ds: Dataset, types: list[int], report: str | Pa
         plot_roc(res, report / f"type{t}_roc.png")
         worst = plot_worst(res, report / f"type{t}_worst.png")
         csv_name = f"type{t}_decisions.csv"
-        wrong = write_decisions(decision_rows(res, line, readings), report / csv_name)
+        rows = decision_rows(res, line, readings)
+        write_decisions(rows, report / csv_name)
+        wrong = wrong_ids(rows)
         all_metrics[str(t)] = {"members": figures, "per_class": classes, "localisation": loc,
                                "per_variation": varied, "wrong": wrong,
                                "worst": worst, "bundle_version": com.card.bundle_version,

@@ -446,9 +446,9 @@ def test_a_lump_on_a_bead_read_zero_wide_is_still_measured(weld_type: int) -> No
 
 
 def test_a_ring_bead_seen_over_a_few_mm_is_gauged() -> None:
-    # no_weld maps of type 7 (a bead over 0.4-6 mm of the loop) stopped the evaluation: the
-    # pits' reference, a median over the judged sections across the loop's corners, took a
-    # window of 51 sections where there were 2-30
+    # no_weld maps of type 7 keep a bead over 0.4-6 mm of the loop: fewer judged sections
+    # than the pits' running-median window (51). A reference read over the judged sections
+    # alone (tried, not kept) took that window anyway and stopped the evaluation
     prof = weld_type_profile(7)
     good = simulate_map(7, 0, 300_000, prof)
     bead = find_bead(good, prof)
