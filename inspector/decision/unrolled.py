@@ -39,6 +39,11 @@ WALL_SPAN = 2
 PIT_UNSEEN_CELLS = 2
 """A pit grows over unseen cells this many cells deep (a hole's bottom the scanner did not
 see; where the band's sampling falls between a seen and an unseen pixel, whole columns)."""
+PIT_DEEP_LEVEL = 0.6
+"""A pit's deep part: its cells this share of its deepest, or deeper (and those not seen)."""
+PIT_RIM_REACH_MM = 0.6
+"""A pit's rim lies within this of its deep part, or within 1.5 times that part's radius,
+whichever is more (a cone's rim lies 0.6 of its radius out from that part)."""
 OPEN_LEVEL_MM = 0.15
 """A pit reaching the plate level under the bead within this, with cells around it as low
 ..."""
@@ -64,6 +69,42 @@ class Patch:
     centre: tuple[float, float]
     stray: float | None = None
     extent_mm: float | None = None   # along a line bead (None: not counted)
+
+
+@dataclass(frozen=True)
+class Notch:
+    """Where a toe stops short of its line, in the band's frame (a lack of material, which
+    the lack gauge measures): ``band``, the cells from a little inside that line to a little
+    beyond it along the stretch where it does, and ``line``, those near the line (the
+    gauge's ``_beside_retreats``). A dip lying there is that notch, not a pit."""
+
+    band: B
+    line: B
+    share: float
+    """A pit with this share of its cells in ``band`` that reaches ``line`` is a notch ..."""
+    ring_share: float
+    """... unless bead at its level rings this share of it on the toe's side (a pit by the
+    toe that pulled the toe in beside it)."""
+    bead_mm: float
+    """The bead's height above its plate where it counts as bead (that level)."""
+
+    def holds(self, u: Unrolled, labels: npt.NDArray[Any], stats: npt.NDArray[Any],
+              edge: B, candidates: B) -> B:
+        """Per label (of the ``candidates``): whether the pit is this notch."""
+        n = len(candidates)
+        mostly = np.bincount(labels[edge & self.band], minlength=n) >= (
+            self.share * stats[:, cv2.CC_STAT_AREA])
+        out = mostly & candidates & labels_holding(labels, n, edge & self.line)
+        level = np.isfinite(u.prof) & ~edge & (np.nan_to_num(u.excess) > self.bead_mm)
+        across = np.abs(u.t_mm - float(np.nanmedian(u.geom.offset_mm)))[None, :]
+        box = np.ones((5, 5), np.uint8)
+        for k in np.flatnonzero(out):
+            comp = labels == k
+            ring = (cv2.dilate(comp.astype(np.uint8), box) > 0) & ~comp
+            outer = ring & (np.broadcast_to(across, comp.shape) > float(
+                np.broadcast_to(across, comp.shape)[comp].mean()))
+            out[k] = not (outer.any() and float(level[outer].mean()) >= self.ring_share)
+        return out
 
 
 @dataclass(frozen=True)
@@ -179,12 +220,13 @@ def _interp_rows(a: F64) -> F64:
 
 def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float,
                           min_roundness: float, skip: B | None = None,
-                          walled_core_mm: float | None = None) -> Patch | None:
+                          walled_core_mm: float | None = None,
+                          notch: Notch | None = None) -> Patch | None:
     """The largest round patch standing out (``sign`` +1 up, -1 down) by ``core_mm`` from the
     running median along the path (or by ``walled_core_mm`` where a wall of it is steeper
     than :data:`PIT_WALL_SLOPE`), grown to ``edge_mm`` (a pit also over unseen cells next
-    to its own, :data:`PIT_UNSEEN_CELLS` deep); path samples where ``skip`` is
-    set are left out."""
+    to its own, :data:`PIT_UNSEEN_CELLS` deep, its rim near its deep part); path samples
+    where ``skip`` is set are left out, and so is a pit that is a lack's ``notch``."""
     geom, t_mm = u.geom, u.t_mm
     prof, ref = (u.lump_prof, u.lump_ref) if sign > 0 else (u.prof, u.ref)
     step = geom.path.step_mm
@@ -210,6 +252,7 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
             if (grown == edge).all():
                 break
             edge = grown
+        edge = _within_rim_reach(edge, delta, unseen, step, dt)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(edge.astype(np.uint8), connectivity=8)
     if n <= 1:
         return None
@@ -218,11 +261,12 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
         has_core |= steep_walled(raw, labels, n, step, dt) & labels_holding(
             labels, n, delta > walled_core_mm + slack)
     has_core[0] = False
-    side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT] * step, stats[:, cv2.CC_STAT_WIDTH] * dt)
     area = stats[:, cv2.CC_STAT_AREA] * step * dt
-    round_ = area >= min_roundness * np.pi / 4 * side ** 2
+    round_ = _round(stats, step, dt, min_roundness)
     if sign < 0:
         has_core &= ~open_onto_plate(u.excess, labels, stats, has_core & round_)
+        if notch is not None:
+            has_core &= ~notch.holds(u, labels, stats, edge, has_core & round_)
     areas = np.where(has_core & round_, area, 0.0)
     if not areas.any():
         return None
@@ -245,6 +289,40 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
         if seen.any():
             peak = min(peak, float(above[seen].max()))
     return Patch(float(2 * np.sqrt(areas[k] / np.pi)), peak, (float(xy[0]), float(xy[1])))
+
+
+def _round(stats: npt.NDArray[Any], step_mm: float, dt_mm: float, share: float) -> B:
+    """Per component: whether it fills ``share`` of the disc of its longest side (mm)."""
+    side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT] * step_mm, stats[:, cv2.CC_STAT_WIDTH] * dt_mm)
+    area = stats[:, cv2.CC_STAT_AREA] * step_mm * dt_mm
+    return np.asarray(area >= share * np.pi / 4 * side ** 2)
+
+
+def _within_rim_reach(edge: B, depth: F64, unseen: B, step_mm: float, dt_mm: float) -> B:
+    """The cells of each pit (``edge``'s components) within reach of its deep part
+    (:data:`PIT_DEEP_LEVEL`, :data:`PIT_RIM_REACH_MM`): a shallow sag the pit's edge level
+    runs on into (a noisy bead's swell and dip beside it) is no part of its rim."""
+    n, found = cv2.connectedComponents(edge.astype(np.uint8), connectivity=8)
+    if n <= 1:
+        return edge
+    labels = np.asarray(found, np.intp)
+    peak = np.zeros(n)
+    np.maximum.at(peak, labels[edge], depth[edge])
+    deep = edge & ~unseen & (depth >= PIT_DEEP_LEVEL * peak[labels])
+    box = np.ones((3, 3), np.uint8)
+    for _ in range(PIT_UNSEEN_CELLS):    # a hole's unseen bottom, ringed by its deep wall
+        deep |= edge & unseen & (cv2.dilate(deep.astype(np.uint8), box) > 0)
+    count = np.bincount(labels[deep], minlength=n).astype(np.float64)
+    radius = np.sqrt(count * step_mm * dt_mm / np.pi)
+    reach = np.maximum(PIT_RIM_REACH_MM, 1.5 * radius)
+    scale = np.float32(min(step_mm, dt_mm))
+    dist, near = cv2.distanceTransformWithLabels((~deep).astype(np.uint8), cv2.DIST_L2, 5,
+                                                 labelType=cv2.DIST_LABEL_PIXEL)
+    # the label of the deep cell nearest each cell: its pit's reach
+    rows, cols = np.nonzero(deep)
+    owner = np.zeros(int(near.max()) + 1, np.int64)
+    owner[near[rows, cols]] = labels[rows, cols]
+    return np.asarray(edge & (dist * scale <= reach[owner[near]]))
 
 
 def open_onto_plate(excess: F64, labels: npt.NDArray[Any], stats: npt.NDArray[Any],
