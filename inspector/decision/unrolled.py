@@ -41,7 +41,7 @@ PIT_UNSEEN_CELLS = 2
 see; where the band's sampling falls between a seen and an unseen pixel, whole columns)."""
 PIT_DEEP_LEVEL = 0.6
 """A pit's deep part: its cells this share of its deepest, or deeper (and those not seen)."""
-PIT_RIM_REACH_MM = 0.6
+PIT_RIM_REACH_MM = 0.4
 """A pit's rim lies within this of its deep part, or within 1.5 times that part's radius,
 whichever is more (a cone's rim lies 0.6 of its radius out from that part)."""
 OPEN_LEVEL_MM = 0.15
