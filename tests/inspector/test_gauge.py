@@ -692,8 +692,8 @@ def test_a_squares_cropped_outer_plate_stands_under_its_bead(tmp_path, index: in
     whose outer plate was cropped, around a recessed patch: that plate's level, guessed at
     the bead's lowest points beside it, stood 0.7 mm under the crest (the crest leans
     outwards), the bead's relief dipped to 0 across its middle, and its outer half read as
-    lacks of 3.8-5.6 mm (limit 3.0). A guessed plate stands at least half the nominal bead
-    height under the crest."""
+    lacks of 3.8-5.6 mm (limit 3.0). A guessed plate stands at least 0.75 of the nominal
+    bead height under the crest."""
     _, hm = varied_record(tmp_path, 7, index, defect, nth)
     report = gauge_weld(hm, weld_type_profile(7))
     assert report.findings["lack"].value_mm < 3.0
