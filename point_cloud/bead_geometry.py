@@ -53,9 +53,6 @@ MIN_PLATE_SAMPLES = 50
 PLATE_TRIM_MM = 0.15  # ... the outer plate's line refitted on samples this close to it
 PLATE_SLOPE_SPAN_MM = 0.5  # ... its slope fitted where seen over this much offset, else level
 TOE_PERCENTILE = 0.5  # a plate not seen: this percentile of the bead beside it
-GUESSED_PLATE_DEPTH = 0.75
-"""... and at most this share of the nominal bead height under the bead's crest (the
-contract's beads stand 1.5-2.5 mm, 0.75-1.25 of the nominal 2.0)."""
 ISOLATED_VALID_FRACTION = 0.5  # maps less valid than this had their plate plane removed
 BEAD_BAND_HALF_MM = 4.0  # ... unless this far and more from the map's middle row
 PLATE_SEEN_FRACTION = 0.05  # ... this share is valid (a plate beside the bead)
@@ -453,18 +450,13 @@ def _square_path(centre: tuple[float, float], a: float, step_mm: float) -> BeadP
 
 
 def square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
-                   reach: float, bead_height_mm: float | None = None
-                   ) -> tuple[float, float, float, bool]:
+                   reach: float) -> tuple[float, float, float, bool]:
     """(patch level, outer plate level at the centreline, outer slope per mm of offset,
     whether a level was guessed because its plate was not seen) of
     the square path, read across the middle of its sides (clear of the corners) beyond the
     nominal toes: the patch's median, a line through the outer plate (level or oblique,
     falling or rising away from the bead). A plate not seen there (cropped) is level at the
-    bead's lowest points beside it, and, given the nominal ``bead_height_mm``, at most
-    :data:`GUESSED_PLATE_DEPTH` of it under the bead's crest (the bead's crest stood
-    towards a cropped outer plate over a recessed patch: its lowest points beside it, at
-    the centreline, put that plate 0.7 mm under the crest, and the relief dipped to 0
-    across the bead's middle, read as 3.8-5.6 mm lacks and a 13.6 mm cut on good welds)."""
+    bead's lowest points beside it."""
     dt = hm.mm_per_px / 2
     t = np.arange(-reach, reach + 1e-9, dt)
     side_pos = (path.s_mm % (2 * path.half_side_mm)) - path.half_side_mm
@@ -481,11 +473,6 @@ def square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
             guessed = True
             beside = seen & (sign * tt > 0.0) & (sign * tt <= toe)
             low = float(np.percentile(zs[beside], TOE_PERCENTILE)) if beside.any() else 0.0
-            on_bead = seen & (np.abs(tt) <= bead_mm / 2)
-            if bead_height_mm is not None and on_bead.any(axis=1).any():
-                crests = np.where(on_bead, zs, -np.inf).max(axis=1)
-                crest = float(np.median(crests[np.isfinite(crests)]))
-                low = min(low, crest - GUESSED_PLATE_DEPTH * bead_height_mm)
             levels.append((low, 0.0))
         elif sign < 0 or np.ptp(tt[band]) < PLATE_SLOPE_SPAN_MM:
             levels.append((float(np.median(zs[band])), 0.0))
@@ -498,13 +485,12 @@ def square_plates(hm: HeightMap, path: BeadPath, bead_mm: float,
     return levels[0][0], levels[1][0], levels[1][1], guessed
 
 
-def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float,
-                 bead_height_mm: float) -> tuple[F32, F32, bool]:
+def _square_base(hm: HeightMap, path: BeadPath, bead_mm: float) -> tuple[F32, F32, bool]:
     """(base, excess, a plate level guessed) around the square path: its plates
     (:func:`square_plates`; where a plate was removed, its cells count as plate), bridged
     from toe to toe across the path."""
     patch, outer, slope, guessed = square_plates(hm, path, bead_mm,
-                                                  OPENING_WIDTH_FACTOR * bead_mm, bead_height_mm)
+                                                  OPENING_WIDTH_FACTOR * bead_mm)
     frame = _PathFrame.of(hm, path, OPENING_WIDTH_FACTOR * bead_mm)
     off = frame.t_cells
     # under the bead (up to its nominal outer toe) the outer plate is taken level at the toe
@@ -667,16 +653,14 @@ def analyse_bead(hm: HeightMap, profile: WeldTypeProfile,
         hm = dropouts_filled(hm)
         fit = path is None
         path = _ridge_square(hm, profile) if path is None else path
-        base, excess, guessed = _square_base(hm, path, geo.bead_width_mm,
-                                             geo.bead_height_mm)
+        base, excess, guessed = _square_base(hm, path, geo.bead_width_mm)
         if fit:
             mid, a = _bead_square(hm, path, excess, geo.bead_width_mm)
             moved = max(abs(a - path.half_side_mm),
                         *(abs(c - p) for c, p in zip(mid, path.centre, strict=True)))
             if moved > RING_POOL * hm.mm_per_px:  # the ridge's grid: closer is as good
                 path = _square_path(mid, a, hm.mm_per_px)
-                base, excess, guessed = _square_base(hm, path, geo.bead_width_mm,
-                                                     geo.bead_height_mm)
+                base, excess, guessed = _square_base(hm, path, geo.bead_width_mm)
     else:  # the plates opened away and bridged under the bead, then the path through it
         width_px = max(3, round(OPENING_WIDTH_FACTOR * geo.bead_width_mm / hm.mm_per_px)) | 1
         step = plate_step_mm(hm, profile)
