@@ -30,8 +30,10 @@ from inspector.decision.unrolled import (
     Unrolled,
     labels_holding,
     largest_unrolled_blob,
+    notches,
     open_onto_plate,
     plate_height,
+    rung_outward,
     steep_walled,
     unroll,
 )
@@ -597,30 +599,16 @@ def _lack_notches(ctx: _Context, labels: npt.NDArray[np.int32], stats: npt.NDArr
     out to the line (:func:`_beside_retreats`; a pit inside the bead may pull a toe in
     beside it, and one at the toe that does is read as the notch: 1 of 224 analytic
     holes)."""
-    n = len(candidates)
     opened = open_onto_plate(plate_height(ctx.geom.excess, ctx.hm.valid, ctx.beyond),
                              labels, stats, candidates)
     band, line = _beside_retreats(ctx)
-    mostly = np.bincount(labels[edge & band], minlength=n) >= NOTCH_SHARE * stats[
-        :, cv2.CC_STAT_AREA]
-    beside = mostly & labels_holding(labels, n, edge & line)
-    for k in np.flatnonzero(beside & candidates):
-        beside[k] = not _bead_beyond(ctx, labels == k, level)
+
+    def off(rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp]) -> F64:
+        return _off_centreline(ctx, rows, cols)
+
+    beside = notches(labels, stats, edge, candidates, band, line, NOTCH_SHARE,
+                     lambda comp: rung_outward(comp, off, level, PIT_RING_SHARE))
     return np.asarray(opened | beside)
-
-
-def _bead_beyond(ctx: _Context, comp: B, level: B) -> bool:
-    """Whether the bead's surface, at its reference level (``level``), rings ``comp`` on its
-    toe's side (:data:`PIT_RING_SHARE` of the cells within two beyond it, or more): a pit by
-    the toe that pulled the toe in (a notch where the bead misses its plate has plate or a
-    sloping end beyond it, not bead at its level)."""
-    ring = cv2.dilate(comp.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-    rr, cc = np.nonzero(ring & ~comp)
-    if rr.size == 0:
-        return False
-    out = _off_centreline(ctx, *np.nonzero(comp))
-    outer = _off_centreline(ctx, rr, cc) > float(np.mean(out))
-    return bool(outer.any() and level[rr[outer], cc[outer]].mean() >= PIT_RING_SHARE)
 
 
 def _off_centreline(ctx: _Context, rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp]

@@ -10,6 +10,7 @@ would cross the bead; corners are left out (their cross-sections fan out).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -76,7 +77,8 @@ class Notch:
     """Where a toe stops short of its line, in the band's frame (a lack of material, which
     the lack gauge measures): ``band``, the cells from a little inside that line to a little
     beyond it along the stretch where it does, and ``line``, those near the line (the
-    gauge's ``_beside_retreats``). A dip lying there is that notch, not a pit."""
+    gauge's ``_beside_retreats``). A dip lying there is that notch, not a pit
+    (:func:`notches`)."""
 
     band: B
     line: B
@@ -91,20 +93,43 @@ class Notch:
     def holds(self, u: Unrolled, labels: npt.NDArray[Any], stats: npt.NDArray[Any],
               edge: B, candidates: B) -> B:
         """Per label (of the ``candidates``): whether the pit is this notch."""
-        n = len(candidates)
-        mostly = np.bincount(labels[edge & self.band], minlength=n) >= (
-            self.share * stats[:, cv2.CC_STAT_AREA])
-        out = mostly & candidates & labels_holding(labels, n, edge & self.line)
         level = np.isfinite(u.prof) & ~edge & (np.nan_to_num(u.excess) > self.bead_mm)
-        across = np.abs(u.t_mm - float(np.nanmedian(u.geom.offset_mm)))[None, :]
-        box = np.ones((5, 5), np.uint8)
-        for k in np.flatnonzero(out):
-            comp = labels == k
-            ring = (cv2.dilate(comp.astype(np.uint8), box) > 0) & ~comp
-            outer = ring & (np.broadcast_to(across, comp.shape) > float(
-                np.broadcast_to(across, comp.shape)[comp].mean()))
-            out[k] = not (outer.any() and float(level[outer].mean()) >= self.ring_share)
-        return out
+        across = np.abs(u.t_mm - float(np.nanmedian(u.geom.offset_mm)))
+
+        def off(_rows: npt.NDArray[np.intp], cols: npt.NDArray[np.intp]) -> F64:
+            return np.asarray(across[cols], np.float64)
+
+        return notches(labels, stats, edge, candidates, self.band, self.line, self.share,
+                       lambda comp: rung_outward(comp, off, level, self.ring_share))
+
+
+def notches(labels: npt.NDArray[Any], stats: npt.NDArray[Any], edge: B, candidates: B,
+            band: B, line: B, share: float, pit_beside: Callable[[B], bool]) -> B:
+    """Per label (of the ``candidates``): whether the dip is a lack's notch: ``share`` of its
+    cells or more in ``band``, reaching ``line`` (where a toe stops short of its line), and
+    not a pit beside the toe (``pit_beside`` of its cells, e.g. :func:`rung_outward`)."""
+    n = len(candidates)
+    mostly = np.bincount(labels[edge & band], minlength=n) >= share * stats[
+        :, cv2.CC_STAT_AREA]
+    out = mostly & candidates & labels_holding(labels, n, edge & line)
+    for k in np.flatnonzero(out):
+        out[k] = not pit_beside(labels == k)
+    return out
+
+
+def rung_outward(comp: B, off: Callable[[npt.NDArray[np.intp], npt.NDArray[np.intp]], F64],
+                 level: B, share: float) -> bool:
+    """Whether cells at the bead's level (``level``) ring ``comp`` on its toe's side:
+    ``share`` of the cells within two beyond it, or more, further ``off`` the centreline
+    (per cell, from rows and columns) than ``comp`` is on average. A pit by the toe that
+    pulled the toe in has bead at its level beyond it; a notch where the bead misses its
+    plate has plate or a sloping end there."""
+    ring = cv2.dilate(comp.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    rr, cc = np.nonzero(ring & ~comp)
+    if rr.size == 0:
+        return False
+    outer = off(rr, cc) > float(np.mean(off(*np.nonzero(comp))))
+    return bool(outer.any() and level[rr[outer], cc[outer]].mean() >= share)
 
 
 @dataclass(frozen=True)
@@ -261,8 +286,9 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
         has_core |= steep_walled(raw, labels, n, step, dt) & labels_holding(
             labels, n, delta > walled_core_mm + slack)
     has_core[0] = False
+    side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT] * step, stats[:, cv2.CC_STAT_WIDTH] * dt)
     area = stats[:, cv2.CC_STAT_AREA] * step * dt
-    round_ = _round(stats, step, dt, min_roundness)
+    round_ = area >= min_roundness * np.pi / 4 * side ** 2
     if sign < 0:
         has_core &= ~open_onto_plate(u.excess, labels, stats, has_core & round_)
         if notch is not None:
@@ -289,13 +315,6 @@ def largest_unrolled_blob(u: Unrolled, sign: int, core_mm: float, edge_mm: float
         if seen.any():
             peak = min(peak, float(above[seen].max()))
     return Patch(float(2 * np.sqrt(areas[k] / np.pi)), peak, (float(xy[0]), float(xy[1])))
-
-
-def _round(stats: npt.NDArray[Any], step_mm: float, dt_mm: float, share: float) -> B:
-    """Per component: whether it fills ``share`` of the disc of its longest side (mm)."""
-    side = np.maximum(stats[:, cv2.CC_STAT_HEIGHT] * step_mm, stats[:, cv2.CC_STAT_WIDTH] * dt_mm)
-    area = stats[:, cv2.CC_STAT_AREA] * step_mm * dt_mm
-    return np.asarray(area >= share * np.pi / 4 * side ** 2)
 
 
 def _within_rim_reach(edge: B, depth: F64, unseen: B, step_mm: float, dt_mm: float) -> B:
