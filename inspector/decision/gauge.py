@@ -132,6 +132,8 @@ STEADY_REACH_MM = 6.0     # ... and that middle holds this far beyond the first 
 EXCESS_SEEN_SHARE = 0.6   # an imbalance is averaged over windows this share seen, or more
 MID_WINDOW_MM = 1.0       # the imbalance's middle: the toes' midpoints smoothed over this
 RING_MID_WINDOW_MM = 10.0
+RING_STEADY_WIDTH_MM = 0.15  # a ring's middle: its toes' where its section is this near its width
+RING_BEND_MM = 0.5        # ... unless they stand this far off it (a bend)
 """Where a plate beside type 7's loop was not seen, the toes' midpoints are smoothed over this
 much of the loop before the quarter points are placed (good welds of the synthetic
 calibration set: largest imbalance read 0.33 mm with it, 0.87 mm without)."""
@@ -1338,6 +1340,8 @@ def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
                            _toe_line_middle(g, local, ok, bridged, bends))
     elif lap is None and not g.path.closed:
         mid = _toe_line_middle(g, local, ok, bridged, bends)
+    elif lap is None:
+        mid = _ring_middle(g, local, ok)
     elif lap is not None:
         # a lap's toes in a valley moved with the bead: off the line, and the middle there
         line = _line_of(g.s_mm, local, ok & ~lap.moved)
@@ -1360,6 +1364,28 @@ def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
             bent &= ~odd
             mid = np.select([lap.moved, astray, bent], [local, line + residuals, local], line)
     return _imbalance_about(g, mid, core, lap), np.asarray(mid, np.float64)
+
+
+def _ring_middle(g: BeadGeometry, local: F64, ok: B) -> F64:
+    """A closed bead's middle: on each straight side the median of its toes' midpoints
+    ``local`` (``ok``) where its section is as wide as the bead (within
+    :data:`RING_STEADY_WIDTH_MM`), and those midpoints where they stand
+    :data:`RING_BEND_MM` or more off it (a bend). Excess material moves both toes its way
+    (a raised flank crosses the toe level further out, a lowered one further in) and
+    widens the section: a middle that followed the toes took a fifth off a large
+    imbalance."""
+    mid = local.copy()
+    side = _sides(g)
+    steady = ok & (np.abs(np.nan_to_num(g.width_mm) - g.median_width_mm)
+                   <= RING_STEADY_WIDTH_MM)
+    for k in np.unique(side):
+        on = side == k
+        if (steady & on).sum() < 8:
+            continue
+        level = float(np.median(local[steady & on]))
+        mid[on] = np.where(np.abs(np.nan_to_num(local[on] - level)) >= RING_BEND_MM,
+                           local[on], level)
+    return mid
 
 
 def _imbalance_core(g: BeadGeometry, lap: LapSections | None) -> B:

@@ -36,7 +36,7 @@ MAX_FALSE_REJECTS = 1
 MIN_WITHIN = {
     "line": {"cut": 24, "hole": 23, "ball": 20, "deviation": 23, "excess": 24},
     "lap": {"cut": 22, "hole": 21, "ball": 20, "deviation": 20, "excess": 21},
-    "ring": {"cut": 20, "hole": 19, "ball": 23, "deviation": 22, "excess": 20},
+    "ring": {"cut": 20, "hole": 19, "ball": 23, "deviation": 22, "excess": 22},
 }
 
 
@@ -299,6 +299,18 @@ def test_an_acceptable_bend_of_the_ring_passes_the_gauge(seed: int) -> None:
     report = gauge_weld(hm, scan.profile)
     assert report.findings["deviation"].value_mm == pytest.approx(1.2, abs=0.3)
     assert not [k for k, f in report.findings.items() if f.exceeds]
+
+
+@pytest.mark.parametrize("seed", [40, 112])
+def test_an_excess_on_the_ring_is_read_about_its_sides_middle(seed: int) -> None:
+    """Excess material on a side of type 7's loop moves both toes its way; read about the
+    middle of the toes, 1.21 and 1.74 mm imbalances came out 0.16 and 0.28 mm short. About
+    the side's middle where its sections are as wide as the bead, within tolerance."""
+    from inspector.decision.gauge import gauge_weld
+
+    hm, scan = _map("excess", 7, seed)
+    found = gauge_weld(hm, scan.profile).findings["excess"]
+    assert found.value_mm == pytest.approx(scan.truth.size_mm, abs=TOLERANCE_MM["excess"])
 
 
 def test_a_lump_on_the_rings_flank_is_measured_above_the_crest() -> None:
