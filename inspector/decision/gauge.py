@@ -1369,22 +1369,25 @@ def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
 def _ring_middle(g: BeadGeometry, local: F64, ok: B) -> F64:
     """A closed bead's middle: on each straight side the median of its toes' midpoints
     ``local`` (``ok``) where its section is as wide as the bead (within
-    :data:`RING_STEADY_WIDTH_MM`), and those midpoints where they stand
-    :data:`RING_BEND_MM` or more off it (a bend). Excess material moves both toes its way
-    (a raised flank crosses the toe level further out, a lowered one further in) and
-    widens the section: a middle that followed the toes took a fifth off a large
+    :data:`RING_STEADY_WIDTH_MM`); those midpoints where they stand :data:`RING_BEND_MM`
+    or more off it with both toes seen (a bend), and no middle where they stand as far off
+    with a toe not seen (a toe bridged into a shadow beside it moved 1.4 mm out on good
+    welds; its section's flank is not to be trusted either). Excess material moves both
+    toes its way (a raised flank crosses the toe level further out, a lowered one further
+    in) and widens the section: a middle that followed the toes took a fifth off a large
     imbalance."""
     mid = local.copy()
     side = _sides(g)
     steady = ok & (np.abs(np.nan_to_num(g.width_mm) - g.median_width_mm)
                    <= RING_STEADY_WIDTH_MM)
+    seen = _toe_seen(g, g.toe_pos_mm, 1) & _toe_seen(g, g.toe_neg_mm, -1)
     for k in np.unique(side):
         on = side == k
         if (steady & on).sum() < 8:
             continue
         level = float(np.median(local[steady & on]))
-        mid[on] = np.where(np.abs(np.nan_to_num(local[on] - level)) >= RING_BEND_MM,
-                           local[on], level)
+        off = np.abs(np.nan_to_num(local[on] - level)) >= RING_BEND_MM
+        mid[on] = np.where(off, np.where(seen[on], local[on], np.nan), level)
     return mid
 
 
