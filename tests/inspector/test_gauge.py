@@ -591,6 +591,16 @@ def varied_record(tmp_path, weld_type: int, index: int, defect: str, *, sources:
     return record, read_heightmap(tmp_path / record["path"])
 
 
+def assert_fails_or_under(found: Any, most_mm: float | None) -> None:
+    """A bad weld's finding (``most_mm`` None) fails it; an acceptable one's reads under
+    ``most_mm`` and does not."""
+    if most_mm is None:
+        assert found.exceeds
+    else:
+        assert found.value_mm < most_mm
+        assert not found.exceeds
+
+
 @pytest.mark.parametrize(("weld_type", "index"), [(2, 31), (4, 7), (4, 50), (5, 15)])
 def test_an_acceptable_bend_beside_a_shadowed_toe_is_no_excess(tmp_path, weld_type: int,
                                                                index: int) -> None:
@@ -677,12 +687,7 @@ def test_a_squares_pit_rim_stays_near_its_deep_part(tmp_path, index: int, defect
     unrolled.PIT_RIM_REACH_MM (or 1.5 radii) of its deep part. Source 50: a bad hole
     (2.85 mm) still fails."""
     _, hm = varied_record(tmp_path, 7, index, defect)
-    found = gauge_weld(hm, weld_type_profile(7)).findings["hole"]
-    if most_mm is None:
-        assert found.exceeds
-    else:
-        assert found.value_mm < most_mm
-        assert not found.exceeds
+    assert_fails_or_under(gauge_weld(hm, weld_type_profile(7)).findings["hole"], most_mm)
 
 
 @pytest.mark.parametrize(("index", "defect", "most_mm"),
@@ -695,12 +700,7 @@ def test_a_squares_excess_is_read_about_its_sides_middle(tmp_path, index: int, d
     Source 89: a bad 1.18 mm imbalance whose toes it moved read 0.59 about their middle.
     Now read about the side's middle where its sections are as wide as the bead."""
     _, hm = varied_record(tmp_path, 7, index, defect, sources=120, seed=3, per_good=12)
-    found = gauge_weld(hm, weld_type_profile(7)).findings["excess"]
-    if most_mm is None:
-        assert found.exceeds
-    else:
-        assert found.value_mm < most_mm
-        assert not found.exceeds
+    assert_fails_or_under(gauge_weld(hm, weld_type_profile(7)).findings["excess"], most_mm)
 
 
 def test_a_bad_ball_measured_over_its_height_limit_fails(tmp_path) -> None:
