@@ -36,8 +36,10 @@ from synth_defects.frame import BeadFrame, Edited, bead_frame
 from synth_defects.params import ranges_for
 from synth_defects.sources import Source, SourceError, file_sources, load_source, simulated_sources
 
-GENERATOR_VERSION = "synth-defects/1.11"
-"""1.11: a lap bead bent off its path moves whole, ramp and all, and leaves its toe's plate
+GENERATOR_VERSION = "synth-defects/1.12"
+"""1.12: a bend of type 7's loop is recorded where it is (``x_mm``, ``y_mm``: the middle of
+its first side; 1.11 gave a corner), its maps unchanged.
+1.11: a lap bead bent off its path moves whole, ramp and all, and leaves its toe's plate
 bare (1.10 moved its material over the ramp it stood on: a foot 0.1-0.3 mm high stayed where
 the bead was, or a trench in the upper plate), and where the scan holds no plate on a side
 the cells it left are not measured while the bead is measured wherever it went (1.10 kept

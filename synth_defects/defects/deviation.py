@@ -18,8 +18,8 @@ END_HOLD_MM = 5.0  # a bend at an end keeps its full offset over this much bead
 def apply(frame: BeadFrame, offset_mm: float, where: str, bend_mm: float) -> Edited:
     """Bend the bead by ``offset_mm`` (signed, + = north/outward) at ``where``."""
     lo, hi = frame.bead_span()
+    centre = 0.5 * (lo + hi) if not frame.closed else frame.path_length_mm / 8
     if frame.closed or where == "middle":
-        centre = 0.5 * (lo + hi) if not frame.closed else frame.path_length_mm / 8
         d = frame.ds(centre)
         shift = offset_mm * smooth_window(d, 0.25 * bend_mm, 0.75 * bend_mm)
     elif where == "start":
@@ -27,7 +27,8 @@ def apply(frame: BeadFrame, offset_mm: float, where: str, bend_mm: float) -> Edi
     else:
         shift = offset_mm * smooth_window(np.maximum(hi - frame.s, 0.0), END_HOLD_MM, bend_mm)
     z_new, valid = moved_bead(frame, shift)
-    s_at = {"start": lo, "end": hi}.get(where, 0.5 * (lo + hi))
+    # a closed path's bend is in the middle of its first side
+    s_at = centre if frame.closed else {"start": lo, "end": hi}.get(where, centre)
     x, y = frame.xy_at(s_at, offset_mm)
     return apply_surface(frame, z_new, {
         "offset_mm": offset_mm, "where": "middle" if frame.closed else where, "bend_mm": bend_mm,

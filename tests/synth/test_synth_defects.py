@@ -204,6 +204,18 @@ def test_deviation_moves_the_centreline_by_the_request(sim_good, weld_type, offs
         assert shift.max_mm == pytest.approx(offset, abs=0.2)
 
 
+@pytest.mark.parametrize("weld_type", [3, 7])
+def test_a_bend_is_recorded_where_the_bead_moved_most(sim_good, weld_type):
+    """The record's ``x_mm``, ``y_mm`` lie where the bend moved the bead most (generator
+    1.11 gave a corner of type 7's loop, 10 mm from the bend)."""
+    fr = _frame(sim_good, weld_type)
+    e = deviation.apply(fr, 2.0, "middle", 8.0)
+    moved = fr.hm.valid != e.hm.valid
+    moved |= np.abs(np.where(fr.hm.valid & e.hm.valid, e.hm.z - fr.hm.z, 0.0)) > 0.5
+    x, y = fr.hm.xy_of(*np.nonzero(moved))
+    assert np.hypot(np.median(x) - e.params["x_mm"], np.median(y) - e.params["y_mm"]) < 3.0
+
+
 @pytest.mark.parametrize("offset", [0.9, -0.9])
 def test_a_bent_lap_bead_moves_whole_and_leaves_its_plate_bare(offset):
     """A lap's bead bent off its path takes the ramp it stands on along: where it left, its
