@@ -132,11 +132,11 @@ STEADY_REACH_MM = 6.0     # ... and that middle holds this far beyond the first 
 EXCESS_SEEN_SHARE = 0.6   # an imbalance is averaged over windows this share seen, or more
 MID_WINDOW_MM = 1.0       # the imbalance's middle: the toes' midpoints smoothed over this
 RING_MID_WINDOW_MM = 10.0
-RING_STEADY_WIDTH_MM = 0.15  # a ring's middle: its toes' where its section is this near its width
-RING_BEND_MM = 0.5        # ... unless they stand this far off it (a bend)
 """Where a plate beside type 7's loop was not seen, the toes' midpoints are smoothed over this
 much of the loop before the quarter points are placed (good welds of the synthetic
 calibration set: largest imbalance read 0.33 mm with it, 0.87 mm without)."""
+RING_STEADY_WIDTH_MM = 0.15  # a ring's middle: its toes' where its section is this near its width
+RING_BEND_MM = 0.5        # ... unless they stand this far off it (a bend)
 SYMMETRIC_SHARE = 0.15
 """A stretch whose imbalance, read about the bead's centroid instead, falls to this share of
 it or less, where that centroid stands off the middle it was read about and elsewhere does
@@ -1309,7 +1309,8 @@ def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
     beyond the toes does not matter), end caps left out. The middle of a line bead is where
     its toes move together (:func:`_steady_middle`: a bend carries both, excess material
     moves one); else (a lap fillet, or too few such sections) the straight line the toes'
-    midpoints follow, except where the bead really bends. A lap fillet (``lap``): toes and
+    midpoints follow, except where the bead really bends; a closed bead's, each side's
+    (:func:`_ring_middle`). A lap fillet (``lap``): toes and
     heights against its two plates' levels (:class:`LapSections`), not against the bead
     analysis's base. The toes' midpoints are smoothed over ``mid_window_mm``. ``residuals``,
     ``bridged``, ``bends``: the centreline's (:func:`centreline_residuals`, :func:`_bridged`,
@@ -1323,7 +1324,7 @@ def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
     mid = local
     # a lap fillet's toes stand on two plates (its excess moved them apart on the generator's
     # lap maps: reading its middle so missed 6 of 44 type-8 excesses); a ring's middle is
-    # its toes' own
+    # each side's (_ring_middle)
     steady = _steady_middle(g, core, k) if lap is None and not g.path.closed else None
     if steady is not None:     # the middle the toes carry together, where they do
         # excess material shifts both toes a little its way (a raised flank crosses the toe
@@ -1342,7 +1343,7 @@ def _imbalance(g: BeadGeometry, residuals: F64, bridged: F64, bends: B,
         mid = _toe_line_middle(g, local, ok, bridged, bends)
     elif lap is None:
         mid = _ring_middle(g, local, ok)
-    elif lap is not None:
+    else:
         # a lap's toes in a valley moved with the bead: off the line, and the middle there
         line = _line_of(g.s_mm, local, ok & ~lap.moved)
         if line is not None:
